@@ -1,0 +1,104 @@
+"""Dockyard: experiment tracking, a model registry, packaging and serving; speaks the MLflow REST API.
+
+``import dockyard`` is cheap: it imports no database, web or ML library. The fluent API is loaded on
+first use::
+
+    import dockyard
+
+    with dockyard.start_run():
+        dockyard.log_metric("loss", 0.25)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from dockyard.__about__ import __version__
+
+# Public name -> module that defines it. A test keeps this, __all__ and the docs in step.
+_EXPORTS: dict[str, str] = {
+    name: "dockyard.tracking.fluent"
+    for name in (
+        "ActiveRun",
+        "active_run",
+        "create_experiment",
+        "delete_experiment",
+        "delete_run",
+        "delete_tag",
+        "end_run",
+        "flush",
+        "get_artifact_uri",
+        "get_experiment",
+        "get_experiment_by_name",
+        "get_run",
+        "get_tracking_uri",
+        "last_active_run",
+        "list_artifacts",
+        "log_artifact",
+        "log_artifacts",
+        "log_dict",
+        "log_figure",
+        "log_input",
+        "log_metric",
+        "log_metrics",
+        "log_param",
+        "log_params",
+        "log_text",
+        "search_experiments",
+        "search_runs",
+        "set_experiment",
+        "set_tag",
+        "set_tags",
+        "set_tracking_uri",
+        "start_run",
+    )
+}
+_EXPORTS.update(
+    {
+        "Client": "dockyard.tracking.client",
+        "Settings": "dockyard.config",
+        "Dataset": "dockyard.tracking.entities",
+        "Experiment": "dockyard.tracking.entities",
+        "Metric": "dockyard.tracking.entities",
+        "Param": "dockyard.tracking.entities",
+        "Run": "dockyard.tracking.entities",
+        "RunTag": "dockyard.tracking.entities",
+        "RunStatus": "dockyard.tracking.entities",
+        "errors": "dockyard.errors",
+        "data": "dockyard.tracking.datasets",
+    }
+)
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'dockyard' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.rsplit(".", 1)[-1] == name or name in ("errors", "data") else getattr(module, name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from dockyard import errors as errors
+    from dockyard.config import Settings as Settings
+    from dockyard.tracking import datasets as data
+    from dockyard.tracking.client import Client as Client
+    from dockyard.tracking.entities import (
+        Dataset as Dataset,
+        Experiment as Experiment,
+        Metric as Metric,
+        Param as Param,
+        Run as Run,
+        RunStatus as RunStatus,
+        RunTag as RunTag,
+    )
+    from dockyard.tracking.fluent import *  # noqa: F403

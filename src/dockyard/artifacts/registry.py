@@ -1,0 +1,77 @@
+"""Pick the artifact store for a URI by its scheme.
+
+Stores register a factory per scheme in :data:`ARTIFACT_STORE_FACTORIES` (or with
+:func:`register_artifact_store`), so new schemes need no change to :func:`artifact_store_for_uri`.
+A URI without a scheme (or with a one-letter one, i.e. a Windows drive) is a local path.
+
+>>> import tempfile
+>>> artifact_store_for_uri(tempfile.mkdtemp()).__class__.__name__
+'LocalArtifactStore'
+>>> try:
+...     artifact_store_for_uri("s3://bucket/runs/1")
+... except InvalidParameter as err:
+...     print("server" in err.message)
+True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from dockyard.artifacts.base import ArtifactStore
+from dockyard.artifacts.local import LocalArtifactStore
+from dockyard.errors import InvalidParameter
+
+__all__ = ["ARTIFACT_STORE_FACTORIES", "artifact_store_for_uri", "register_artifact_store", "uri_scheme"]
+
+ArtifactStoreFactory = Callable[[str], ArtifactStore]
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
+
+
+def uri_scheme(uri: str) -> str:
+    """The lower-case scheme of ``uri``; ``""`` for a plain path, including ``C:\\\\x`` drive paths."""
+    match = _SCHEME.match(uri)
+    if match is None or len(match.group(1)) == 1:
+        return ""
+    return match.group(1).lower()
+
+
+def _local(uri: str) -> ArtifactStore:
+    return LocalArtifactStore(uri)
+
+
+def _served_by_server(uri: str) -> ArtifactStore:
+    raise InvalidParameter(
+        f"artifact URI {uri!r}: the {uri_scheme(uri)!r} scheme is supported through the Dockyard server "
+        "(coming with the server), not by a local client yet"
+    )
+
+
+# scheme -> factory taking the full URI.
+ARTIFACT_STORE_FACTORIES: dict[str, ArtifactStoreFactory] = {
+    "": _local,
+    "file": _local,
+    "s3": _served_by_server,
+    "mlflow-artifacts": _served_by_server,
+    "http": _served_by_server,
+    "https": _served_by_server,
+}
+
+
+def register_artifact_store(scheme: str, factory: ArtifactStoreFactory) -> None:
+    """Make ``artifact_store_for_uri`` hand URIs of ``scheme`` to ``factory`` (replacing any previous)."""
+    ARTIFACT_STORE_FACTORIES[scheme.lower()] = factory
+
+
+def artifact_store_for_uri(uri: str) -> ArtifactStore:
+    """The artifact store rooted at ``uri``; InvalidParameter for an empty URI or an unknown scheme."""
+    if not isinstance(uri, str) or not uri:
+        raise InvalidParameter(f"artifact URI must be a non-empty string, got {uri!r}")
+    scheme = uri_scheme(uri)
+    factory = ARTIFACT_STORE_FACTORIES.get(scheme)
+    if factory is None:
+        known = ", ".join(sorted(s for s in ARTIFACT_STORE_FACTORIES if s))
+        raise InvalidParameter(f"artifact URI {uri!r}: unsupported scheme {scheme!r} (supported: {known})")
+    return factory(uri)

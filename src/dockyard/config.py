@@ -1,0 +1,119 @@
+"""Settings: one frozen object built at the edges (CLI, fluent API, tests).
+
+This is the only module that reads ``os.environ``; everything below receives a :class:`Settings`.
+
+>>> s = Settings.from_env({"DOCKYARD_TRACKING_URI": "sqlite:////tmp/x.db"})
+>>> s.tracking_uri, s.registry_uri
+('sqlite:////tmp/x.db', 'sqlite:////tmp/x.db')
+>>> Settings.from_env({}, cwd="/proj").tracking_uri
+'sqlite:////proj/.dockyard/dockyard.db'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dockyard.errors import InvalidParameter
+
+# Every environment variable Dockyard reads, with its meaning (docs/configuration.md lists the same;
+# a test keeps them in step).
+ENVIRONMENT_VARIABLES: dict[str, str] = {
+    "DOCKYARD_TRACKING_URI": "Where runs are stored: a path, sqlite:///..., postgresql://... or http(s)://.",
+    "DOCKYARD_REGISTRY_URI": "Where the model registry lives; defaults to the tracking URI.",
+    "DOCKYARD_ARTIFACT_ROOT": "Default artifact root for new experiments of a database-backed store.",
+    "DOCKYARD_ASYNC_LOGGING": "'false' makes metric, param and tag calls synchronous (default 'true').",
+    "DOCKYARD_FLUSH_INTERVAL": "Seconds between background flushes of queued logging calls (default 1.0).",
+    "DOCKYARD_LOG_QUEUE_SIZE": "Queued logging calls before callers block (back-pressure; default 100000).",
+    "DOCKYARD_CAPTURE_CONTEXT": "'false' turns off git/packages/host capture on new runs (default 'true').",
+}
+
+DEFAULT_DIR = ".dockyard"
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise InvalidParameter(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidParameter(f"{name}={raw!r} is not a number") from None
+    if not value >= minimum:
+        raise InvalidParameter(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def normalize_tracking_uri(uri: str, *, cwd: str | os.PathLike[str] | None = None) -> str:
+    """Turn a plain path into ``sqlite:///abs/path``; leave URIs with a scheme alone.
+
+    A directory (or a path without a ``.db`` suffix that does not exist yet) means ``<dir>/dockyard.db``.
+
+    >>> normalize_tracking_uri("/tmp/store.db")
+    'sqlite:////tmp/store.db'
+    >>> normalize_tracking_uri("http://host:5000")
+    'http://host:5000'
+    """
+    if not isinstance(uri, str) or not uri.strip():
+        raise InvalidParameter("tracking_uri must be a non-empty string")
+    uri = uri.strip()
+    if "://" in uri or uri.startswith(("sqlite:", "file:")):
+        if uri.startswith("file://"):
+            uri = uri[len("file://") :]
+        else:
+            return uri
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    path = (base / Path(uri).expanduser()).resolve()
+    if path.is_dir() or (path.suffix not in (".db", ".sqlite", ".sqlite3") and not path.exists()):
+        path = path / "dockyard.db"
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    tracking_uri: str
+    registry_uri: str
+    artifact_root: str | None = None  # None: next to the SQLite file, or ./.dockyard/artifacts
+    async_logging: bool = True
+    flush_interval: float = 1.0
+    log_queue_size: int = 100_000
+    capture_context: bool = True
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None
+    ) -> Settings:
+        env = os.environ if env is None else env
+        base = Path(cwd) if cwd is not None else Path.cwd()
+        raw_tracking = env.get("DOCKYARD_TRACKING_URI") or str(base / DEFAULT_DIR / "dockyard.db")
+        tracking = normalize_tracking_uri(raw_tracking, cwd=base)
+        registry = env.get("DOCKYARD_REGISTRY_URI")
+        return cls(
+            tracking_uri=tracking,
+            registry_uri=normalize_tracking_uri(registry, cwd=base) if registry else tracking,
+            artifact_root=env.get("DOCKYARD_ARTIFACT_ROOT") or None,
+            async_logging=_bool(env, "DOCKYARD_ASYNC_LOGGING", True),
+            flush_interval=_number(env, "DOCKYARD_FLUSH_INTERVAL", 1.0, minimum=0.001),
+            log_queue_size=int(_number(env, "DOCKYARD_LOG_QUEUE_SIZE", 100_000, minimum=1)),
+            capture_context=_bool(env, "DOCKYARD_CAPTURE_CONTEXT", True),
+        )
+
+    def with_tracking_uri(self, uri: str) -> Settings:
+        """A copy pointing at another store (the registry follows unless it was set separately)."""
+        tracking = normalize_tracking_uri(uri)
+        registry = tracking if self.registry_uri == self.tracking_uri else self.registry_uri
+        return replace(self, tracking_uri=tracking, registry_uri=registry)

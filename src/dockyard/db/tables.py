@@ -1,0 +1,160 @@
+"""The tracking schema as SQLAlchemy Core tables.
+
+This module describes the *current* schema; Alembic migrations in ``db/migrations/versions`` build it
+step by step, and a test checks that the two agree.
+
+Metrics are designed for volume. ``latest_metrics`` holds one row per (run, key): the series' identity
+(``series_id``, a small integer) and its latest value, kept current on every write so that searches and
+run views never scan the points. ``metrics`` holds the points themselves as integers and a double,
+keyed by ``series_id`` instead of repeating the run id and key on every row (MLflow's composite primary
+key over five columns grew to 11 GiB at 100M rows). NaN is stored as NULL; +-inf as themselves.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only aliases ROWID for a column declared exactly INTEGER PRIMARY KEY.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("experiment_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(500), nullable=False, unique=True),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("creation_time", sa.BigInteger),
+    sa.Column("last_update_time", sa.BigInteger),
+    sqlite_autoincrement=True,
+)
+
+experiment_tags = sa.Table(
+    "experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("user_id", sa.String(256), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_time", sa.BigInteger),
+    sa.Column("end_time", sa.BigInteger),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("artifact_uri", sa.Text, nullable=False),
+    sa.Column("deleted_time", sa.BigInteger),
+    sa.Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_params_key", "key"),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_tags_key", "key"),
+)
+
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("series_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("value", sa.Double),  # NULL means NaN
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("run_uuid", "key", name="uq_latest_metrics_run_key"),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "series_id",
+        sa.Integer,
+        sa.ForeignKey("latest_metrics.series_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Double),  # NULL means NaN
+    sa.Index("ix_metrics_series_step", "series_id", "step", "timestamp"),
+)
+
+datasets = sa.Table(
+    "datasets",
+    metadata,
+    sa.Column("dataset_uuid", sa.String(32), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("source_type", sa.String(36), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("schema", sa.Text),
+    sa.Column("profile", sa.Text),
+    sa.UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "dataset_uuid",
+        sa.String(32),
+        sa.ForeignKey("datasets.dataset_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Index("ix_run_inputs_dataset", "dataset_uuid"),
+)
+
+run_input_tags = sa.Table(
+    "run_input_tags",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), primary_key=True),
+    sa.Column("dataset_uuid", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["run_uuid", "dataset_uuid"],
+        ["run_inputs.run_uuid", "run_inputs.dataset_uuid"],
+        ondelete="CASCADE",
+        name="fk_run_input_tags_input",
+    ),
+)

@@ -1,0 +1,154 @@
+"""Dockyard's exception tree.
+
+Every error a caller can act on is a class here. Each class carries the HTTP status the server answers
+with and the MLflow ``error_code`` it puts in the JSON envelope, so that the official ``mlflow`` client
+understands it and Dockyard's remote client can decode it back into the same class::
+
+    DockyardError                                  500 INTERNAL_ERROR
+    ├── InvalidParameter                           400 INVALID_PARAMETER_VALUE
+    │   ├── InvalidFilter                          400 INVALID_PARAMETER_VALUE (names the position)
+    │   ├── InvalidArtifactPath                    400 INVALID_PARAMETER_VALUE
+    │   ├── ParamValueChanged                      400 INVALID_PARAMETER_VALUE
+    │   └── RunNotActive                           400 INVALID_PARAMETER_VALUE
+    ├── BadRequest                                 400 BAD_REQUEST
+    ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
+    │   ├── ExperimentNotFound
+    │   ├── RunNotFound
+    │   └── ArtifactNotFound
+    ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
+    │   └── ExperimentAlreadyExists
+    ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
+    ├── StoreUnavailable                           503 TEMPORARILY_UNAVAILABLE
+    └── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
+
+>>> err = RunNotFound("Run 'abc' not found")
+>>> (err.http_status, err.error_code)
+(404, 'RESOURCE_DOES_NOT_EXIST')
+>>> error_class_for("RESOURCE_DOES_NOT_EXIST") is ResourceNotFound
+True
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DockyardError(Exception):
+    """Base of every Dockyard error."""
+
+    http_status: ClassVar[int] = 500
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        """The MLflow JSON error envelope."""
+        return {"error_code": self.error_code, "message": self.message}
+
+
+class InvalidParameter(DockyardError):
+    """A value supplied by the caller is wrong: the message names the field and the reason."""
+
+    http_status = 400
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class InvalidFilter(InvalidParameter):
+    """A search filter or order_by clause that does not parse.
+
+    ``position`` is the 0-based character offset where parsing failed.
+    """
+
+    def __init__(self, message: str, *, text: str = "", position: int | None = None) -> None:
+        if position is not None:
+            message = f"{message} (at position {position} of {text!r})"
+        super().__init__(message)
+        self.text = text
+        self.position = position
+
+
+class InvalidArtifactPath(InvalidParameter):
+    """An artifact path that is absolute or escapes its root with '..'."""
+
+
+class ParamValueChanged(InvalidParameter):
+    """A param was logged again with a different value: params are immutable."""
+
+
+class RunNotActive(InvalidParameter):
+    """A write to a run that is deleted (MLflow answers INVALID_PARAMETER_VALUE)."""
+
+
+class BadRequest(DockyardError):
+    http_status = 400
+    error_code = "BAD_REQUEST"
+
+
+class ResourceNotFound(DockyardError):
+    http_status = 404
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class ExperimentNotFound(ResourceNotFound):
+    pass
+
+
+class RunNotFound(ResourceNotFound):
+    pass
+
+
+class ArtifactNotFound(ResourceNotFound):
+    pass
+
+
+class ResourceAlreadyExists(DockyardError):
+    http_status = 400
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class ExperimentAlreadyExists(ResourceAlreadyExists):
+    pass
+
+
+class MissingExtra(DockyardError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is required for this; install it with: pip install 'dockyard[{extra}]'")
+        self.package = package
+        self.extra = extra
+
+
+class StoreUnavailable(DockyardError):
+    http_status = 503
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class LoggingFailed(DockyardError):
+    """A background flush of queued metrics, params or tags failed; ``__cause__`` holds the store error."""
+
+
+# The classes the remote client decodes an envelope into, by MLflow error_code.
+_BY_CODE: dict[str, type[DockyardError]] = {
+    "INVALID_PARAMETER_VALUE": InvalidParameter,
+    "BAD_REQUEST": BadRequest,
+    "RESOURCE_DOES_NOT_EXIST": ResourceNotFound,
+    "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
+    "TEMPORARILY_UNAVAILABLE": StoreUnavailable,
+    "INTERNAL_ERROR": DockyardError,
+}
+
+
+def error_class_for(error_code: str) -> type[DockyardError]:
+    """The exception class for an MLflow ``error_code`` (``DockyardError`` when unknown)."""
+    return _BY_CODE.get(error_code, DockyardError)
+
+
+def require(module: str, extra: str) -> None:
+    """Raise :class:`MissingExtra` unless ``module`` can be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtra(module, extra)

@@ -1,0 +1,1 @@
+"""Experiment tracking: entities, store, service, client, fluent API, background logger."""

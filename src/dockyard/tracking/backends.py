@@ -1,0 +1,71 @@
+"""Open the tracking backend a URI names: one service per store per process.
+
+``sqlite:///...`` and ``postgresql://...`` give a local :class:`TrackingService` over
+:class:`SqlTrackingStore`; ``http(s)://`` will give the remote client (server issue). Engines are
+pooled, so a process opens each database once however many clients it makes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from dockyard.config import Settings
+from dockyard.errors import InvalidParameter
+
+if TYPE_CHECKING:
+    from dockyard.tracking.service import TrackingService
+
+_lock = threading.Lock()
+_services: dict[tuple[str, str], TrackingService] = {}
+
+
+def default_artifact_root(settings: Settings) -> str:
+    """Where new experiments keep artifacts: the configured root, else ``artifacts/`` beside the file."""
+    if settings.artifact_root:
+        return settings.artifact_root
+    from dockyard.db.engine import sqlite_path
+
+    uri = settings.tracking_uri
+    if uri.startswith("sqlite:"):
+        path = sqlite_path(uri)
+        if path is not None:
+            return str(path.resolve().parent / "artifacts")
+    return os.path.abspath(os.path.join(".dockyard", "artifacts"))
+
+
+def open_tracking(settings: Settings) -> TrackingService:
+    uri = settings.tracking_uri
+    scheme = uri.split(":", 1)[0].split("+", 1)[0]
+    if scheme in ("http", "https"):
+        raise InvalidParameter(
+            f"tracking_uri {uri!r}: a remote tracking server is not supported yet "
+            "(it arrives with `dockyard server`); use a path, sqlite:///... or postgresql://..."
+        )
+    if scheme not in ("sqlite", "postgresql", "postgres"):
+        raise InvalidParameter(
+            f"tracking_uri {uri!r}: unsupported scheme {scheme!r} (use a path, sqlite:///..., postgresql://...)"
+        )
+    root = default_artifact_root(settings)
+    key = (uri, root)
+    with _lock:
+        service = _services.get(key)
+        if service is None:
+            from dockyard.db import Database
+            from dockyard.tracking.service import TrackingService
+            from dockyard.tracking.sql_store import SqlTrackingStore
+
+            service = TrackingService(SqlTrackingStore(Database(uri), artifact_root=root))
+            _services[key] = service
+        return service
+
+
+def close_all() -> None:
+    """Dispose every engine this process opened (tests; long-lived processes switching stores)."""
+    with _lock:
+        for service in _services.values():
+            db = getattr(service.store, "db", None)
+            if db is not None:
+                db.dispose()
+        _services.clear()

@@ -1,0 +1,193 @@
+"""Tracking entities: frozen dataclasses, no I/O, no third-party imports.
+
+One shape per concept. The store builds them from rows, the wire codec (server issue) encodes them, the
+client hands them to users.
+
+>>> m = Metric("loss", 0.5, timestamp=1700000000000, step=3)
+>>> m.key, m.value, m.step
+('loss', 0.5, 3)
+>>> RunStatus.parse("finished") is RunStatus.FINISHED
+True
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "RUNNING"
+    SCHEDULED = "SCHEDULED"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @classmethod
+    def parse(cls, value: str | RunStatus) -> RunStatus:
+        """Accept a member or its name in any case; raise ValueError naming the allowed values."""
+        if isinstance(value, RunStatus):
+            return value
+        try:
+            return cls[str(value).upper()]
+        except KeyError:
+            allowed = ", ".join(m.value for m in cls)
+            raise ValueError(f"status {value!r} is not one of {allowed}") from None
+
+    @property
+    def is_terminated(self) -> bool:
+        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
+
+
+class LifecycleStage(str, enum.Enum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class ViewType(str, enum.Enum):
+    """Which lifecycle stages a search returns (MLflow's ``run_view_type`` / ``view_type``)."""
+
+    ACTIVE_ONLY = "ACTIVE_ONLY"
+    DELETED_ONLY = "DELETED_ONLY"
+    ALL = "ALL"
+
+    @classmethod
+    def parse(cls, value: str | ViewType) -> ViewType:
+        if isinstance(value, ViewType):
+            return value
+        try:
+            return cls[str(value).upper()]
+        except KeyError:
+            raise ValueError(f"view type {value!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL") from None
+
+    def stages(self) -> tuple[LifecycleStage, ...]:
+        if self is ViewType.ACTIVE_ONLY:
+            return (LifecycleStage.ACTIVE,)
+        if self is ViewType.DELETED_ONLY:
+            return (LifecycleStage.DELETED,)
+        return (LifecycleStage.ACTIVE, LifecycleStage.DELETED)
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    key: str
+    value: float
+    timestamp: int  # milliseconds since the epoch
+    step: int = 0
+    run_id: str | None = None  # filled in by metric-history reads
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentTag:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    experiment_id: str
+    name: str
+    artifact_location: str
+    lifecycle_stage: LifecycleStage
+    creation_time: int | None = None
+    last_update_time: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    status: RunStatus
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    lifecycle_stage: LifecycleStage
+
+    @property
+    def run_uuid(self) -> str:
+        """MLflow's older name for ``run_id``."""
+        return self.run_id
+
+
+@dataclass(frozen=True, slots=True)
+class RunData:
+    """Latest value of each metric, and all params and tags, as dicts like MLflow's ``RunData``."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """A dataset as logged on a run: identified by (name, digest) within an experiment."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None  # JSON text
+    profile: str | None = None  # JSON text, e.g. {"num_rows": 100}
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetInput:
+    dataset: Dataset
+    tags: dict[str, str] = field(default_factory=dict)  # e.g. {"mlflow.data.context": "training"}
+
+
+@dataclass(frozen=True, slots=True)
+class RunInputs:
+    dataset_inputs: tuple[DatasetInput, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    info: RunInfo
+    data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An artifact entry: ``path`` is relative to the listed root's artifact root."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results and the opaque token of the next ("" when there is none)."""
+
+    items: list[T]
+    next_page_token: str = ""
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]

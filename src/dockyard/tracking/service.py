@@ -1,0 +1,292 @@
+"""The tracking service: validation and rules over a :class:`~dockyard.tracking.store.TrackingStore`.
+
+This is the surface that both the local backend and the remote HTTP client (server issue) expose, and
+that the contract suite in ``tests/tracking/contract.py`` checks. Method names and arguments follow
+MLflow's ``MlflowClient`` so the server's handlers can map REST calls one to one.
+
+>>> from dockyard.db import Database
+>>> from dockyard.tracking.sql_store import SqlTrackingStore
+>>> svc = TrackingService(SqlTrackingStore(Database("sqlite://"), artifact_root="/tmp/a"))
+>>> svc.get_experiment("0").name
+'Default'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from dockyard.errors import InvalidParameter
+from dockyard.tracking import validation as v
+from dockyard.tracking.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Page,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from dockyard.tracking.names import random_run_name
+from dockyard.tracking.search import parse_filter, parse_order_by
+from dockyard.tracking.store import TrackingStore
+from dockyard.util import now_ms
+
+
+def _view_type(value: str | ViewType, field: str) -> ViewType:
+    try:
+        return ViewType.parse(value)
+    except ValueError as exc:
+        raise InvalidParameter(f"{field}: {exc}") from None
+
+
+def _order_by(order_by: Sequence[str] | None, kind: str) -> list[str]:
+    if order_by is None:
+        return []
+    if isinstance(order_by, str) or not all(isinstance(o, str) for o in order_by):
+        raise InvalidParameter("order_by must be a list of strings such as ['metrics.rmse DESC']")
+    return list(order_by)
+
+
+class TrackingService:
+    """Experiments, runs, params, metrics, tags and dataset inputs, validated."""
+
+    def __init__(self, store: TrackingStore) -> None:
+        self.store = store
+        self._good_keys: set[str] = set()  # metric keys already validated
+
+    # ------------------------------------------------------------------ experiments
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    ) -> str:
+        name = v.check_experiment_name(name)
+        if artifact_location is not None and not isinstance(artifact_location, str):
+            raise InvalidParameter("artifact_location must be a string")
+        checked = {
+            v.check_key(k, "experiment tag key"): v.check_string(val, f"experiment tag {k!r} value", v.MAX_TAG_VALUE_LENGTH)
+            for k, val in (tags or {}).items()
+        }
+        return self.store.create_experiment(name, artifact_location or None, checked)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.store.get_experiment(v.check_experiment_id(experiment_id))
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self.store.get_experiment_by_name(v.check_experiment_name(name, "experiment_name"))
+
+    def search_experiments(
+        self,
+        view_type: str | ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        return self.store.search_experiments(
+            _view_type(view_type, "view_type"),
+            v.check_max_results(max_results, v.MAX_SEARCH_EXPERIMENTS),
+            parse_filter(filter_string, "experiments"),
+            parse_order_by(_order_by(order_by, "experiments"), "experiments"),
+            page_token or None,
+        )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self.store.rename_experiment(v.check_experiment_id(experiment_id), v.check_experiment_name(new_name, "new_name"))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.store.set_experiment_lifecycle(v.check_experiment_id(experiment_id), LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self.store.set_experiment_lifecycle(v.check_experiment_id(experiment_id), LifecycleStage.ACTIVE)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self.store.set_experiment_tag(
+            v.check_experiment_id(experiment_id),
+            v.check_key(key, "experiment tag key"),
+            v.check_string(value, f"experiment tag {key!r} value", v.MAX_TAG_VALUE_LENGTH),
+        )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self.store.delete_experiment_tag(v.check_experiment_id(experiment_id), v.check_key(key, "experiment tag key"))
+
+    # ------------------------------------------------------------------ runs
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None = None,
+        start_time: int | None = None,
+        run_name: str | None = None,
+        tags: dict[str, Any] | Iterable[RunTag] | None = None,
+    ) -> Run:
+        experiment_id = v.check_experiment_id(experiment_id)
+        checked = self.check_tags(tags)
+        if run_name is not None and not isinstance(run_name, str):
+            raise InvalidParameter(f"run_name must be a string, got {type(run_name).__name__}")
+        name = run_name or next((tag.value for tag in checked if tag.key == "mlflow.runName"), "") or random_run_name()
+        v.check_string(name, "run_name", v.MAX_RUN_NAME_LENGTH)
+        user = v.check_string(user_id if user_id is not None else "unknown", "user_id", 256)
+        start = now_ms() if start_time is None else v.check_int(start_time, "start_time", minimum=0)
+        return self.store.create_run(experiment_id, user, start, name, checked)
+
+    def get_run(self, run_id: str) -> Run:
+        return self.store.get_run(v.check_run_id(run_id))
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        parsed: RunStatus | None = None
+        if status is not None:
+            try:
+                parsed = RunStatus.parse(status)
+            except ValueError as exc:
+                raise InvalidParameter(f"status: {exc}") from None
+        if end_time is not None:
+            end_time = v.check_int(end_time, "end_time", minimum=0)
+        if run_name is not None:
+            v.check_string(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
+        return self.store.update_run_info(v.check_run_id(run_id), parsed, end_time, run_name or None)
+
+    def set_terminated(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None) -> RunInfo:
+        return self.update_run(run_id, status=status, end_time=now_ms() if end_time is None else end_time)
+
+    def delete_run(self, run_id: str) -> None:
+        self.store.set_run_lifecycle(v.check_run_id(run_id), LifecycleStage.DELETED, now_ms())
+
+    def restore_run(self, run_id: str) -> None:
+        self.store.set_run_lifecycle(v.check_run_id(run_id), LifecycleStage.ACTIVE, now_ms())
+
+    # ------------------------------------------------------------------ logging
+
+    @staticmethod
+    def check_tags(tags: dict[str, Any] | Iterable[RunTag] | None) -> list[RunTag]:
+        if tags is None:
+            return []
+        items = tags.items() if isinstance(tags, dict) else ((t.key, t.value) for t in tags)
+        return [
+            RunTag(v.check_key(k, "tag key"), v.check_string(val, f"tag {k!r} value", v.MAX_TAG_VALUE_LENGTH))
+            for k, val in items
+        ]
+
+    def check_metric(self, metric: Metric) -> Metric:
+        # Fast path: most metrics are logged under a few keys with plain float/int values.
+        if (
+            metric.key in self._good_keys
+            and type(metric.value) is float
+            and type(metric.timestamp) is int
+            and type(metric.step) is int
+            and -(2**63) <= metric.step < 2**63
+            and -(2**63) <= metric.timestamp < 2**63
+        ):
+            return metric
+        key = v.check_key(metric.key, "metric key")
+        if len(self._good_keys) < 10_000:
+            self._good_keys.add(key)
+        value = v.check_metric_value(metric.value, key)
+        timestamp = v.check_int(metric.timestamp, f"metric {key!r} timestamp")
+        step = v.check_int(metric.step, f"metric {key!r} step")
+        if value is metric.value and timestamp is metric.timestamp and step is metric.step:
+            return metric
+        return Metric(key, value, timestamp, step)
+
+    @staticmethod
+    def check_param(param: Param) -> Param:
+        key = v.check_key(param.key, "param key")
+        value = v.check_string(param.value, f"param {key!r} value", v.MAX_PARAM_VALUE_LENGTH)
+        return param if value is param.value else Param(key, value)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """Log metrics, params and tags in one transaction: all of them are stored, or none."""
+        run_id = v.check_run_id(run_id)
+        if len(metrics) > v.MAX_BATCH_METRICS or len(params) > v.MAX_BATCH_PARAMS or len(tags) > v.MAX_BATCH_TAGS:
+            raise InvalidParameter(
+                f"log_batch takes at most {v.MAX_BATCH_METRICS} metrics, {v.MAX_BATCH_PARAMS} params and "
+                f"{v.MAX_BATCH_TAGS} tags per call; got {len(metrics)}, {len(params)} and {len(tags)}"
+            )
+        if len(metrics) + len(params) + len(tags) > v.MAX_BATCH_ENTITIES:
+            raise InvalidParameter(f"log_batch takes at most {v.MAX_BATCH_ENTITIES} entities per call")
+        checked_metrics = [self.check_metric(m) for m in metrics]
+        checked_params = [self.check_param(p) for p in params]
+        seen: dict[str, str] = {}
+        for p in checked_params:
+            if seen.setdefault(p.key, p.value) != p.value:
+                raise InvalidParameter(f"param {p.key!r} appears twice in one batch with different values")
+        checked_tags = self.check_tags(tags)
+        if checked_metrics or checked_params or checked_tags:
+            self.store.log_batch(run_id, checked_metrics, checked_params, checked_tags)
+        else:
+            self.store.get_run(run_id)  # an empty batch still needs an existing run
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int = 0) -> None:
+        self.log_batch(run_id, metrics=[Metric(key, value, now_ms() if timestamp is None else timestamp, step)])
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, params=[Param(key, value)])
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self.log_batch(run_id, tags=[RunTag(key, value)])
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self.store.delete_tag(v.check_run_id(run_id), v.check_key(key, "tag key"))
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        checked: list[DatasetInput] = []
+        for i, item in enumerate(datasets):
+            if not isinstance(item, DatasetInput) or not isinstance(item.dataset, Dataset):
+                raise InvalidParameter(f"datasets[{i}] must be a DatasetInput")
+            d = item.dataset
+            v.check_string(d.name, f"datasets[{i}].name", 500, allow_empty=False)
+            v.check_string(d.digest, f"datasets[{i}].digest", 64, allow_empty=False)
+            v.check_string(d.source_type, f"datasets[{i}].source_type", 36, allow_empty=False)
+            for k, val in item.tags.items():
+                v.check_key(k, f"datasets[{i}] tag key")
+                v.check_string(val, f"datasets[{i}] tag {k!r} value", v.MAX_TAG_VALUE_LENGTH)
+            checked.append(item)
+        if checked:
+            self.store.log_inputs(v.check_run_id(run_id), checked)
+
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int = v.MAX_METRIC_HISTORY_PAGE, page_token: str | None = None
+    ) -> Page[Metric]:
+        return self.store.get_metric_history(
+            v.check_run_id(run_id),
+            v.check_key(key, "metric_key"),
+            v.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
+            page_token or None,
+        )
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: str | ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        if isinstance(experiment_ids, str) or not experiment_ids:
+            raise InvalidParameter("experiment_ids must be a non-empty list of experiment ids")
+        return self.store.search_runs(
+            [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids],
+            parse_filter(filter_string, "runs"),
+            _view_type(run_view_type, "run_view_type"),
+            v.check_max_results(max_results, v.MAX_SEARCH_RUNS),
+            parse_order_by(_order_by(order_by, "runs"), "runs"),
+            page_token or None,
+        )

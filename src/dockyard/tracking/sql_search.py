@@ -1,0 +1,175 @@
+"""Compile parsed search filters and order_by keys (``tracking.search``) into SQLAlchemy clauses.
+
+Each comparison on a metric, param, tag or dataset becomes an ``EXISTS`` sub-query on an indexed table,
+so a filter never multiplies rows the way MLflow's joins do, and AND / OR / parentheses compose freely.
+Metric comparisons use ``latest_metrics`` (the latest value per key), never the points.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from dockyard.db import tables as t
+from dockyard.errors import InvalidFilter
+from dockyard.tracking.search import And, Comparison, Expr, Or, OrderKey
+
+_RUN_ATTRIBUTES = {
+    "run_id": t.runs.c.run_uuid,
+    "run_name": t.runs.c.name,
+    "user_id": t.runs.c.user_id,
+    "status": t.runs.c.status,
+    "start_time": t.runs.c.start_time,
+    "end_time": t.runs.c.end_time,
+    "artifact_uri": t.runs.c.artifact_uri,
+}
+
+_EXPERIMENT_ATTRIBUTES = {
+    "experiment_id": t.experiments.c.experiment_id,
+    "name": t.experiments.c.name,
+    "creation_time": t.experiments.c.creation_time,
+    "last_update_time": t.experiments.c.last_update_time,
+}
+
+
+def _compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == ">":
+        return column > value
+    if op == ">=":
+        return column >= value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == "LIKE":
+        return column.like(value)
+    if op == "ILIKE":
+        return column.ilike(value)
+    if op == "IN":
+        return column.in_(list(value))
+    if op == "NOT IN":
+        return column.not_in(list(value))
+    raise InvalidFilter(f"unsupported comparator {op!r}")
+
+
+def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
+    run_id = t.runs.c.run_uuid
+    if c.entity == "attribute":
+        column = _RUN_ATTRIBUTES.get(c.key)
+        if column is None:
+            raise InvalidFilter(f"unknown run attribute {c.key!r}")
+        return _compare(column, c.op, c.value)
+    if c.entity == "metric":
+        lm = t.latest_metrics
+        return sa.exists().where(lm.c.run_uuid == run_id, lm.c.key == c.key, _compare(lm.c.value, c.op, c.value))
+    if c.entity in ("param", "tag"):
+        table = t.params if c.entity == "param" else t.tags
+        return sa.exists().where(
+            table.c.run_uuid == run_id, table.c.key == c.key, _compare(table.c.value, c.op, c.value)
+        )
+    if c.entity == "dataset":
+        ri, ds, rit = t.run_inputs, t.datasets, t.run_input_tags
+        if c.key in ("name", "digest"):
+            return sa.exists().where(
+                ri.c.run_uuid == run_id,
+                ri.c.dataset_uuid == ds.c.dataset_uuid,
+                _compare(ds.c[c.key], c.op, c.value),
+            )
+        if c.key == "context":
+            return sa.exists().where(
+                rit.c.run_uuid == run_id,
+                rit.c.key == "mlflow.data.context",
+                _compare(rit.c.value, c.op, c.value),
+            )
+        raise InvalidFilter(f"unknown dataset field {c.key!r} (use name, digest or context)")
+    raise InvalidFilter(f"unknown entity {c.entity!r}")
+
+
+def _experiment_comparison(c: Comparison) -> sa.ColumnElement[bool]:
+    if c.entity == "attribute":
+        column = _EXPERIMENT_ATTRIBUTES.get(c.key)
+        if column is None:
+            raise InvalidFilter(f"unknown experiment attribute {c.key!r}")
+        return _compare(column, c.op, c.value)
+    if c.entity == "tag":
+        et = t.experiment_tags
+        return sa.exists().where(
+            et.c.experiment_id == t.experiments.c.experiment_id,
+            et.c.key == c.key,
+            _compare(et.c.value, c.op, c.value),
+        )
+    raise InvalidFilter(f"experiments cannot be filtered on {c.entity!r}")
+
+
+def _compile(expr: Expr, leaf: Any) -> sa.ColumnElement[bool]:
+    if isinstance(expr, Comparison):
+        return leaf(expr)
+    if isinstance(expr, And):
+        return sa.and_(*(_compile(e, leaf) for e in expr.items))
+    if isinstance(expr, Or):
+        return sa.or_(*(_compile(e, leaf) for e in expr.items))
+    raise InvalidFilter(f"unexpected filter node {expr!r}")
+
+
+def run_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
+    return None if expr is None else _compile(expr, _run_comparison)
+
+
+def experiment_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
+    return None if expr is None else _compile(expr, _experiment_comparison)
+
+
+def _direction(column: Any, ascending: bool) -> Any:
+    return (column.asc() if ascending else column.desc()).nulls_last()
+
+
+def run_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
+    """Add ORDER BY (with the outer joins it needs) to a select over ``runs``; NULLs sort last."""
+    clauses: list[Any] = []
+    seen_start = False
+    for i, key in enumerate(keys):
+        if key.entity == "attribute":
+            column = _RUN_ATTRIBUTES.get(key.key)
+            if column is None:
+                raise InvalidFilter(f"cannot order runs by attribute {key.key!r}")
+            seen_start = seen_start or key.key == "start_time"
+            clauses.append(_direction(column, key.ascending))
+            continue
+        table = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}.get(key.entity)
+        if table is None:
+            raise InvalidFilter(f"cannot order runs by {key.entity!r}")
+        alias = table.alias(f"order_{i}")
+        query = query.outerjoin(alias, sa.and_(alias.c.run_uuid == t.runs.c.run_uuid, alias.c.key == key.key))
+        clauses.append(_direction(alias.c.value, key.ascending))
+    if not seen_start:
+        clauses.append(t.runs.c.start_time.desc().nulls_last())
+    clauses.append(t.runs.c.run_uuid.asc())
+    return query.order_by(*clauses)
+
+
+def experiment_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
+    clauses: list[Any] = []
+    for i, key in enumerate(keys):
+        if key.entity == "attribute":
+            column = _EXPERIMENT_ATTRIBUTES.get(key.key)
+            if column is None:
+                raise InvalidFilter(f"cannot order experiments by attribute {key.key!r}")
+            clauses.append(_direction(column, key.ascending))
+        elif key.entity == "tag":
+            alias = t.experiment_tags.alias(f"order_{i}")
+            query = query.outerjoin(
+                alias,
+                sa.and_(alias.c.experiment_id == t.experiments.c.experiment_id, alias.c.key == key.key),
+            )
+            clauses.append(_direction(alias.c.value, key.ascending))
+        else:
+            raise InvalidFilter(f"cannot order experiments by {key.entity!r}")
+    if not keys:
+        clauses.append(t.experiments.c.creation_time.desc().nulls_last())
+    clauses.append(t.experiments.c.experiment_id.desc())
+    return query.order_by(*clauses)

@@ -1,0 +1,597 @@
+"""The tracking store on SQLite or PostgreSQL (SQLAlchemy Core).
+
+Every public method is one transaction: reads in ``db.read()``, writes in ``db.write()`` (serialized on
+SQLite). Existence and lifecycle checks run inside the write transaction, so a rejected call writes
+nothing. Runs are loaded in batches (one query per table for a whole page), never by joining params,
+tags and metrics into one row set.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from dockyard.db import Database, ensure_schema
+from dockyard.db import tables as t
+from dockyard.errors import (
+    ExperimentAlreadyExists,
+    ExperimentNotFound,
+    InvalidParameter,
+    ParamValueChanged,
+    RunNotActive,
+    RunNotFound,
+)
+from dockyard.tracking import sql_search
+from dockyard.tracking.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Page,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from dockyard.tracking.paging import decode_token, encode_token, next_offset_token, offset_from_token
+from dockyard.tracking.search import Expr, OrderKey
+from dockyard.util import now_ms
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+RUN_NAME_TAG = "mlflow.runName"
+_IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's variable limit
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _db_value(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _py_value(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _experiment_key(experiment_id: str) -> int:
+    try:
+        return int(experiment_id)
+    except (TypeError, ValueError):
+        raise ExperimentNotFound(f"No experiment with id {experiment_id!r}") from None
+
+
+class SqlTrackingStore:
+    """Implements :class:`~dockyard.tracking.store.TrackingStore` on a :class:`~dockyard.db.Database`."""
+
+    def __init__(self, db: Database, *, artifact_root: str) -> None:
+        self.db = db
+        self.artifact_root = artifact_root.rstrip("/")
+        ensure_schema(db)
+        self._ensure_default_experiment()
+
+    def _dialect_insert(self, table: sa.Table) -> Any:
+        if self.db.is_sqlite:
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert
+        return insert(table)
+
+    def _artifact_location(self, experiment_id: int) -> str:
+        if "://" in self.artifact_root or self.artifact_root.endswith(":"):
+            return f"{self.artifact_root}/{experiment_id}"
+        return os.path.join(self.artifact_root, str(experiment_id))
+
+    def _ensure_default_experiment(self) -> None:
+        with self.db.read() as conn:
+            found = conn.execute(
+                sa.select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == 0)
+            ).first()
+        if found:
+            return
+        now = now_ms()
+        stmt = (
+            self._dialect_insert(t.experiments)
+            .values(
+                experiment_id=0,
+                name=DEFAULT_EXPERIMENT_NAME,
+                artifact_location=self._artifact_location(0),
+                lifecycle_stage=LifecycleStage.ACTIVE.value,
+                creation_time=now,
+                last_update_time=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        with self.db.write() as conn:
+            conn.execute(stmt)
+
+    # ------------------------------------------------------------------ experiments
+
+    def create_experiment(self, name: str, artifact_location: str | None, tags: dict[str, str]) -> str:
+        exp = t.experiments
+        now = now_ms()
+        with self.db.write() as conn:
+            existing = conn.execute(sa.select(exp.c.lifecycle_stage).where(exp.c.name == name)).first()
+            if existing is not None:
+                state = " in deleted state (restore it or use another name)" if existing[0] == "deleted" else ""
+                raise ExperimentAlreadyExists(f"Experiment {name!r} already exists{state}")
+            result = conn.execute(
+                exp.insert().values(
+                    name=name,
+                    artifact_location=artifact_location or "",
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    creation_time=now,
+                    last_update_time=now,
+                )
+            )
+            experiment_id = int(result.inserted_primary_key[0])
+            if not artifact_location:
+                conn.execute(
+                    exp.update()
+                    .where(exp.c.experiment_id == experiment_id)
+                    .values(artifact_location=self._artifact_location(experiment_id))
+                )
+            if tags:
+                conn.execute(
+                    t.experiment_tags.insert(),
+                    [{"experiment_id": experiment_id, "key": k, "value": v} for k, v in tags.items()],
+                )
+        return str(experiment_id)
+
+    def _experiments(self, conn: sa.Connection, rows: Sequence[Any]) -> list[Experiment]:
+        ids = [r.experiment_id for r in rows]
+        tags: dict[int, dict[str, str]] = defaultdict(dict)
+        for chunk in _chunks(ids):
+            et = t.experiment_tags
+            for row in conn.execute(sa.select(et).where(et.c.experiment_id.in_(chunk))):
+                tags[row.experiment_id][row.key] = row.value
+        return [
+            Experiment(
+                experiment_id=str(r.experiment_id),
+                name=r.name,
+                artifact_location=r.artifact_location,
+                lifecycle_stage=LifecycleStage(r.lifecycle_stage),
+                creation_time=r.creation_time,
+                last_update_time=r.last_update_time,
+                tags=tags.get(r.experiment_id, {}),
+            )
+            for r in rows
+        ]
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        key = _experiment_key(experiment_id)
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(t.experiments).where(t.experiments.c.experiment_id == key)).first()
+            if row is None:
+                raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
+            return self._experiments(conn, [row])[0]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(t.experiments).where(t.experiments.c.name == name)).first()
+            return None if row is None else self._experiments(conn, [row])[0]
+
+    def search_experiments(
+        self,
+        view_type: ViewType,
+        max_results: int,
+        filter_expr: Expr | None,
+        order_by: list[OrderKey],
+        page_token: str | None,
+    ) -> Page[Experiment]:
+        offset = offset_from_token(page_token)
+        exp = t.experiments
+        query = sa.select(exp).where(exp.c.lifecycle_stage.in_([s.value for s in view_type.stages()]))
+        condition = sql_search.experiment_filter(filter_expr)
+        if condition is not None:
+            query = query.where(condition)
+        query = sql_search.experiment_ordering(query, order_by).offset(offset).limit(max_results + 1)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+            items = self._experiments(conn, rows[:max_results])
+        return Page(items, next_offset_token(offset, max_results, len(rows) > max_results))
+
+    def _check_experiment(self, conn: sa.Connection, experiment_id: str) -> tuple[int, str]:
+        key = _experiment_key(experiment_id)
+        row = conn.execute(
+            sa.select(t.experiments.c.lifecycle_stage).where(t.experiments.c.experiment_id == key)
+        ).first()
+        if row is None:
+            raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
+        return key, row[0]
+
+    def _touch_experiment(self, conn: sa.Connection, key: int, **values: Any) -> None:
+        conn.execute(
+            t.experiments.update()
+            .where(t.experiments.c.experiment_id == key)
+            .values(last_update_time=now_ms(), **values)
+        )
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        with self.db.write() as conn:
+            key, stage = self._check_experiment(conn, experiment_id)
+            if stage != LifecycleStage.ACTIVE.value:
+                raise InvalidParameter(f"Cannot rename experiment {experiment_id!r}: it is deleted")
+            clash = conn.execute(
+                sa.select(t.experiments.c.experiment_id).where(
+                    t.experiments.c.name == new_name, t.experiments.c.experiment_id != key
+                )
+            ).first()
+            if clash is not None:
+                raise ExperimentAlreadyExists(f"Experiment {new_name!r} already exists")
+            self._touch_experiment(conn, key, name=new_name)
+
+    def set_experiment_lifecycle(self, experiment_id: str, stage: LifecycleStage) -> None:
+        """Delete or restore an experiment, and with it the runs it holds (as MLflow does)."""
+        now = now_ms()
+        with self.db.write() as conn:
+            key, current = self._check_experiment(conn, experiment_id)
+            if key == 0 and stage is LifecycleStage.DELETED:
+                raise InvalidParameter("The Default experiment (id '0') cannot be deleted")
+            if current == stage.value:
+                raise InvalidParameter(f"Experiment {experiment_id!r} is already {stage.value}")
+            self._touch_experiment(conn, key, lifecycle_stage=stage.value)
+            deleted = stage is LifecycleStage.DELETED
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.experiment_id == key, t.runs.c.lifecycle_stage == current)
+                .values(lifecycle_stage=stage.value, deleted_time=now if deleted else None)
+            )
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        with self.db.write() as conn:
+            exp_key, stage = self._check_experiment(conn, experiment_id)
+            if stage != LifecycleStage.ACTIVE.value:
+                raise InvalidParameter(f"Cannot set a tag on deleted experiment {experiment_id!r}")
+            stmt = self._dialect_insert(t.experiment_tags).values(experiment_id=exp_key, key=key, value=value)
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["experiment_id", "key"], set_={"value": value})
+            )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        et = t.experiment_tags
+        with self.db.write() as conn:
+            exp_key, _ = self._check_experiment(conn, experiment_id)
+            result = conn.execute(et.delete().where(et.c.experiment_id == exp_key, et.c.key == key))
+            if result.rowcount == 0:
+                raise InvalidParameter(f"No tag {key!r} on experiment {experiment_id!r}")
+
+    # ------------------------------------------------------------------ runs
+
+    def create_run(
+        self, experiment_id: str, user_id: str, start_time: int, run_name: str, tags: list[RunTag]
+    ) -> Run:
+        run_id = uuid.uuid4().hex
+        with self.db.write() as conn:
+            key, stage = self._check_experiment(conn, experiment_id)
+            if stage != LifecycleStage.ACTIVE.value:
+                raise InvalidParameter(f"Cannot create a run in deleted experiment {experiment_id!r}")
+            location = conn.execute(
+                sa.select(t.experiments.c.artifact_location).where(t.experiments.c.experiment_id == key)
+            ).scalar_one()
+            artifact_uri = (
+                f"{location}/{run_id}/artifacts"
+                if "://" in location or location.endswith(":")
+                else os.path.join(location, run_id, "artifacts")
+            )
+            conn.execute(
+                t.runs.insert().values(
+                    run_uuid=run_id,
+                    name=run_name,
+                    experiment_id=key,
+                    user_id=user_id,
+                    status=RunStatus.RUNNING.value,
+                    start_time=start_time,
+                    end_time=None,
+                    lifecycle_stage=LifecycleStage.ACTIVE.value,
+                    artifact_uri=artifact_uri,
+                )
+            )
+            all_tags = {tag.key: tag.value for tag in tags}
+            all_tags[RUN_NAME_TAG] = run_name
+            conn.execute(t.tags.insert(), [{"run_uuid": run_id, "key": k, "value": v} for k, v in all_tags.items()])
+        info = RunInfo(
+            run_id=run_id,
+            experiment_id=str(key),
+            run_name=run_name,
+            user_id=user_id,
+            status=RunStatus.RUNNING,
+            start_time=start_time,
+            end_time=None,
+            artifact_uri=artifact_uri,
+            lifecycle_stage=LifecycleStage.ACTIVE,
+        )
+        return Run(info, RunData(tags=all_tags))
+
+    def _run_row(self, conn: sa.Connection, run_id: str, *, active: bool = False) -> Any:
+        row = conn.execute(sa.select(t.runs).where(t.runs.c.run_uuid == run_id)).first()
+        if row is None:
+            raise RunNotFound(f"Run {run_id!r} not found")
+        if active and row.lifecycle_stage != LifecycleStage.ACTIVE.value:
+            raise RunNotActive(f"Run {run_id!r} is deleted; restore it before writing to it")
+        return row
+
+    @staticmethod
+    def _info(row: Any) -> RunInfo:
+        return RunInfo(
+            run_id=row.run_uuid,
+            experiment_id=str(row.experiment_id),
+            run_name=row.name,
+            user_id=row.user_id,
+            status=RunStatus(row.status),
+            start_time=row.start_time,
+            end_time=row.end_time,
+            artifact_uri=row.artifact_uri,
+            lifecycle_stage=LifecycleStage(row.lifecycle_stage),
+        )
+
+    def _load_runs(self, conn: sa.Connection, rows: Sequence[Any]) -> list[Run]:
+        ids = [r.run_uuid for r in rows]
+        params: dict[str, dict[str, str]] = defaultdict(dict)
+        tags: dict[str, dict[str, str]] = defaultdict(dict)
+        metrics: dict[str, dict[str, float]] = defaultdict(dict)
+        inputs: dict[str, dict[str, Dataset]] = defaultdict(dict)
+        input_tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
+        lm, ri, ds, rit = t.latest_metrics, t.run_inputs, t.datasets, t.run_input_tags
+        for chunk in _chunks(ids):
+            for row in conn.execute(sa.select(t.params).where(t.params.c.run_uuid.in_(chunk))):
+                params[row.run_uuid][row.key] = row.value
+            for row in conn.execute(sa.select(t.tags).where(t.tags.c.run_uuid.in_(chunk))):
+                tags[row.run_uuid][row.key] = row.value
+            for row in conn.execute(sa.select(lm.c.run_uuid, lm.c.key, lm.c.value).where(lm.c.run_uuid.in_(chunk))):
+                metrics[row.run_uuid][row.key] = _py_value(row.value)
+            for row in conn.execute(
+                sa.select(ri.c.run_uuid, ds).join(ds, ds.c.dataset_uuid == ri.c.dataset_uuid).where(ri.c.run_uuid.in_(chunk))
+            ):
+                inputs[row.run_uuid][row.dataset_uuid] = Dataset(
+                    name=row.name,
+                    digest=row.digest,
+                    source_type=row.source_type,
+                    source=row.source,
+                    schema=row.schema,
+                    profile=row.profile,
+                )
+            for row in conn.execute(sa.select(rit).where(rit.c.run_uuid.in_(chunk))):
+                input_tags[(row.run_uuid, row.dataset_uuid)][row.key] = row.value
+        return [
+            Run(
+                info=self._info(r),
+                data=RunData(
+                    metrics=metrics.get(r.run_uuid, {}),
+                    params=params.get(r.run_uuid, {}),
+                    tags=tags.get(r.run_uuid, {}),
+                ),
+                inputs=RunInputs(
+                    tuple(
+                        DatasetInput(dataset, input_tags.get((r.run_uuid, dataset_uuid), {}))
+                        for dataset_uuid, dataset in sorted(inputs.get(r.run_uuid, {}).items(), key=lambda kv: kv[1].name)
+                    )
+                ),
+            )
+            for r in rows
+        ]
+
+    def get_run(self, run_id: str) -> Run:
+        with self.db.read() as conn:
+            return self._load_runs(conn, [self._run_row(conn, run_id)])[0]
+
+    def update_run_info(
+        self, run_id: str, status: RunStatus | None, end_time: int | None, run_name: str | None
+    ) -> RunInfo:
+        with self.db.write() as conn:
+            self._run_row(conn, run_id, active=True)
+            values: dict[str, Any] = {}
+            if status is not None:
+                values["status"] = status.value
+            if end_time is not None:
+                values["end_time"] = end_time
+            if run_name:
+                values["name"] = run_name
+                self._upsert_tags(conn, run_id, {RUN_NAME_TAG: run_name}, sync_name=False)
+            if values:
+                conn.execute(t.runs.update().where(t.runs.c.run_uuid == run_id).values(**values))
+            return self._info(self._run_row(conn, run_id))
+
+    def set_run_lifecycle(self, run_id: str, stage: LifecycleStage, when: int) -> None:
+        with self.db.write() as conn:
+            self._run_row(conn, run_id)
+            conn.execute(
+                t.runs.update()
+                .where(t.runs.c.run_uuid == run_id)
+                .values(
+                    lifecycle_stage=stage.value,
+                    deleted_time=when if stage is LifecycleStage.DELETED else None,
+                )
+            )
+
+    def _upsert_tags(self, conn: sa.Connection, run_id: str, values: dict[str, str], *, sync_name: bool) -> None:
+        stmt = self._dialect_insert(t.tags).values(
+            [{"run_uuid": run_id, "key": k, "value": v} for k, v in values.items()]
+        )
+        conn.execute(stmt.on_conflict_do_update(index_elements=["run_uuid", "key"], set_={"value": stmt.excluded.value}))
+        if sync_name and RUN_NAME_TAG in values:
+            conn.execute(t.runs.update().where(t.runs.c.run_uuid == run_id).values(name=values[RUN_NAME_TAG]))
+
+    def _insert_params(self, conn: sa.Connection, run_id: str, params: list[Param]) -> None:
+        wanted = {p.key: p.value for p in params}
+        existing = {
+            row.key: row.value
+            for row in conn.execute(
+                sa.select(t.params.c.key, t.params.c.value).where(
+                    t.params.c.run_uuid == run_id, t.params.c.key.in_(list(wanted))
+                )
+            )
+        }
+        for key, old in existing.items():
+            if old != wanted[key]:
+                raise ParamValueChanged(
+                    f"Param {key!r} of run {run_id!r} is already {old!r}; params are immutable, "
+                    f"so it cannot become {wanted[key]!r}"
+                )
+        new = [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items() if k not in existing]
+        if new:
+            conn.execute(t.params.insert(), new)
+
+    def _insert_metrics(self, conn: sa.Connection, run_id: str, metrics: list[Metric]) -> None:
+        lm = t.latest_metrics
+        latest: dict[str, Metric] = {}
+        for m in metrics:
+            best = latest.get(m.key)
+            if best is None or (m.step, m.timestamp) > (best.step, best.timestamp) or (
+                (m.step, m.timestamp) == (best.step, best.timestamp) and _order(m) > _order(best)
+            ):
+                latest[m.key] = m
+        stmt = self._dialect_insert(lm).values(
+            [
+                {"run_uuid": run_id, "key": m.key, "value": _db_value(m.value), "timestamp": m.timestamp, "step": m.step}
+                for m in latest.values()
+            ]
+        )
+        new = stmt.excluded
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["run_uuid", "key"],
+                set_={"value": new.value, "timestamp": new.timestamp, "step": new.step},
+                where=sa.tuple_(new.step, new.timestamp, sa.func.coalesce(new.value, -math.inf))
+                > sa.tuple_(lm.c.step, lm.c.timestamp, sa.func.coalesce(lm.c.value, -math.inf)),
+            )
+        )
+        series = dict(
+            conn.execute(
+                sa.select(lm.c.key, lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key.in_(list(latest)))
+            ).all()
+        )
+        # The points go straight to the driver's executemany: SQLAlchemy's per-row parameter handling
+        # would cost more than SQLite's insert itself at this volume.
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO metrics (series_id, step, timestamp, value) VALUES ({mark}, {mark}, {mark}, {mark})",
+            [(series[m.key], m.step, m.timestamp, None if m.value != m.value else m.value) for m in metrics],
+        )
+
+    def log_batch(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
+        with self.db.write() as conn:
+            self._run_row(conn, run_id, active=True)
+            if params:
+                self._insert_params(conn, run_id, params)
+            if tags:
+                self._upsert_tags(conn, run_id, {tag.key: tag.value for tag in tags}, sync_name=True)
+            if metrics:
+                self._insert_metrics(conn, run_id, metrics)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        with self.db.write() as conn:
+            self._run_row(conn, run_id, active=True)
+            result = conn.execute(t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key == key))
+            if result.rowcount == 0:
+                raise InvalidParameter(f"No tag {key!r} on run {run_id!r}")
+
+    def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None:
+        ds, ri, rit = t.datasets, t.run_inputs, t.run_input_tags
+        with self.db.write() as conn:
+            run = self._run_row(conn, run_id, active=True)
+            for item in datasets:
+                d = item.dataset
+                conn.execute(
+                    self._dialect_insert(ds)
+                    .values(
+                        dataset_uuid=uuid.uuid4().hex,
+                        experiment_id=run.experiment_id,
+                        name=d.name,
+                        digest=d.digest,
+                        source_type=d.source_type,
+                        source=d.source,
+                        schema=d.schema,
+                        profile=d.profile,
+                    )
+                    .on_conflict_do_nothing(index_elements=["experiment_id", "name", "digest"])
+                )
+                dataset_uuid = conn.execute(
+                    sa.select(ds.c.dataset_uuid).where(
+                        ds.c.experiment_id == run.experiment_id, ds.c.name == d.name, ds.c.digest == d.digest
+                    )
+                ).scalar_one()
+                conn.execute(
+                    self._dialect_insert(ri).values(run_uuid=run_id, dataset_uuid=dataset_uuid).on_conflict_do_nothing()
+                )
+                if item.tags:
+                    stmt = self._dialect_insert(rit).values(
+                        [{"run_uuid": run_id, "dataset_uuid": dataset_uuid, "key": k, "value": v} for k, v in item.tags.items()]
+                    )
+                    conn.execute(
+                        stmt.on_conflict_do_update(
+                            index_elements=["run_uuid", "dataset_uuid", "key"], set_={"value": stmt.excluded.value}
+                        )
+                    )
+
+    def get_metric_history(self, run_id: str, key: str, max_results: int, page_token: str | None) -> Page[Metric]:
+        m, lm = t.metrics, t.latest_metrics
+        after: list[int] | None = None
+        if page_token:
+            after = decode_token(page_token).get("after")
+            if not (isinstance(after, list) and len(after) == 3 and all(isinstance(x, int) for x in after)):
+                raise InvalidParameter(f"page_token {page_token!r} is invalid: not a metric-history token")
+        with self.db.read() as conn:
+            self._run_row(conn, run_id)
+            series_id = conn.execute(
+                sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)
+            ).scalar()
+            if series_id is None:
+                return Page([])
+            query = sa.select(m.c.step, m.c.timestamp, m.c.value, m.c.id).where(m.c.series_id == series_id)
+            if after is not None:
+                query = query.where(sa.tuple_(m.c.step, m.c.timestamp, m.c.id) > sa.tuple_(*after))
+            query = query.order_by(m.c.step, m.c.timestamp, m.c.id).limit(max_results + 1)
+            rows = conn.execute(query).all()
+        more = len(rows) > max_results
+        rows = rows[:max_results]
+        items = [Metric(key, _py_value(value), timestamp, step, run_id) for step, timestamp, value, _ in rows]
+        token = encode_token({"after": list(rows[-1][0:2]) + [rows[-1][3]]}) if more else ""
+        return Page(items, token)
+
+    def search_runs(
+        self,
+        experiment_ids: list[str],
+        filter_expr: Expr | None,
+        view_type: ViewType,
+        max_results: int,
+        order_by: list[OrderKey],
+        page_token: str | None,
+    ) -> Page[Run]:
+        offset = offset_from_token(page_token)
+        keys = []
+        for experiment_id in experiment_ids:
+            try:
+                keys.append(int(experiment_id))
+            except (TypeError, ValueError):
+                raise InvalidParameter(f"experiment_ids: {experiment_id!r} is not an experiment id") from None
+        runs = t.runs
+        query = sa.select(runs).where(
+            runs.c.experiment_id.in_(keys),
+            runs.c.lifecycle_stage.in_([s.value for s in view_type.stages()]),
+        )
+        condition = sql_search.run_filter(filter_expr)
+        if condition is not None:
+            query = query.where(condition)
+        query = sql_search.run_ordering(query, order_by).offset(offset).limit(max_results + 1)
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+            items = self._load_runs(conn, rows[:max_results])
+        return Page(items, next_offset_token(offset, max_results, len(rows) > max_results))
+
+
+def _order(m: Metric) -> tuple[int, int, float]:
+    return (m.step, m.timestamp, -math.inf if math.isnan(m.value) else m.value)

@@ -1,0 +1,125 @@
+"""Input rules for the tracking API, with MLflow's limits. Every error names the field and the reason.
+
+>>> check_key("val/loss", "metric key")
+'val/loss'
+>>> check_key("../x", "metric key")
+Traceback (most recent call last):
+...
+dockyard.errors.InvalidParameter: metric key '../x' is invalid: it must not be a relative path like '..' or './'
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import posixpath
+import re
+from typing import Any
+
+from dockyard.errors import InvalidParameter
+
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_RUN_NAME_LENGTH = 250
+MAX_BATCH_METRICS = 1000
+MAX_BATCH_PARAMS = 100
+MAX_BATCH_TAGS = 100
+MAX_BATCH_ENTITIES = 1000
+MAX_SEARCH_RUNS = 50_000
+MAX_SEARCH_EXPERIMENTS = 50_000
+MAX_METRIC_HISTORY_PAGE = 25_000
+
+_KEY = re.compile(r"[\w./\- :]+")
+_ID = re.compile(r"[A-Za-z0-9][\w\-]{0,255}")
+
+
+def check_key(key: Any, field: str) -> str:
+    if not isinstance(key, str):
+        raise InvalidParameter(f"{field} must be a string, got {type(key).__name__}")
+    if not key:
+        raise InvalidParameter(f"{field} must not be empty")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidParameter(f"{field} {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
+    if not _KEY.fullmatch(key):
+        raise InvalidParameter(
+            f"{field} {key!r} is invalid: use letters, digits, underscores, dashes, periods, spaces, "
+            "colons and slashes"
+        )
+    if ("." in key or "/" in key) and (posixpath.normpath(key) != key or key.startswith("/")):
+        raise InvalidParameter(f"{field} {key!r} is invalid: it must not be a relative path like '..' or './'")
+    return key
+
+
+def check_string(value: Any, field: str, limit: int, *, allow_empty: bool = True) -> str:
+    """Params and tags take any value and store ``str(value)``, as MLflow does; the length is checked."""
+    text = value if isinstance(value, str) else str(value)
+    if not allow_empty and not text:
+        raise InvalidParameter(f"{field} must not be empty")
+    if len(text) > limit:
+        raise InvalidParameter(f"{field} is {len(text)} characters; the limit is {limit}")
+    return text
+
+
+def check_metric_value(value: Any, key: str) -> float:
+    if isinstance(value, float):
+        return value
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool):
+        return float(value)
+    raise InvalidParameter(
+        f"metric {key!r}: value must be a number, got {type(value).__name__} {str(value)[:40]!r}"
+    )
+
+
+def check_int(value: Any, field: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise InvalidParameter(f"{field} must be an integer, got {type(value).__name__} {value!r}")
+    result = int(value)
+    if minimum is not None and result < minimum:
+        raise InvalidParameter(f"{field} must be at least {minimum}, got {result}")
+    if not -(2**63) <= result < 2**63:
+        raise InvalidParameter(f"{field} {result} does not fit in a 64-bit integer")
+    return result
+
+
+def check_run_id(run_id: Any, field: str = "run_id") -> str:
+    if not isinstance(run_id, str) or not _ID.fullmatch(run_id):
+        raise InvalidParameter(f"{field} {run_id!r} is not a valid run id")
+    return run_id
+
+
+def check_experiment_id(experiment_id: Any, field: str = "experiment_id") -> str:
+    text = str(experiment_id) if isinstance(experiment_id, int) and not isinstance(experiment_id, bool) else experiment_id
+    if not isinstance(text, str) or not text.isdigit():
+        raise InvalidParameter(f"{field} {experiment_id!r} is not a valid experiment id (a string of digits)")
+    return str(int(text))
+
+
+def check_experiment_name(name: Any, field: str = "name") -> str:
+    if not isinstance(name, str):
+        raise InvalidParameter(f"experiment {field} must be a string, got {type(name).__name__}")
+    if not name.strip():
+        raise InvalidParameter(f"experiment {field} must not be empty")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidParameter(
+            f"experiment {field} is {len(name)} characters; the limit is {MAX_EXPERIMENT_NAME_LENGTH}"
+        )
+    return name
+
+
+def check_max_results(value: Any, cap: int, field: str = "max_results") -> int:
+    result = check_int(value, field, minimum=1)
+    if result > cap:
+        raise InvalidParameter(f"{field} {result} is over the limit of {cap}")
+    return result
+
+
+def check_finite_or_nan(value: float) -> float:
+    """Metric values may be NaN or +-inf: they are stored and returned as such."""
+    return value if not math.isnan(value) else math.nan
