@@ -47,7 +47,9 @@ def check_key(key: Any, field: str) -> str:
             f"{field} {key!r} is invalid: use letters, digits, underscores, dashes, periods, spaces, "
             "colons and slashes"
         )
-    if ("." in key or "/" in key) and (posixpath.normpath(key) != key or key.startswith("/")):
+    if ("." in key or "/" in key) and (
+        posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/")
+    ):
         raise InvalidParameter(f"{field} {key!r} is invalid: it must not be a relative path like '..' or './'")
     return key
 

@@ -1,0 +1,98 @@
+"""Shared fixtures: a clean environment per test, and tracking stores on SQLite and PostgreSQL.
+
+PostgreSQL tests run when ``DOCKYARD_TEST_POSTGRES_URI`` names a database (``.ci/run`` always sets it);
+without it they are skipped. CI also sets ``DOCKYARD_TEST_REQUIRE_POSTGRES=1``, which turns a missing
+URI into an error instead of a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+POSTGRES_URI = os.environ.get("DOCKYARD_TEST_POSTGRES_URI", "")
+REQUIRE_POSTGRES = os.environ.get("DOCKYARD_TEST_REQUIRE_POSTGRES", "") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No DOCKYARD_* variable leaks in, the cwd is a fresh folder, and the fluent API starts afresh."""
+    for name in list(os.environ):
+        if name.startswith("DOCKYARD_"):
+            monkeypatch.delenv(name)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    yield
+    from dockyard.tracking import fluent
+
+    try:
+        while fluent._state.stack:
+            fluent._state.stack.pop()
+        if fluent._state.client is not None:
+            fluent._state.client.close()
+    finally:
+        fluent._state.__init__()  # type: ignore[misc]
+        from dockyard.tracking.backends import close_all
+
+        close_all()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test instead of migrating every time."""
+    from dockyard.db import Database, upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()  # the last connection to close checkpoints the WAL into the file
+    return path
+
+
+def _truncate_postgres(uri: str) -> None:
+    from dockyard.db import Database, ensure_schema
+
+    db = Database(uri)
+    try:
+        ensure_schema(db)
+        with db.write() as conn:
+            conn.exec_driver_sql(
+                "TRUNCATE experiments, experiment_tags, runs, params, tags, latest_metrics, metrics, "
+                "datasets, run_inputs, run_input_tags RESTART IDENTITY CASCADE"
+            )
+    finally:
+        db.dispose()
+
+
+def _backends() -> list[object]:
+    marks = [] if POSTGRES_URI else [pytest.mark.skip(reason="DOCKYARD_TEST_POSTGRES_URI is not set")]
+    return ["sqlite", pytest.param("postgresql", marks=[pytest.mark.postgres, *marks])]
+
+
+@pytest.fixture(params=_backends())
+def db_uri(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated tracking database: SQLite, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        path = tmp_path / "store.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    _truncate_postgres(POSTGRES_URI)
+    return POSTGRES_URI
+
+
+@pytest.fixture
+def artifact_root(tmp_path: Path) -> Path:
+    root = tmp_path / "artifacts"
+    root.mkdir()
+    return root
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI (DOCKYARD_TEST_REQUIRE_POSTGRES=1) PostgreSQL tests must run, never be skipped."""
+    if REQUIRE_POSTGRES and not POSTGRES_URI:
+        raise pytest.UsageError("DOCKYARD_TEST_REQUIRE_POSTGRES=1 but DOCKYARD_TEST_POSTGRES_URI is not set")

@@ -1,0 +1,457 @@
+"""The tracking contract: what every implementation of the tracking service surface must do.
+
+Subclass :class:`TrackingContract` in a test module and provide a ``tracking`` fixture: the local
+``TrackingService`` (``test_service.py``, on SQLite and PostgreSQL) does now; the remote HTTP client
+will do the same against the in-process server. Tests only use the public surface and error classes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from dockyard.errors import (
+    ExperimentAlreadyExists,
+    ExperimentNotFound,
+    InvalidFilter,
+    InvalidParameter,
+    ParamValueChanged,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+    RunNotActive,
+    RunNotFound,
+)
+from dockyard.tracking.entities import (
+    Dataset,
+    DatasetInput,
+    LifecycleStage,
+    Metric,
+    Param,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+
+
+def _run(tracking: Any, experiment_id: str = "0", **kwargs: Any) -> str:
+    return tracking.create_run(experiment_id, user_id="tester", **kwargs).info.run_id
+
+
+def _ids(page: Any) -> list[str]:
+    return [r.info.run_id for r in page.items]
+
+
+class TrackingContract:
+    # ------------------------------------------------------------------ experiments
+
+    def test_default_experiment_exists(self, tracking: Any) -> None:
+        exp = tracking.get_experiment("0")
+        assert exp.name == "Default"
+        assert exp.lifecycle_stage is LifecycleStage.ACTIVE
+        assert tracking.get_experiment_by_name("Default").experiment_id == "0"
+
+    def test_create_and_get_experiment(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("exp-a", tags={"team": "risk"})
+        exp = tracking.get_experiment(exp_id)
+        assert exp.name == "exp-a"
+        assert exp.tags == {"team": "risk"}
+        assert exp.artifact_location
+        assert exp.creation_time and exp.last_update_time
+        assert tracking.get_experiment_by_name("exp-a") == exp
+        assert tracking.get_experiment_by_name("missing") is None
+
+    def test_duplicate_experiment_name(self, tracking: Any) -> None:
+        tracking.create_experiment("dup")
+        with pytest.raises(ExperimentAlreadyExists, match="dup"):
+            tracking.create_experiment("dup")
+        with pytest.raises(ResourceAlreadyExists):
+            tracking.create_experiment("dup")
+
+    @pytest.mark.parametrize("name", ["", "   ", None, 5, "x" * 501])
+    def test_invalid_experiment_name(self, tracking: Any, name: Any) -> None:
+        with pytest.raises(InvalidParameter, match="name"):
+            tracking.create_experiment(name)
+
+    def test_unknown_experiment(self, tracking: Any) -> None:
+        with pytest.raises(ExperimentNotFound):
+            tracking.get_experiment("987654")
+        with pytest.raises(InvalidParameter, match="experiment_id"):
+            tracking.get_experiment("abc")
+
+    def test_rename_experiment(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("old")
+        tracking.create_experiment("taken")
+        tracking.rename_experiment(exp_id, "new")
+        assert tracking.get_experiment(exp_id).name == "new"
+        with pytest.raises(ExperimentAlreadyExists):
+            tracking.rename_experiment(exp_id, "taken")
+        assert tracking.get_experiment(exp_id).name == "new"
+
+    def test_delete_and_restore_experiment_with_its_runs(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("to-delete")
+        run_id = _run(tracking, exp_id)
+        tracking.delete_experiment(exp_id)
+        assert tracking.get_experiment(exp_id).lifecycle_stage is LifecycleStage.DELETED
+        assert tracking.get_run(run_id).info.lifecycle_stage is LifecycleStage.DELETED
+        with pytest.raises(InvalidParameter):
+            tracking.create_run(exp_id)
+        with pytest.raises(ResourceAlreadyExists, match="deleted"):
+            tracking.create_experiment("to-delete")
+        tracking.restore_experiment(exp_id)
+        assert tracking.get_experiment(exp_id).lifecycle_stage is LifecycleStage.ACTIVE
+        assert tracking.get_run(run_id).info.lifecycle_stage is LifecycleStage.ACTIVE
+
+    def test_default_experiment_cannot_be_deleted(self, tracking: Any) -> None:
+        with pytest.raises(InvalidParameter, match="Default"):
+            tracking.delete_experiment("0")
+
+    def test_experiment_tags(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("tagged")
+        tracking.set_experiment_tag(exp_id, "k", "v1")
+        tracking.set_experiment_tag(exp_id, "k", "v2")
+        assert tracking.get_experiment(exp_id).tags == {"k": "v2"}
+        tracking.delete_experiment_tag(exp_id, "k")
+        assert tracking.get_experiment(exp_id).tags == {}
+        with pytest.raises(InvalidParameter):
+            tracking.delete_experiment_tag(exp_id, "k")
+
+    def test_search_experiments(self, tracking: Any) -> None:
+        for name in ("alpha", "beta", "gamma"):
+            tracking.create_experiment(name, tags={"kind": "greek" if name != "beta" else "other"})
+        names = [e.name for e in tracking.search_experiments(filter_string="name LIKE '%a'").items]
+        assert sorted(names) == ["alpha", "beta", "gamma"]
+        found = tracking.search_experiments(filter_string="tags.kind = 'greek'", order_by=["name DESC"])
+        assert [e.name for e in found.items] == ["gamma", "alpha"]
+        either = tracking.search_experiments(filter_string="name = 'alpha' OR name = 'beta'", order_by=["name"])
+        assert [e.name for e in either.items] == ["alpha", "beta"]
+
+    def test_search_experiments_view_type_and_paging(self, tracking: Any) -> None:
+        ids = [tracking.create_experiment(f"e{i}") for i in range(5)]
+        tracking.delete_experiment(ids[0])
+        active = tracking.search_experiments(max_results=100).items
+        assert ids[0] not in [e.experiment_id for e in active]
+        deleted = tracking.search_experiments(view_type=ViewType.DELETED_ONLY).items
+        assert [e.experiment_id for e in deleted] == [ids[0]]
+        every = tracking.search_experiments(view_type="ALL", max_results=100).items
+        assert len(every) == 6
+        seen: list[str] = []
+        page = tracking.search_experiments(view_type="ALL", max_results=2, order_by=["name"])
+        while True:
+            seen.extend(e.name for e in page.items)
+            if not page.next_page_token:
+                break
+            page = tracking.search_experiments(
+                view_type="ALL", max_results=2, order_by=["name"], page_token=page.next_page_token
+            )
+        assert seen == sorted(["Default", "e0", "e1", "e2", "e3", "e4"])
+
+    # ------------------------------------------------------------------ runs
+
+    def test_create_and_get_run(self, tracking: Any) -> None:
+        run = tracking.create_run("0", user_id="alice", start_time=1000, run_name="first", tags={"a": "b"})
+        info = run.info
+        assert len(info.run_id) == 32 and info.run_id == info.run_id.lower()
+        assert info.run_uuid == info.run_id
+        assert (info.run_name, info.user_id, info.start_time) == ("first", "alice", 1000)
+        assert info.status is RunStatus.RUNNING and info.end_time is None
+        assert info.artifact_uri.endswith(f"{info.run_id}/artifacts")
+        fetched = tracking.get_run(info.run_id)
+        assert fetched.info == info
+        assert fetched.data.tags == {"a": "b", "mlflow.runName": "first"}
+
+    def test_run_gets_a_name_when_none_given(self, tracking: Any) -> None:
+        run = tracking.create_run("0")
+        assert run.info.run_name
+        assert tracking.get_run(run.info.run_id).data.tags["mlflow.runName"] == run.info.run_name
+
+    def test_run_name_from_tag(self, tracking: Any) -> None:
+        run = tracking.create_run("0", tags={"mlflow.runName": "from-tag"})
+        assert run.info.run_name == "from-tag"
+
+    def test_unknown_run(self, tracking: Any) -> None:
+        with pytest.raises(RunNotFound):
+            tracking.get_run("0" * 32)
+        with pytest.raises(ResourceNotFound):
+            tracking.log_metric("0" * 32, "m", 1.0)
+        with pytest.raises(InvalidParameter, match="run_id"):
+            tracking.get_run("../etc")
+
+    def test_create_run_in_unknown_experiment(self, tracking: Any) -> None:
+        with pytest.raises(ExperimentNotFound):
+            tracking.create_run("424242")
+
+    def test_update_run(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        info = tracking.update_run(run_id, status="FINISHED", end_time=5000, run_name="renamed")
+        assert (info.status, info.end_time, info.run_name) == (RunStatus.FINISHED, 5000, "renamed")
+        run = tracking.get_run(run_id)
+        assert run.info.run_name == "renamed"
+        assert run.data.tags["mlflow.runName"] == "renamed"
+        with pytest.raises(InvalidParameter, match="status"):
+            tracking.update_run(run_id, status="DONE")
+
+    def test_renaming_via_tag_updates_run_name(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.set_tag(run_id, "mlflow.runName", "via-tag")
+        assert tracking.get_run(run_id).info.run_name == "via-tag"
+
+    def test_delete_and_restore_run(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.delete_run(run_id)
+        assert tracking.get_run(run_id).info.lifecycle_stage is LifecycleStage.DELETED
+        with pytest.raises(RunNotActive):
+            tracking.log_param(run_id, "p", 1)
+        assert tracking.get_run(run_id).data.params == {}
+        tracking.restore_run(run_id)
+        tracking.log_param(run_id, "p", 1)
+        assert tracking.get_run(run_id).data.params == {"p": "1"}
+
+    # ------------------------------------------------------------------ params, tags, metrics
+
+    def test_params_are_immutable(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.log_param(run_id, "lr", 0.1)
+        tracking.log_param(run_id, "lr", "0.1")  # same value again is fine
+        with pytest.raises(ParamValueChanged, match="lr"):
+            tracking.log_param(run_id, "lr", 0.2)
+        assert tracking.get_run(run_id).data.params == {"lr": "0.1"}
+
+    def test_tags_set_overwrite_delete(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.set_tag(run_id, "k", "v1")
+        tracking.set_tag(run_id, "k", "v2")
+        assert tracking.get_run(run_id).data.tags["k"] == "v2"
+        tracking.delete_tag(run_id, "k")
+        assert "k" not in tracking.get_run(run_id).data.tags
+        with pytest.raises(InvalidParameter, match="k"):
+            tracking.delete_tag(run_id, "k")
+
+    def test_metrics_latest_value_and_history(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.log_metric(run_id, "loss", 3.0, timestamp=10, step=2)
+        tracking.log_metric(run_id, "loss", 1.0, timestamp=20, step=0)
+        tracking.log_metric(run_id, "loss", 2.0, timestamp=30, step=1)
+        assert tracking.get_run(run_id).data.metrics == {"loss": 3.0}  # latest = highest step
+        history = tracking.get_metric_history(run_id, "loss").items
+        assert [(m.step, m.value, m.timestamp) for m in history] == [(0, 1.0, 20), (1, 2.0, 30), (2, 3.0, 10)]
+        assert all(m.key == "loss" for m in history)
+        assert tracking.get_metric_history(run_id, "absent").items == []
+
+    def test_non_finite_metric_values_round_trip(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.log_batch(
+            run_id,
+            metrics=[
+                Metric("nan", math.nan, 1, 0),
+                Metric("pinf", math.inf, 1, 0),
+                Metric("ninf", -math.inf, 1, 0),
+            ],
+        )
+        metrics = tracking.get_run(run_id).data.metrics
+        assert math.isnan(metrics["nan"])
+        assert metrics["pinf"] == math.inf and metrics["ninf"] == -math.inf
+        assert math.isnan(tracking.get_metric_history(run_id, "nan").items[0].value)
+        assert tracking.get_metric_history(run_id, "ninf").items[0].value == -math.inf
+
+    def test_metric_history_pages(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        for start in range(0, 250, 50):
+            tracking.log_batch(run_id, metrics=[Metric("m", float(i), 1000 + i, i) for i in range(start, start + 50)])
+        steps: list[int] = []
+        page = tracking.get_metric_history(run_id, "m", max_results=40)
+        pages = 1
+        while page.next_page_token:
+            steps.extend(m.step for m in page.items)
+            page = tracking.get_metric_history(run_id, "m", max_results=40, page_token=page.next_page_token)
+            pages += 1
+        steps.extend(m.step for m in page.items)
+        assert steps == list(range(250))
+        assert pages == 7
+        with pytest.raises(InvalidParameter, match="page_token"):
+            tracking.get_metric_history(run_id, "m", page_token="not-a-token")
+
+    def test_log_batch_is_all_or_nothing(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.log_param(run_id, "fixed", "a")
+        with pytest.raises(ParamValueChanged):
+            tracking.log_batch(
+                run_id,
+                metrics=[Metric("m", 1.0, 1, 0)],
+                params=[Param("new", "x"), Param("fixed", "b")],
+                tags=[RunTag("t", "v")],
+            )
+        run = tracking.get_run(run_id)
+        assert run.data.metrics == {} and run.data.params == {"fixed": "a"} and "t" not in run.data.tags
+        assert tracking.get_metric_history(run_id, "m").items == []
+
+    def test_log_batch_limits(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        with pytest.raises(InvalidParameter, match="1000 metrics"):
+            tracking.log_batch(run_id, metrics=[Metric("m", 1.0, 1, i) for i in range(1001)])
+        with pytest.raises(InvalidParameter, match="twice"):
+            tracking.log_batch(run_id, params=[Param("a", "1"), Param("a", "2")])
+
+    @pytest.mark.parametrize(
+        ("call", "field"),
+        [
+            (lambda t, r: t.log_param(r, "k" * 251, "v"), "param key"),
+            (lambda t, r: t.log_param(r, "k", "v" * 6001), "param 'k' value"),
+            (lambda t, r: t.set_tag(r, "k", "v" * 8001), "tag 'k' value"),
+            (lambda t, r: t.log_metric(r, "bad key!", 1.0), "metric key"),
+            (lambda t, r: t.log_metric(r, "../up", 1.0), "metric key"),
+            (lambda t, r: t.log_metric(r, "m", "high"), "metric 'm'"),
+            (lambda t, r: t.log_metric(r, "m", 1.0, step=1.5), "step"),
+            (lambda t, r: t.log_metric(r, "m", 1.0, timestamp="now"), "timestamp"),
+            (lambda t, r: t.set_tag(r, "", "v"), "tag key"),
+        ],
+    )
+    def test_bad_input_names_the_field(self, tracking: Any, call: Any, field: str) -> None:
+        run_id = _run(tracking)
+        with pytest.raises(InvalidParameter) as info:
+            call(tracking, run_id)
+        assert field in str(info.value)
+        run = tracking.get_run(run_id)
+        assert run.data.metrics == {} and run.data.params == {}
+
+    def test_limits_at_the_edge_are_accepted(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.log_param(run_id, "k" * 250, "v" * 6000)
+        tracking.set_tag(run_id, "t", "v" * 8000)
+        run = tracking.get_run(run_id)
+        assert run.data.params["k" * 250] == "v" * 6000
+        assert run.data.tags["t"] == "v" * 8000
+
+    # ------------------------------------------------------------------ datasets
+
+    def test_log_inputs(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        dataset = Dataset("loans", "abc123", "local", '{"uri": "/data/loans.parquet"}', '{"cols": []}', '{"num_rows": 3}')
+        tracking.log_inputs(run_id, [DatasetInput(dataset, {"mlflow.data.context": "training"})])
+        tracking.log_inputs(run_id, [DatasetInput(dataset, {"mlflow.data.context": "training"})])  # idempotent
+        inputs = tracking.get_run(run_id).inputs.dataset_inputs
+        assert len(inputs) == 1
+        assert inputs[0].dataset == dataset
+        assert inputs[0].tags == {"mlflow.data.context": "training"}
+        found = tracking.search_runs(["0"], "dataset.name = 'loans' AND dataset.context = 'training'")
+        assert _ids(found) == [run_id]
+        assert _ids(tracking.search_runs(["0"], "dataset.digest = 'other'")) == []
+
+    def test_log_inputs_rejects_bad_dataset(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        with pytest.raises(InvalidParameter, match="name"):
+            tracking.log_inputs(run_id, [DatasetInput(Dataset("", "d", "local", "{}"))])
+
+    # ------------------------------------------------------------------ search
+
+    def _search_fixture(self, tracking: Any) -> tuple[str, dict[str, str]]:
+        exp_id = tracking.create_experiment("search")
+        runs = {}
+        for name, acc, lr, model, start in [
+            ("r1", 0.70, "0.1", "tree", 1000),
+            ("r2", 0.85, "0.01", "tree", 2000),
+            ("r3", 0.90, "0.01", "Forest", 3000),
+            ("r4", None, "0.1", "linear", 4000),
+        ]:
+            run_id = _run(tracking, exp_id, run_name=name, start_time=start)
+            if acc is not None:
+                tracking.log_metric(run_id, "acc", acc)
+            tracking.log_param(run_id, "lr", lr)
+            tracking.set_tag(run_id, "model", model)
+            runs[name] = run_id
+        tracking.update_run(runs["r1"], status="FINISHED", end_time=1500)
+        return exp_id, runs
+
+    def test_search_runs_filters(self, tracking: Any) -> None:
+        exp_id, runs = self._search_fixture(tracking)
+
+        def names(filter_string: str, **kwargs: Any) -> list[str]:
+            page = tracking.search_runs([exp_id], filter_string, **kwargs)
+            return sorted(r.info.run_name for r in page.items)
+
+        assert names("") == ["r1", "r2", "r3", "r4"]
+        assert names("metrics.acc > 0.8") == ["r2", "r3"]
+        assert names("metrics.acc != 0.7") == ["r2", "r3"]
+        assert names("params.lr = '0.01'") == ["r2", "r3"]
+        assert names("tags.model LIKE 'tr%'") == ["r1", "r2"]
+        assert names("tags.model LIKE 'forest'") == []
+        assert names("tags.model ILIKE 'forest'") == ["r3"]
+        assert names("attributes.status = 'FINISHED'") == ["r1"]
+        assert names("attributes.run_name = 'r4'") == ["r4"]
+        assert names("attributes.start_time >= 3000") == ["r3", "r4"]
+        assert names(f"attributes.run_id IN ('{runs['r1']}', '{runs['r2']}')") == ["r1", "r2"]
+        assert names(f"attributes.run_id NOT IN ('{runs['r1']}')") == ["r2", "r3", "r4"]
+        assert names("params.lr = '0.1' and metrics.acc < 1") == ["r1"]
+        # Dockyard extends MLflow's grammar with OR and parentheses.
+        assert names("metrics.acc > 0.88 OR tags.model = 'linear'") == ["r3", "r4"]
+        assert names("(params.lr = '0.1' OR metrics.acc > 0.88) AND tags.model != 'linear'") == ["r1", "r3"]
+
+    def test_search_runs_order_by(self, tracking: Any) -> None:
+        exp_id, runs = self._search_fixture(tracking)
+
+        def order(*order_by: str) -> list[str]:
+            return [r.info.run_name for r in tracking.search_runs([exp_id], order_by=list(order_by)).items]
+
+        assert order() == ["r4", "r3", "r2", "r1"]  # start_time DESC by default
+        assert order("metrics.acc DESC") == ["r3", "r2", "r1", "r4"]  # missing values last
+        assert order("metrics.acc ASC") == ["r1", "r2", "r3", "r4"]
+        assert order("params.lr", "attributes.start_time") == ["r2", "r3", "r1", "r4"]
+        assert order("tags.model DESC") == ["r2", "r1", "r4", "r3"]  # ties: start_time DESC
+
+    def test_search_runs_pages_and_views(self, tracking: Any) -> None:
+        exp_id, runs = self._search_fixture(tracking)
+        tracking.delete_run(runs["r2"])
+        assert len(tracking.search_runs([exp_id]).items) == 3
+        assert _ids(tracking.search_runs([exp_id], run_view_type="DELETED_ONLY")) == [runs["r2"]]
+        collected: list[str] = []
+        page = tracking.search_runs([exp_id], run_view_type=ViewType.ALL, max_results=3)
+        collected.extend(_ids(page))
+        assert page.next_page_token
+        page = tracking.search_runs([exp_id], run_view_type="ALL", max_results=3, page_token=page.next_page_token)
+        collected.extend(_ids(page))
+        assert page.next_page_token == ""
+        assert sorted(collected) == sorted(runs.values())
+
+    def test_search_runs_returns_full_runs(self, tracking: Any) -> None:
+        exp_id, runs = self._search_fixture(tracking)
+        run = next(r for r in tracking.search_runs([exp_id]).items if r.info.run_id == runs["r2"])
+        assert run.data.metrics == {"acc": 0.85}
+        assert run.data.params == {"lr": "0.01"}
+        assert run.data.tags["model"] == "tree"
+
+    def test_search_across_experiments(self, tracking: Any) -> None:
+        a, b = tracking.create_experiment("A"), tracking.create_experiment("B")
+        ra, rb = _run(tracking, a), _run(tracking, b)
+        assert sorted(_ids(tracking.search_runs([a, b]))) == sorted([ra, rb])
+        assert _ids(tracking.search_runs([b])) == [rb]
+
+    @pytest.mark.parametrize(
+        ("filter_string", "position", "expected"),
+        [
+            ("metrics.acc >", 13, "end of input"),
+            ("metrics.acc > 'high'", 14, "number"),
+            ("params.lr > '0.1'", 10, "comparator"),
+            ("metrics.acc > 1 AND", 19, ""),
+            ("(metrics.acc > 1", 16, ")"),
+            ("foo.bar = 1", 0, "prefix"),
+        ],
+    )
+    def test_bad_filter_names_position(self, tracking: Any, filter_string: str, position: int, expected: str) -> None:
+        with pytest.raises(InvalidFilter) as info:
+            tracking.search_runs(["0"], filter_string)
+        assert info.value.position == position
+        assert expected in str(info.value)
+        assert info.value.http_status == 400
+
+    def test_search_runs_bad_arguments(self, tracking: Any) -> None:
+        with pytest.raises(InvalidParameter, match="max_results"):
+            tracking.search_runs(["0"], max_results=50_001)
+        with pytest.raises(InvalidParameter, match="experiment_ids"):
+            tracking.search_runs([])
+        with pytest.raises(InvalidParameter, match="run_view_type"):
+            tracking.search_runs(["0"], run_view_type="SOME")
+        with pytest.raises(InvalidParameter, match="page_token"):
+            tracking.search_runs(["0"], page_token="%%%")
+        with pytest.raises(InvalidFilter):
+            tracking.search_runs(["0"], order_by=["metrics.acc SIDEWAYS"])
