@@ -29,14 +29,18 @@ def one_line(message: str) -> str:
     return " ".join(str(message).split())
 
 
-def _usage_error_line(exc: click.UsageError) -> click.ClickException:
+class UsageErrorLine(click.ClickException):
+    """A usage error shown as one ``Error: ...`` line, with a usage error's exit code."""
+
+    exit_code = 2
+
+
+def _usage_error_line(exc: click.UsageError) -> UsageErrorLine:
     """A usage error as a one-line ``Error: ...`` pointing at the command's ``--help``."""
     message = one_line(exc.format_message())
     if exc.ctx is not None:
         message = f"{message} (see '{exc.ctx.command_path} --help')"
-    short = click.ClickException(message)
-    short.exit_code = exc.exit_code
-    return short
+    return UsageErrorLine(message)
 
 
 class DockyardGroup(click.Group):
@@ -95,9 +99,6 @@ def build_client(tracking_uri: str | None) -> Client:
     if ctx is not None:
         ctx.call_on_close(client.close)
     return client
-
-
-T = TypeVar("T")
 
 
 def collect(fetch: Callable[[int, str | None], Any], max_results: int, page_limit: int) -> tuple[list[Any], bool]:

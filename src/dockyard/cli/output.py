@@ -71,12 +71,24 @@ def cell(value: Any) -> Text:
     return Text(str(value))
 
 
+def emit(out: Console, renderable: Any = "") -> None:
+    """Print ``renderable``; in plain mode without the trailing spaces rich pads table cells with."""
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    with out.capture() as captured:
+        out.print(renderable)
+    click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+
+
 def heading(out: Console, text: str) -> None:
     """A section heading (bold on a terminal)."""
-    out.print(Text(text, style="bold" if out.is_terminal else ""))
+    emit(out, Text(text, style="bold" if out.is_terminal else ""))
 
 
-def key_value_table(out: Console, rows: Iterable[tuple[str, Any]], headers: tuple[str, str] = ("Key", "Value")) -> Table:
+def key_value_table(
+    out: Console, rows: Iterable[tuple[str, Any]], headers: tuple[str, str] = ("Key", "Value")
+) -> Table:
     tbl = table(out, *headers)
     for key, value in rows:
         tbl.add_row(cell(key), cell(value))

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from dockyard.errors import LoggingFailed
+from dockyard.errors import InvalidParameter, LoggingFailed
 from dockyard.tracking.entities import Metric, Param, RunTag
 
 Sink = Callable[[str, list[Metric], list[Param], list[RunTag]], None]
@@ -183,5 +183,23 @@ class AsyncLogger:
             if lists is None:
                 lists = by_run[run_id] = ([], [], [])
             lists[kind].append(value)  # type: ignore[arg-type]
+        first_error: BaseException | None = None
         for run_id, (metrics, params, tags) in by_run.items():
-            write_chunked(self._sink, run_id, metrics, params, tags)
+            # Each kind goes in its own calls, so a rejected param cannot take metrics down with it,
+            # and a rejected chunk of params is retried one by one so only the bad one is lost.
+            for i in range(0, len(params), CHUNK_PARAMS):
+                chunk = params[i : i + CHUNK_PARAMS]
+                try:
+                    self._sink(run_id, [], chunk, [])
+                except InvalidParameter as exc:
+                    if len(chunk) == 1:
+                        first_error = first_error or exc
+                        continue
+                    for param in chunk:
+                        try:
+                            self._sink(run_id, [], [param], [])
+                        except InvalidParameter as single:
+                            first_error = first_error or single
+            write_chunked(self._sink, run_id, metrics, [], tags)
+        if first_error is not None:
+            raise first_error

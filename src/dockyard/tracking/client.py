@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard.config import Settings
-from dockyard.errors import InvalidParameter
+from dockyard.errors import InvalidParameter, ParamValueChanged
 from dockyard.tracking.async_logger import AsyncLogger, write_chunked
 from dockyard.tracking.entities import (
     Dataset,
@@ -71,6 +71,7 @@ class Client:
         self._artifact_uris: dict[str, str] = {}
         self._logger: AsyncLogger | None = None
         self._logger_lock = threading.Lock()
+        self._queued_params: dict[str, dict[str, str]] = {}  # run -> params queued in the background
 
     @property
     def tracking_uri(self) -> str:
@@ -210,12 +211,26 @@ class Client:
         else:
             self.logger.log_metric(run_id, self._service.check_metric(metric))
 
+    def _queue_params(self, run_id: str, params: list[Param]) -> list[Param]:
+        """Catch a changed param at the call rather than at the background write."""
+        seen = self._queued_params.setdefault(run_id, {})
+        for p in params:
+            old = seen.get(p.key)
+            if old is not None and old != p.value:
+                raise ParamValueChanged(
+                    f"Param {p.key!r} of run {run_id!r} is already {old!r}; params are immutable, "
+                    f"so it cannot become {p.value!r}"
+                )
+        for p in params:
+            seen[p.key] = p.value
+        return params
+
     def log_param(self, run_id: str, key: str, value: Any, synchronous: bool = True) -> Any:
         param = Param(key, value)
         if synchronous:
             self._service.log_batch(run_id, params=[param])
         else:
-            self.logger.log(run_id, params=[self._service.check_param(param)])
+            self.logger.log(run_id, params=self._queue_params(run_id, [self._service.check_param(param)]))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool = True) -> None:
@@ -243,7 +258,7 @@ class Client:
         checked_params = [self._service.check_param(p) for p in params]
         checked_tags = self._service.check_tags(tags)
         if not synchronous:
-            self.logger.log(run_id, checked_metrics, checked_params, checked_tags)
+            self.logger.log(run_id, checked_metrics, self._queue_params(run_id, checked_params), checked_tags)
             return
         if len(checked_metrics) + len(checked_params) + len(checked_tags) == 0:
             self._service.log_batch(run_id)

@@ -1,0 +1,37 @@
+# Dockyard's two commands: `make demo` and `make test`. Each creates .venv when missing and installs
+# what it needs; nothing else is required but Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test demo bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Full install for the tests: every extra plus the dev tools.
+$(VENV)/.installed-all: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[all,dev]'
+	touch $@
+
+# The demo needs only the core package.
+$(VENV)/.installed-core: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+test: $(VENV)/.installed-all
+	$(PY) -m pytest
+
+demo: $(VENV)/.installed-core
+	$(PY) examples/quickstart.py
+
+bench: $(VENV)/.installed-all
+	$(PY) benchmarks/bench.py --write-results
+
+lint: $(VENV)/.installed-all
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .dockyard

@@ -1,0 +1,33 @@
+"""The ``dockyard`` command line: ``dockyard db``, ``dockyard experiments`` and ``dockyard runs``.
+
+Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
+names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a
+usage error ends the command with exit code 1 or 2 and one line, ``Error: <message>``. docs/cli.md is
+the reference (tests/test_docs.py keeps it in step with the commands).
+"""
+
+from __future__ import annotations
+
+import click
+
+from dockyard.__about__ import __version__
+from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup
+from dockyard.cli.db import db
+from dockyard.cli.experiments import experiments
+from dockyard.cli.runs import runs
+
+__all__ = ["DockyardGroup", "main"]
+
+
+@click.group("dockyard", cls=DockyardGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="dockyard", message="%(prog)s %(version)s")
+def main() -> None:
+    """Dockyard: experiment tracking, a model registry, packaging and serving.
+
+    Run `dockyard COMMAND --help` for the options of a command.
+    """
+
+
+main.add_command(db)
+main.add_command(experiments)
+main.add_command(runs)
