@@ -73,7 +73,7 @@ def list_experiments(
         return
     show_stage = view_type is not ViewType.ACTIVE_ONLY
     columns = ["ID", "Name", *(["Stage"] if show_stage else []), "Created", "Artifact location"]
-    tbl = output.table(out, *columns)
+    tbl = output.table(out, *columns, keep=("ID", "Stage"), min_widths={"Name": 8, "Created": 10})
     for exp in found:
         stage = [output.cell(exp.lifecycle_stage.value)] if show_stage else []
         tbl.add_row(

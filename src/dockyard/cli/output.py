@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,18 +47,22 @@ def console() -> Console:
     )
 
 
-def table(out: Console, *columns: str, title: str | None = None) -> Table:
-    """An empty table with the given column headers, styled for ``out``."""
+def table(
+    out: Console, *columns: str, keep: Collection[str] = (), min_widths: Mapping[str, int] | None = None
+) -> Table:
+    """An empty table with the given column headers, styled for ``out``.
+
+    On a narrow terminal cells wrap, except in the columns named in ``keep`` (ids, numbers), which stay
+    whole; ``min_widths`` stops a column from being squeezed below a width.
+    """
     tbl = Table(
-        title=title,
         box=box.SIMPLE_HEAD if out.is_terminal else None,
         show_header=True,
         header_style="bold" if out.is_terminal else "",
         pad_edge=False,
-        title_justify="left",
     )
     for name in columns:
-        tbl.add_column(name, overflow="fold")
+        tbl.add_column(name, overflow="fold", no_wrap=name in keep, min_width=(min_widths or {}).get(name))
     return tbl
 
 

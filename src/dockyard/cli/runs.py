@@ -16,6 +16,7 @@ from dockyard.tracking.entities import Run, ViewType
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.table import Table
 
     from dockyard.tracking.client import Client
 
@@ -109,17 +110,34 @@ def list_runs(
     out = output.console()
     metric_keys = output.pick_metric_columns(found, _metrics_in_order_by(order_by), METRIC_COLUMNS)
     several = len({run.info.experiment_id for run in found}) > 1
+    show_stage = view_type is not ViewType.ACTIVE_ONLY
+    tbl = _runs_table(out, found, metric_keys, several, show_stage)
+    # On a narrow terminal, give up metric columns (rightmost first) rather than mangle the others.
+    while out.is_terminal and metric_keys and out.measure(tbl).minimum > out.width:
+        metric_keys = metric_keys[:-1]
+        tbl = _runs_table(out, found, metric_keys, several, show_stage)
+    output.emit(out, tbl)
+    if more:
+        click.echo(f"Showing the first {len(found)} runs; use --max-results to see more.", err=True)
+
+
+def _runs_table(out: Console, found: list[Run], metric_keys: list[str], several: bool, show_stage: bool) -> Table:
     columns = [
         "Run ID",
         *(["Experiment"] if several else []),
         "Name",
         "Status",
-        *(["Stage"] if view_type is not ViewType.ACTIVE_ONLY else []),
+        *(["Stage"] if show_stage else []),
         "Started",
         "Duration",
         *metric_keys,
     ]
-    tbl = output.table(out, *columns)
+    tbl = output.table(
+        out,
+        *columns,
+        keep=("Run ID", "Status", "Stage", "Duration", *metric_keys),
+        min_widths={"Name": 8, "Started": 10},
+    )
     for run in found:
         info = run.info
         tbl.add_row(
@@ -127,14 +145,12 @@ def list_runs(
             *([output.cell(info.experiment_id)] if several else []),
             output.cell(info.run_name),
             output.cell(info.status.value),
-            *([output.cell(info.lifecycle_stage.value)] if view_type is not ViewType.ACTIVE_ONLY else []),
+            *([output.cell(info.lifecycle_stage.value)] if show_stage else []),
             output.cell(output.format_time(info.start_time)),
             output.cell(output.format_duration(info.start_time, info.end_time)),
             *(output.cell(run.data.metrics.get(key)) for key in metric_keys),
         )
-    output.emit(out, tbl)
-    if more:
-        click.echo(f"Showing the first {len(found)} runs; use --max-results to see more.", err=True)
+    return tbl
 
 
 @runs.command("show", context_settings=CONTEXT_SETTINGS)

@@ -31,8 +31,7 @@ def current_revision(db: Database) -> str | None:
         return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
 
-def upgrade(db: Database, revision: str = "head") -> str | None:
-    """Bring the schema to ``revision`` (default: the newest); returns the revision it is at now."""
+def _run(db: Database, action: str, revision: str) -> str | None:
     from alembic import command
     from alembic.config import Config
 
@@ -42,8 +41,18 @@ def upgrade(db: Database, revision: str = "head") -> str | None:
         if not db.is_sqlite:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ADVISORY_LOCK_KEY})")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        getattr(command, action)(cfg, revision)
     return current_revision(db)
+
+
+def upgrade(db: Database, revision: str = "head") -> str | None:
+    """Bring the schema to ``revision`` (default: the newest); returns the revision it is at now."""
+    return _run(db, "upgrade", revision)
+
+
+def downgrade(db: Database, revision: str) -> str | None:
+    """Step the schema back to ``revision`` ("base" drops everything); for tests and emergencies."""
+    return _run(db, "downgrade", revision)
 
 
 def ensure_schema(db: Database) -> None:
