@@ -89,13 +89,14 @@ def distribution_version(python: Path | str, name: str) -> str:
 
 def child_env(module: str) -> dict[str, str]:
     """The environment of a workload process: this one without any MLflow/Dockyard setting or venv, so
-    both libraries run with their defaults, plus two MLflow settings that change nothing it stores:
+    both libraries run with their defaults (and Python writes .pyc caches, as it does by default), plus two MLflow settings that change nothing it stores:
     its log level (no warnings on the console) and its usage telemetry (this machine cannot reach the
     collector, so failed uploads would be noise, not tracking work)."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("MLFLOW_", "DOCKYARD_")) and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+        if not k.startswith(("MLFLOW_", "DOCKYARD_"))
+        and k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
     }
     if module == "mlflow":
         env["MLFLOW_LOGGING_LEVEL"] = "ERROR"
@@ -335,7 +336,7 @@ def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> 
     return "\n".join(lines) + "\n"
 
 
-def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int) -> list[str]:
+def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int, runs_repeat: int) -> list[str]:
     notes = []
     if scale != 1.0 or runs_scale != 1.0:
         parts = []
@@ -345,8 +346,12 @@ def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int) -> 
             parts.append(f"the `runs` count by a further {runs_scale:g} "
                          f"({WORKLOADS['runs'][0]:,} runs at full scale)")
         notes.append("Scaled down: " + " and ".join(parts) + "; the same counts were run for both libraries.")
-    if repeat > 1:
-        notes.append(f"Each figure is the median of {repeat} fresh processes.")
+    names = {r.name for r in rows}
+    counted = [n for n in ("log_metric", "log_batch", "log_param") if n in names]
+    if counted:
+        notes.append(f"{', '.join(counted)}: each figure is the median of {repeat} fresh process(es).")
+    if "runs" in names:
+        notes.append(f"runs: each figure is the median of {runs_repeat} fresh process(es).")
     for r in rows:
         if r.name == "import" and "mlflow_bare_python" in r.extra:
             notes.append(
@@ -369,7 +374,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="multiply every count (not the import samples) by this, for both libraries (default 1)")
     p.add_argument("--runs-scale", type=float, default=1.0,
                    help="multiply the `runs` count by this as well, for both libraries (default 1)")
-    p.add_argument("--repeat", type=int, default=1, help="fresh processes per figure; the median is kept (default 1)")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="fresh processes per figure, the median kept, for every workload but `runs` (default 3)")
+    p.add_argument("--runs-repeat", type=int, default=1, help="the same for `runs` (default 1: it is long)")
     p.add_argument("--markdown", action="store_true", help="also print the table as markdown")
     p.add_argument("--write-results", action="store_true", help=f"append the results to {RESULTS.relative_to(REPO)}")
     p.add_argument("--timeout", type=float, default=3600, help="seconds allowed per workload process (default 3600)")
@@ -382,8 +389,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(WORKLOADS)}")
-    if args.scale <= 0 or args.runs_scale <= 0 or args.repeat < 1:
-        p.error("--scale and --runs-scale must be positive and --repeat at least 1")
+    if args.scale <= 0 or args.runs_scale <= 0 or args.repeat < 1 or args.runs_repeat < 1:
+        p.error("--scale and --runs-scale must be positive, --repeat and --runs-repeat at least 1")
     args.names = [n for n in WORKLOADS if not names or n in names]
     return args
 
@@ -413,10 +420,10 @@ def main(argv: list[str]) -> int:
             count = max(1, round(base * args.scale * (args.runs_scale if name == "runs" else 1.0)))
         row = Row(name, count)
         log(f"{name} ({count:,})")
-        measure(row, pythons, args.repeat, args.timeout, args.keep)
+        measure(row, pythons, args.runs_repeat if name == "runs" else args.repeat, args.timeout, args.keep)
         rows.append(row)
 
-    notes = run_notes(rows, args.scale, args.runs_scale, args.repeat)
+    notes = run_notes(rows, args.scale, args.runs_scale, args.repeat, args.runs_repeat)
     print()
     print(f"MLflow {mlflow_version} vs Dockyard {info['dockyard']}; Python {info['python']}; "
           f"{info['nproc']} CPUs, {info['cpu']}")

@@ -45,6 +45,7 @@ def experiments() -> None:
 @click.option(
     "--max-results",
     type=click.IntRange(min=1),
+    metavar="N",
     default=1000,
     show_default=True,
     help="List at most this many experiments.",

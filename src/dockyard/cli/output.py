@@ -57,6 +57,8 @@ def table(
     """
     tbl = Table(
         box=box.SIMPLE_HEAD if out.is_terminal else None,
+        show_edge=False,
+        collapse_padding=out.is_terminal,  # the box adds a separator; plain tables keep two spaces
         show_header=True,
         header_style="bold" if out.is_terminal else "",
         pad_edge=False,
@@ -64,6 +66,11 @@ def table(
     for name in columns:
         tbl.add_column(name, overflow="fold", no_wrap=name in keep, min_width=(min_widths or {}).get(name))
     return tbl
+
+
+def min_width(out: Console, renderable: Any) -> int:
+    """The fewest columns ``renderable`` needs without truncating (measured as if the screen were endless)."""
+    return out.measure(renderable, options=out.options.update_width(100_000)).minimum
 
 
 def cell(value: Any) -> Text:

@@ -68,12 +68,17 @@ def _metrics_in_order_by(order_by: Sequence[str]) -> list[str]:
 @click.option(
     "--order-by",
     multiple=True,
-    metavar="X",
+    metavar="CLAUSE",
     help='Sort key, e.g. "metrics.rmse ASC" (repeatable) [default: newest first].',
 )
 @view_option
 @click.option(
-    "--max-results", type=click.IntRange(min=1), default=100, show_default=True, help="List at most this many runs."
+    "--max-results",
+    type=click.IntRange(min=1),
+    metavar="N",
+    default=100,
+    show_default=True,
+    help="List at most this many runs.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @tracking_uri_option
@@ -113,7 +118,7 @@ def list_runs(
     show_stage = view_type is not ViewType.ACTIVE_ONLY
     tbl = _runs_table(out, found, metric_keys, several, show_stage)
     # On a narrow terminal, give up metric columns (rightmost first) rather than mangle the others.
-    while out.is_terminal and metric_keys and out.measure(tbl).minimum > out.width:
+    while out.is_terminal and metric_keys and output.min_width(out, tbl) > out.width:
         metric_keys = metric_keys[:-1]
         tbl = _runs_table(out, found, metric_keys, several, show_stage)
     output.emit(out, tbl)
