@@ -76,7 +76,7 @@ def main() -> None:
     print(f"Experiment 'quickstart' holds {len(runs)} runs; the best by valid_acc:")
     print(f"  run id    {best.info.run_id}  ({best.info.run_name}, {best.info.status.value})")
     print(f"  params    {dict(sorted(best.data.params.items()))}")
-    print(f"  metrics   " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(best.data.metrics.items())))
+    print("  metrics   " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(best.data.metrics.items())))
     print(f"  history   valid_loss over {len(history)} steps: {history[0].value:.4f} -> {history[-1].value:.4f}")
     print(f"  git       {best.data.tags.get('mlflow.source.git.commit', '(not in a git repository)')}")
     artifacts = [f.path for f in client.list_artifacts(best.info.run_id)]

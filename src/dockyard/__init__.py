@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from dockyard.__about__ import __version__
+from dockyard.__about__ import __version__ as __version__
 
 # Public name -> module that defines it. A test keeps this, __all__ and the docs in step.
 _EXPORTS: dict[str, str] = {
@@ -90,15 +90,27 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from dockyard import errors as errors
     from dockyard.config import Settings as Settings
-    from dockyard.tracking import datasets as data
+    from dockyard.tracking import datasets as data  # noqa: F401
     from dockyard.tracking.client import Client as Client
     from dockyard.tracking.entities import (
         Dataset as Dataset,
+    )
+    from dockyard.tracking.entities import (
         Experiment as Experiment,
+    )
+    from dockyard.tracking.entities import (
         Metric as Metric,
+    )
+    from dockyard.tracking.entities import (
         Param as Param,
+    )
+    from dockyard.tracking.entities import (
         Run as Run,
+    )
+    from dockyard.tracking.entities import (
         RunStatus as RunStatus,
+    )
+    from dockyard.tracking.entities import (
         RunTag as RunTag,
     )
-    from dockyard.tracking.fluent import *  # noqa: F403
+    from dockyard.tracking.fluent import *  # noqa: F403  # type: ignore[assignment]

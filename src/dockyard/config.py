@@ -94,9 +94,7 @@ class Settings:
     capture_context: bool = True
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None
-    ) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None) -> Settings:
         env = os.environ if env is None else env
         base = Path(cwd) if cwd is not None else Path.cwd()
         raw_tracking = env.get("DOCKYARD_TRACKING_URI") or str(base / DEFAULT_DIR / "dockyard.db")

@@ -11,9 +11,7 @@ import dockyard
 from dockyard.db.migrate import HEAD_REVISION
 
 
-def test_upgrade_creates_a_fresh_database(
-    tmp_path: Path, cli: Callable[..., Result], store_path: str
-) -> None:
+def test_upgrade_creates_a_fresh_database(tmp_path: Path, cli: Callable[..., Result], store_path: str) -> None:
     result = cli("db", "upgrade", store_path, store=False)
     assert result.exit_code == 0, result.output
     assert result.stdout == f"{HEAD_REVISION}\n"
@@ -76,17 +74,13 @@ def test_current_after_upgrade(cli: Callable[..., Result], store_path: str) -> N
     assert by_option.stdout == f"{HEAD_REVISION}\n"
 
 
-def test_current_of_a_store_a_client_opened(
-    cli: Callable[..., Result], client: dockyard.Client
-) -> None:
+def test_current_of_a_store_a_client_opened(cli: Callable[..., Result], client: dockyard.Client) -> None:
     client.create_experiment("e")
     result = cli("db", "current")
     assert result.stdout == f"{HEAD_REVISION}\n"
 
 
-def test_current_of_a_missing_file_is_none_and_creates_nothing(
-    tmp_path: Path, cli: Callable[..., Result]
-) -> None:
+def test_current_of_a_missing_file_is_none_and_creates_nothing(tmp_path: Path, cli: Callable[..., Result]) -> None:
     missing = tmp_path / "missing.db"
     result = cli("db", "current", str(missing), store=False)
     assert result.exit_code == 0, result.output

@@ -92,7 +92,9 @@ def test_list_empty(cli: Callable[..., Result]) -> None:
 
 def test_create_prints_the_id(tmp_path: Path, cli: Callable[..., Result], client: dockyard.Client) -> None:
     location = str(tmp_path / "elsewhere")
-    result = cli("experiments", "create", "new", "--artifact-location", location, "--tag", "team=risk", "--tag", "q=a=b")
+    result = cli(
+        "experiments", "create", "new", "--artifact-location", location, "--tag", "team=risk", "--tag", "q=a=b"
+    )
     assert result.exit_code == 0, result.output
     exp_id = result.stdout.strip()
     exp = client.get_experiment(exp_id)

@@ -94,3 +94,29 @@ def test_remote_uri_is_a_clear_error(cli: Callable[..., Result], one_error_line:
     result = cli("runs", "list", "--tracking-uri", "http://localhost:5000", store=False)
     assert result.exit_code == 1
     assert "not supported yet" in one_error_line(result)
+
+
+def test_unusable_store_path_is_one_line(
+    tmp_path: Path, cli: Callable[..., Result], one_error_line: Callable[[Result], str]
+) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    result = cli("runs", "list", "--tracking-uri", str(tmp_path / "a-file" / "x.db"), store=False)
+    assert result.exit_code == 1
+    assert "a-file" in one_error_line(result)
+
+
+def test_every_command_takes_tracking_uri() -> None:
+    import click
+
+    from dockyard.cli import main
+
+    def leaves(group: click.Group) -> list[click.Command]:
+        found: list[click.Command] = []
+        for command in group.commands.values():
+            found.extend(leaves(command) if isinstance(command, click.Group) else [command])
+        return found
+
+    commands = leaves(main)
+    assert len(commands) == 11
+    for command in commands:
+        assert any("--tracking-uri" in p.opts for p in command.params), command.name

@@ -118,9 +118,7 @@ def test_list_by_experiment(cli: Callable[..., Result], client: dockyard.Client)
     assert ids() == {r1.info.run_id}
 
 
-def test_list_experiment_selection_errors(
-    cli: Callable[..., Result], one_error_line: Callable[[Result], str]
-) -> None:
+def test_list_experiment_selection_errors(cli: Callable[..., Result], one_error_line: Callable[[Result], str]) -> None:
     both = cli("runs", "list", "--experiment-id", "0", "--experiment-name", "Default")
     assert both.exit_code == 2
     assert "not both" in one_error_line(both)

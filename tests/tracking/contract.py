@@ -327,7 +327,9 @@ class TrackingContract:
 
     def test_log_inputs(self, tracking: Any) -> None:
         run_id = _run(tracking)
-        dataset = Dataset("loans", "abc123", "local", '{"uri": "/data/loans.parquet"}', '{"cols": []}', '{"num_rows": 3}')
+        dataset = Dataset(
+            "loans", "abc123", "local", '{"uri": "/data/loans.parquet"}', '{"cols": []}', '{"num_rows": 3}'
+        )
         tracking.log_inputs(run_id, [DatasetInput(dataset, {"mlflow.data.context": "training"})])
         tracking.log_inputs(run_id, [DatasetInput(dataset, {"mlflow.data.context": "training"})])  # idempotent
         inputs = tracking.get_run(run_id).inputs.dataset_inputs

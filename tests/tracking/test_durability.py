@@ -61,7 +61,7 @@ def test_eight_processes_write_one_sqlite_file(tmp_path: Path) -> None:
         for n in range(8)
     ]
     outputs = [p.communicate(timeout=240) for p in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
+    for proc, (_, err) in zip(procs, outputs, strict=True):
         assert proc.returncode == 0, err
         assert "locked" not in err
     client = dockyard.Client(uri)
@@ -178,7 +178,8 @@ def test_a_million_points_log_and_read_back(tmp_path: Path) -> None:
     chunk = 100_000
     for start in range(0, total, chunk):
         client.log_batch(
-            run_id, metrics=[dockyard.Metric("loss", float(i), 1_700_000_000_000 + i, i) for i in range(start, start + chunk)]
+            run_id,
+            metrics=[dockyard.Metric("loss", float(i), 1_700_000_000_000 + i, i) for i in range(start, start + chunk)],
         )
     assert client.get_run(run_id).data.metrics == {"loss": float(total - 1)}
     history = client.get_metric_history(run_id, "loss")

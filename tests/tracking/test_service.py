@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tracking.contract import TrackingContract
 
 from dockyard.db import Database
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore
+from tracking.contract import TrackingContract
 
 
 @pytest.fixture

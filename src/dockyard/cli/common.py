@@ -46,9 +46,10 @@ def _usage_error_line(exc: click.UsageError) -> UsageErrorLine:
 class DockyardGroup(click.Group):
     """A click group that turns Dockyard errors and usage errors into one ``Error: ...`` line.
 
-    A :class:`~dockyard.errors.DockyardError` raised by any command below becomes a
-    :class:`click.ClickException` (exit code 1); a usage error keeps its exit code (2) but loses the
-    usage block. Other exceptions are bugs and keep their traceback.
+    A :class:`~dockyard.errors.DockyardError` (or an ``OSError``, such as a store directory that cannot
+    be created) raised by any command below becomes a :class:`click.ClickException` (exit code 1); a
+    usage error keeps its exit code (2) but loses the usage block. Other exceptions are bugs and keep
+    their traceback.
     """
 
     def make_context(
@@ -66,6 +67,10 @@ class DockyardGroup(click.Group):
             return super().invoke(ctx)
         except DockyardError as exc:
             raise click.ClickException(one_line(exc.message)) from None
+        except BrokenPipeError:
+            raise  # `dockyard runs list | head`: click exits quietly
+        except OSError as exc:  # e.g. the store's directory cannot be created
+            raise click.ClickException(one_line(str(exc))) from None
         except click.exceptions.NoArgsIsHelpError:
             raise
         except click.UsageError as exc:

@@ -43,7 +43,9 @@ CHUNK_TOTAL = 1000
 _METRIC, _PARAM, _TAG = 0, 1, 2
 
 
-def write_chunked(sink: Sink, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> None:
+def write_chunked(
+    sink: Sink, run_id: str, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+) -> None:
     """Send one run's values through ``sink`` in chunks within MLflow's log_batch limits.
 
     Params and tags go first (they are few), then metrics in chunks of :data:`CHUNK_METRICS`.
@@ -83,7 +85,7 @@ class AsyncLogger:
         tags: Sequence[RunTag] = (),
     ) -> None:
         """Queue values for ``run_id``; returns at once unless the buffer is full (then it waits)."""
-        items = [(run_id, _METRIC, m) for m in metrics]
+        items: list[tuple[str, int, Metric | Param | RunTag]] = [(run_id, _METRIC, m) for m in metrics]
         items += [(run_id, _PARAM, p) for p in params]
         items += [(run_id, _TAG, t) for t in tags]
         with self._cond:
@@ -104,7 +106,12 @@ class AsyncLogger:
     def log_metric(self, run_id: str, metric: Metric) -> None:
         """The hot path of ``log_metric``: one append under a lock."""
         with self._cond:
-            if self._error is not None or self._closed or len(self._buffer) >= self._max_pending or self._thread is None:
+            if (
+                self._error is not None
+                or self._closed
+                or len(self._buffer) >= self._max_pending
+                or self._thread is None
+            ):
                 pass
             else:
                 if not self._buffer:

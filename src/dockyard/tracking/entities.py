@@ -20,7 +20,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     SCHEDULED = "SCHEDULED"
     FINISHED = "FINISHED"
@@ -43,12 +43,12 @@ class RunStatus(str, enum.Enum):
         return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
 
 
-class LifecycleStage(str, enum.Enum):
+class LifecycleStage(enum.StrEnum):
     ACTIVE = "active"
     DELETED = "deleted"
 
 
-class ViewType(str, enum.Enum):
+class ViewType(enum.StrEnum):
     """Which lifecycle stages a search returns (MLflow's ``run_view_type`` / ``view_type``)."""
 
     ACTIVE_ONLY = "ACTIVE_ONLY"

@@ -282,7 +282,8 @@ def active_run() -> ActiveRun | None:
 
 def last_active_run() -> Run | None:
     """The active run, or else the last run this process started (re-read from the store)."""
-    run_id = active_run().info.run_id if active_run() else _state.last_run_id
+    current = active_run()
+    run_id = current.info.run_id if current is not None else _state.last_run_id
     return None if run_id is None else _client().get_run(run_id)
 
 
@@ -461,7 +462,9 @@ def search_runs(
     runs: list[Run] = []
     token: str | None = None
     while len(runs) < max_results:
-        page = client.search_runs(ids, filter_string, run_view_type, min(SEARCH_PAGE, max_results - len(runs)), order_by, token)
+        page = client.search_runs(
+            ids, filter_string, run_view_type, min(SEARCH_PAGE, max_results - len(runs)), order_by, token
+        )
         runs.extend(page.items)
         token = page.next_page_token
         if not token:
@@ -471,4 +474,3 @@ def search_runs(
 
         return runs_to_dataframe(runs)
     return runs
-

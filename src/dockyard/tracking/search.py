@@ -481,14 +481,10 @@ class _Parser:
         ident = self.peek()
         entity, raw_key = self.identifier()
         if not raw_key:
-            self.fail(
-                f"expected a non-empty {_ENTITY_LABEL[entity]} name but found {ident.text!r}", ident.pos
-            )
+            self.fail(f"expected a non-empty {_ENTITY_LABEL[entity]} name but found {ident.text!r}", ident.pos)
         key = raw_key
         if entity == "dataset":
-            self.fail(
-                "cannot order by a dataset field; expected a metric, param, tag or attribute", ident.pos
-            )
+            self.fail("cannot order by a dataset field; expected a metric, param, tag or attribute", ident.pos)
         if entity == "attribute":
             orderable = _ORDER_ATTRIBUTES[self.kind]
             key = _normalise_attribute(raw_key, self.kind)

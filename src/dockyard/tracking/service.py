@@ -69,7 +69,9 @@ class TrackingService:
         if artifact_location is not None and not isinstance(artifact_location, str):
             raise InvalidParameter("artifact_location must be a string")
         checked = {
-            v.check_key(k, "experiment tag key"): v.check_string(val, f"experiment tag {k!r} value", v.MAX_TAG_VALUE_LENGTH)
+            v.check_key(k, "experiment tag key"): v.check_string(
+                val, f"experiment tag {k!r} value", v.MAX_TAG_VALUE_LENGTH
+            )
             for k, val in (tags or {}).items()
         }
         return self.store.create_experiment(name, artifact_location or None, checked)
@@ -97,7 +99,9 @@ class TrackingService:
         )
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        self.store.rename_experiment(v.check_experiment_id(experiment_id), v.check_experiment_name(new_name, "new_name"))
+        self.store.rename_experiment(
+            v.check_experiment_id(experiment_id), v.check_experiment_name(new_name, "new_name")
+        )
 
     def delete_experiment(self, experiment_id: str) -> None:
         self.store.set_experiment_lifecycle(v.check_experiment_id(experiment_id), LifecycleStage.DELETED)
@@ -157,7 +161,9 @@ class TrackingService:
             v.check_string(run_name, "run_name", v.MAX_RUN_NAME_LENGTH)
         return self.store.update_run_info(v.check_run_id(run_id), parsed, end_time, run_name or None)
 
-    def set_terminated(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None) -> RunInfo:
+    def set_terminated(
+        self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None
+    ) -> RunInfo:
         return self.update_run(run_id, status=status, end_time=now_ms() if end_time is None else end_time)
 
     def delete_run(self, run_id: str) -> None:

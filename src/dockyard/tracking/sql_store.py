@@ -84,11 +84,14 @@ class SqlTrackingStore:
         self._ensure_default_experiment()
 
     def _dialect_insert(self, table: sa.Table) -> Any:
+        """INSERT with ``on_conflict_do_*``, which SQLite and PostgreSQL spell the same way."""
         if self.db.is_sqlite:
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        return insert(table)
+            from sqlalchemy.dialects import sqlite
+
+            return sqlite.insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
 
     def _artifact_location(self, experiment_id: int) -> str:
         if "://" in self.artifact_root or self.artifact_root.endswith(":"):
@@ -137,7 +140,7 @@ class SqlTrackingStore:
                     last_update_time=now,
                 )
             )
-            experiment_id = int(result.inserted_primary_key[0])
+            experiment_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             if not artifact_location:
                 conn.execute(
                     exp.update()
@@ -257,9 +260,7 @@ class SqlTrackingStore:
             if stage != LifecycleStage.ACTIVE.value:
                 raise InvalidParameter(f"Cannot set a tag on deleted experiment {experiment_id!r}")
             stmt = self._dialect_insert(t.experiment_tags).values(experiment_id=exp_key, key=key, value=value)
-            conn.execute(
-                stmt.on_conflict_do_update(index_elements=["experiment_id", "key"], set_={"value": value})
-            )
+            conn.execute(stmt.on_conflict_do_update(index_elements=["experiment_id", "key"], set_={"value": value}))
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
         et = t.experiment_tags
@@ -271,9 +272,7 @@ class SqlTrackingStore:
 
     # ------------------------------------------------------------------ runs
 
-    def create_run(
-        self, experiment_id: str, user_id: str, start_time: int, run_name: str, tags: list[RunTag]
-    ) -> Run:
+    def create_run(self, experiment_id: str, user_id: str, start_time: int, run_name: str, tags: list[RunTag]) -> Run:
         run_id = uuid.uuid4().hex
         with self.db.write() as conn:
             key, stage = self._check_experiment(conn, experiment_id)
@@ -354,7 +353,9 @@ class SqlTrackingStore:
             for row in conn.execute(sa.select(lm.c.run_uuid, lm.c.key, lm.c.value).where(lm.c.run_uuid.in_(chunk))):
                 metrics[row.run_uuid][row.key] = _py_value(row.value)
             for row in conn.execute(
-                sa.select(ri.c.run_uuid, ds).join(ds, ds.c.dataset_uuid == ri.c.dataset_uuid).where(ri.c.run_uuid.in_(chunk))
+                sa.select(ri.c.run_uuid, ds)
+                .join(ds, ds.c.dataset_uuid == ri.c.dataset_uuid)
+                .where(ri.c.run_uuid.in_(chunk))
             ):
                 inputs[row.run_uuid][row.dataset_uuid] = Dataset(
                     name=row.name,
@@ -377,7 +378,9 @@ class SqlTrackingStore:
                 inputs=RunInputs(
                     tuple(
                         DatasetInput(dataset, input_tags.get((r.run_uuid, dataset_uuid), {}))
-                        for dataset_uuid, dataset in sorted(inputs.get(r.run_uuid, {}).items(), key=lambda kv: kv[1].name)
+                        for dataset_uuid, dataset in sorted(
+                            inputs.get(r.run_uuid, {}).items(), key=lambda kv: kv[1].name
+                        )
                     )
                 ),
             )
@@ -421,7 +424,9 @@ class SqlTrackingStore:
         stmt = self._dialect_insert(t.tags).values(
             [{"run_uuid": run_id, "key": k, "value": v} for k, v in values.items()]
         )
-        conn.execute(stmt.on_conflict_do_update(index_elements=["run_uuid", "key"], set_={"value": stmt.excluded.value}))
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=["run_uuid", "key"], set_={"value": stmt.excluded.value})
+        )
         if sync_name and RUN_NAME_TAG in values:
             conn.execute(t.runs.update().where(t.runs.c.run_uuid == run_id).values(name=values[RUN_NAME_TAG]))
 
@@ -450,13 +455,21 @@ class SqlTrackingStore:
         latest: dict[str, Metric] = {}
         for m in metrics:
             best = latest.get(m.key)
-            if best is None or (m.step, m.timestamp) > (best.step, best.timestamp) or (
-                (m.step, m.timestamp) == (best.step, best.timestamp) and _order(m) > _order(best)
+            if (
+                best is None
+                or (m.step, m.timestamp) > (best.step, best.timestamp)
+                or ((m.step, m.timestamp) == (best.step, best.timestamp) and _order(m) > _order(best))
             ):
                 latest[m.key] = m
         stmt = self._dialect_insert(lm).values(
             [
-                {"run_uuid": run_id, "key": m.key, "value": _db_value(m.value), "timestamp": m.timestamp, "step": m.step}
+                {
+                    "run_uuid": run_id,
+                    "key": m.key,
+                    "value": _db_value(m.value),
+                    "timestamp": m.timestamp,
+                    "step": m.step,
+                }
                 for m in latest.values()
             ]
         )
@@ -529,7 +542,10 @@ class SqlTrackingStore:
                 )
                 if item.tags:
                     stmt = self._dialect_insert(rit).values(
-                        [{"run_uuid": run_id, "dataset_uuid": dataset_uuid, "key": k, "value": v} for k, v in item.tags.items()]
+                        [
+                            {"run_uuid": run_id, "dataset_uuid": dataset_uuid, "key": k, "value": v}
+                            for k, v in item.tags.items()
+                        ]
                     )
                     conn.execute(
                         stmt.on_conflict_do_update(
@@ -546,9 +562,7 @@ class SqlTrackingStore:
                 raise InvalidParameter(f"page_token {page_token!r} is invalid: not a metric-history token")
         with self.db.read() as conn:
             self._run_row(conn, run_id)
-            series_id = conn.execute(
-                sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)
-            ).scalar()
+            series_id = conn.execute(sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)).scalar()
             if series_id is None:
                 return Page([])
             query = sa.select(m.c.step, m.c.timestamp, m.c.value, m.c.id).where(m.c.series_id == series_id)

@@ -44,12 +44,9 @@ def check_key(key: Any, field: str) -> str:
         raise InvalidParameter(f"{field} {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
     if not _KEY.fullmatch(key):
         raise InvalidParameter(
-            f"{field} {key!r} is invalid: use letters, digits, underscores, dashes, periods, spaces, "
-            "colons and slashes"
+            f"{field} {key!r} is invalid: use letters, digits, underscores, dashes, periods, spaces, colons and slashes"
         )
-    if ("." in key or "/" in key) and (
-        posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/")
-    ):
+    if ("." in key or "/" in key) and (posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/")):
         raise InvalidParameter(f"{field} {key!r} is invalid: it must not be a relative path like '..' or './'")
     return key
 
@@ -71,9 +68,7 @@ def check_metric_value(value: Any, key: str) -> float:
         return float(value)
     if isinstance(value, bool):
         return float(value)
-    raise InvalidParameter(
-        f"metric {key!r}: value must be a number, got {type(value).__name__} {str(value)[:40]!r}"
-    )
+    raise InvalidParameter(f"metric {key!r}: value must be a number, got {type(value).__name__} {str(value)[:40]!r}")
 
 
 def check_int(value: Any, field: str, *, minimum: int | None = None) -> int:
@@ -97,7 +92,9 @@ def check_run_id(run_id: Any, field: str = "run_id") -> str:
 
 
 def check_experiment_id(experiment_id: Any, field: str = "experiment_id") -> str:
-    text = str(experiment_id) if isinstance(experiment_id, int) and not isinstance(experiment_id, bool) else experiment_id
+    text = (
+        str(experiment_id) if isinstance(experiment_id, int) and not isinstance(experiment_id, bool) else experiment_id
+    )
     if not isinstance(text, str) or not text.isdigit():
         raise InvalidParameter(f"{field} {experiment_id!r} is not a valid experiment id (a string of digits)")
     return str(int(text))

@@ -62,9 +62,7 @@ def upgrade() -> None:
     for name in ("params", "tags"):
         op.create_table(
             name,
-            sa.Column(
-                "run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-            ),
+            sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
             sa.Column("key", sa.String(250), primary_key=True),
             sa.Column("value", sa.Text, nullable=False),
         )
@@ -72,9 +70,7 @@ def upgrade() -> None:
     op.create_table(
         "latest_metrics",
         sa.Column("series_id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column(
-            "run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False
-        ),
+        sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), nullable=False),
         sa.Column("key", sa.String(250), nullable=False),
         sa.Column("value", sa.Double),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
@@ -115,9 +111,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "run_inputs",
-        sa.Column(
-            "run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True
-        ),
+        sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
         sa.Column(
             "dataset_uuid",
             sa.String(32),
