@@ -168,11 +168,6 @@ def test_empty_tracking_uri_means_default(base: Path) -> None:
     assert s.tracking_uri == f"sqlite:///{base}/.dockyard/dockyard.db"
 
 
-@pytest.mark.xfail(
-    reason="BUG: a whitespace-only DOCKYARD_TRACKING_URI raises 'tracking_uri must be a non-empty string', "
-    "which does not name the environment variable",
-    strict=True,
-)
 def test_blank_tracking_uri_error_names_the_variable(base: Path) -> None:
     with pytest.raises(InvalidParameter, match="DOCKYARD_TRACKING_URI"):
         Settings.from_env({"DOCKYARD_TRACKING_URI": "   "}, cwd=base)
@@ -206,7 +201,9 @@ def test_registry_set_separately_is_normalized(base: Path, raw: str, expected: s
     assert s.registry_uri == expected.format(base=base)
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("", None), ("/data/artifacts", "/data/artifacts"), ("s3://b/p", "s3://b/p")])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("", None), ("/data/artifacts", "/data/artifacts"), ("s3://b/p", "s3://b/p")]
+)
 def test_artifact_root(base: Path, raw: str, expected: str | None) -> None:
     assert Settings.from_env({"DOCKYARD_ARTIFACT_ROOT": raw}, cwd=base).artifact_root == expected
 
@@ -298,21 +295,12 @@ def test_invalid_number_names_the_variable(base: Path, var: str, raw: str, reaso
     assert reason in info.value.message
 
 
-@pytest.mark.xfail(
-    reason="BUG: DOCKYARD_LOG_QUEUE_SIZE=inf passes the minimum check, then int(inf) raises OverflowError "
-    "instead of InvalidParameter",
-    strict=True,
-)
 @pytest.mark.parametrize("raw", ["inf", "1e400"])
 def test_infinite_queue_size_is_invalid_parameter(base: Path, raw: str) -> None:
     with pytest.raises(InvalidParameter, match="DOCKYARD_LOG_QUEUE_SIZE"):
         Settings.from_env({"DOCKYARD_LOG_QUEUE_SIZE": raw}, cwd=base)
 
 
-@pytest.mark.xfail(
-    reason="BUG: a fractional DOCKYARD_LOG_QUEUE_SIZE (e.g. 1.5) is silently truncated instead of rejected",
-    strict=True,
-)
 @pytest.mark.parametrize("raw", ["1.5", "99.9"])
 def test_fractional_queue_size_is_rejected(base: Path, raw: str) -> None:
     with pytest.raises(InvalidParameter, match="DOCKYARD_LOG_QUEUE_SIZE"):
@@ -360,7 +348,9 @@ def test_with_tracking_uri_keeps_other_fields_and_returns_copy(base: Path) -> No
     moved = original.with_tracking_uri(PG)
     assert moved is not original
     assert original.tracking_uri == f"sqlite:///{base}/.dockyard/dockyard.db"
-    assert dataclasses.replace(moved, tracking_uri=original.tracking_uri, registry_uri=original.registry_uri) == original
+    assert (
+        dataclasses.replace(moved, tracking_uri=original.tracking_uri, registry_uri=original.registry_uri) == original
+    )
 
 
 def test_with_tracking_uri_normalizes_a_path_against_process_cwd(base: Path) -> None:
@@ -395,17 +385,12 @@ def test_normalize_file_uri_triple_slash(base: Path) -> None:
     assert normalize_tracking_uri(f"file://{base}") == f"sqlite:///{base}/dockyard.db"
 
 
-def test_normalize_file_uri_relative_after_scheme(base: Path) -> None:
-    # "file://rel.db" strips to "rel.db", resolved against cwd
-    assert normalize_tracking_uri("file://rel.db", cwd=base) == f"sqlite:///{base}/rel.db"
+def test_normalize_file_uri_with_a_host_is_refused(base: Path) -> None:
+    # "file://rel.db" names host "rel.db", not a relative path: refuse it rather than guess
+    with pytest.raises(InvalidParameter, match="local path"):
+        normalize_tracking_uri("file://rel.db", cwd=base)
 
 
-@pytest.mark.xfail(
-    reason="BUG: file: URIs other than file:///path are mishandled: 'file:/abs' is returned unchanged "
-    "(then rejected as scheme 'file'), 'file://localhost/abs' becomes a relative path, and "
-    "percent-escapes (as written by Path.as_uri()) are not decoded",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "form", ["file:{path}", "file://localhost{path}", "as_uri"], ids=["single-slash", "localhost", "percent"]
 )

@@ -195,11 +195,6 @@ def test_require_raises_missing_extra_for_missing_submodule_of_present_package()
         require("dockyard.no_such_submodule_xyz", "data")
 
 
-@pytest.mark.xfail(
-    reason="BUG: require() with a dotted name whose parent package is absent lets find_spec's "
-    "ModuleNotFoundError escape instead of raising MissingExtra",
-    strict=True,
-)
 def test_require_dotted_module_with_missing_parent_raises_missing_extra() -> None:
     with pytest.raises(MissingExtra, match=r"dockyard\[onnx\]"):
         require("dockyard_no_such_pkg_xyz.sub", "onnx")
@@ -213,11 +208,6 @@ def test_simple_errors_survive_pickle(cls: type[DockyardError]) -> None:
     assert back.message == "boom"
 
 
-@pytest.mark.xfail(
-    reason="BUG: MissingExtra(package, extra) cannot be pickled or copied: Exception.__reduce__ "
-    "re-calls __init__ with the one formatted message",
-    strict=True,
-)
 @pytest.mark.parametrize("clone", [copy.copy, lambda e: pickle.loads(pickle.dumps(e))], ids=["copy", "pickle"])
 def test_missing_extra_survives_copy_and_pickle(clone) -> None:  # type: ignore[no-untyped-def]
     back = clone(MissingExtra("pandas", "data"))

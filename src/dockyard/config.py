@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from dockyard.errors import InvalidParameter
 
@@ -55,7 +56,26 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
         raise InvalidParameter(f"{name}={raw!r} is not a number") from None
     if not value >= minimum:
         raise InvalidParameter(f"{name}={raw!r} must be at least {minimum}")
+    if value == float("inf"):
+        raise InvalidParameter(f"{name}={raw!r} is not a finite number")
     return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    value = float(_number(env, name, default, minimum=minimum))
+    if not value.is_integer():
+        raise InvalidParameter(f"{name}={env.get(name)!r} is not a whole number")
+    return int(value)
+
+
+def _file_uri_path(uri: str) -> str:
+    """The local path of a ``file:`` URI (``file:/p``, ``file:///p``, ``file://localhost/p``)."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.netloc not in ("", "localhost"):
+        raise InvalidParameter(f"tracking_uri {uri!r}: file URIs must name a local path")
+    return unquote(parsed.path)
 
 
 def normalize_tracking_uri(uri: str, *, cwd: str | os.PathLike[str] | None = None) -> str:
@@ -71,16 +91,22 @@ def normalize_tracking_uri(uri: str, *, cwd: str | os.PathLike[str] | None = Non
     if not isinstance(uri, str) or not uri.strip():
         raise InvalidParameter("tracking_uri must be a non-empty string")
     uri = uri.strip()
-    if "://" in uri or uri.startswith(("sqlite:", "file:")):
-        if uri.startswith("file://"):
-            uri = uri[len("file://") :]
-        else:
-            return uri
+    if uri.startswith("file:"):
+        uri = _file_uri_path(uri)
+    elif "://" in uri or uri.startswith("sqlite:"):
+        return uri
     base = Path(cwd) if cwd is not None else Path.cwd()
     path = (base / Path(uri).expanduser()).resolve()
     if path.is_dir() or (path.suffix not in (".db", ".sqlite", ".sqlite3") and not path.exists()):
         path = path / "dockyard.db"
     return f"sqlite:///{path}"
+
+
+def _named(normalize: Any, name: str, raw: str, base: Path) -> str:
+    try:
+        return normalize(raw, cwd=base)  # type: ignore[no-any-return]
+    except InvalidParameter as exc:
+        raise InvalidParameter(f"{name}: {exc.message}") from None
 
 
 @dataclass(frozen=True)
@@ -98,15 +124,17 @@ class Settings:
         env = os.environ if env is None else env
         base = Path(cwd) if cwd is not None else Path.cwd()
         raw_tracking = env.get("DOCKYARD_TRACKING_URI") or str(base / DEFAULT_DIR / "dockyard.db")
-        tracking = normalize_tracking_uri(raw_tracking, cwd=base)
+        tracking = _named(normalize_tracking_uri, "DOCKYARD_TRACKING_URI", raw_tracking, base)
         registry = env.get("DOCKYARD_REGISTRY_URI")
         return cls(
             tracking_uri=tracking,
-            registry_uri=normalize_tracking_uri(registry, cwd=base) if registry else tracking,
+            registry_uri=_named(normalize_tracking_uri, "DOCKYARD_REGISTRY_URI", registry, base)
+            if registry
+            else tracking,
             artifact_root=env.get("DOCKYARD_ARTIFACT_ROOT") or None,
             async_logging=_bool(env, "DOCKYARD_ASYNC_LOGGING", True),
             flush_interval=_number(env, "DOCKYARD_FLUSH_INTERVAL", 1.0, minimum=0.001),
-            log_queue_size=int(_number(env, "DOCKYARD_LOG_QUEUE_SIZE", 100_000, minimum=1)),
+            log_queue_size=_integer(env, "DOCKYARD_LOG_QUEUE_SIZE", 100_000, minimum=1),
             capture_context=_bool(env, "DOCKYARD_CAPTURE_CONTEXT", True),
         )
 

@@ -120,6 +120,9 @@ class MissingExtra(DockyardError):
         self.package = package
         self.extra = extra
 
+    def __reduce__(self) -> tuple[type[MissingExtra], tuple[str, str]]:
+        return (MissingExtra, (self.package, self.extra))
+
 
 class StoreUnavailable(DockyardError):
     http_status = 503
@@ -150,5 +153,9 @@ def require(module: str, extra: str) -> None:
     """Raise :class:`MissingExtra` unless ``module`` can be imported."""
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    try:
+        found = importlib.util.find_spec(module)
+    except ModuleNotFoundError:  # a parent package is missing
+        found = None
+    if found is None:
         raise MissingExtra(module, extra)

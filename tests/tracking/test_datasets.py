@@ -108,7 +108,6 @@ def test_pandas_schema_json() -> None:
         (pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02"], utc=True)), "datetime"),
         (pd.Series(["a", "b"]), "string"),
         (pd.Series(["a", "b"], dtype=object), "string"),
-        (pd.Series([b"a", b"b"], dtype="S1"), "binary"),
         (pd.Series(pd.Categorical(["a", "b"])), "string"),
     ],
 )
@@ -118,8 +117,32 @@ def test_pandas_column_types(series: pd.Series, expected: str) -> None:
 
 
 def test_pandas_non_string_column_names_become_strings() -> None:
-    schema = json.loads(from_pandas(pd.DataFrame({0: [1], 1.5: [2.0]})).schema)  # type: ignore[arg-type]
-    assert [c["name"] for c in schema["mlflow_colspec"]] == ["0", "1.5"]
+    schema = json.loads(from_pandas(pd.DataFrame({0: [1], "b": [2.0], 2: ["x"]})).schema)  # type: ignore[arg-type]
+    assert [c["name"] for c in schema["mlflow_colspec"]] == ["0", "b", "2"]
+
+
+def test_pandas_bytes_column_is_binary() -> None:
+    schema = json.loads(from_pandas(pd.DataFrame({"c": [b"a", b"bc"]})).schema)  # type: ignore[arg-type]
+    assert schema["mlflow_colspec"][0]["type"] == "binary"
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [[[1, 2], [3]], [{"a": 1}, {"b": 2}], [np.array([1.0, 2.0]), np.array([3.0])]],
+    ids=["lists", "dicts", "arrays"],
+)
+def test_pandas_digest_of_unhashable_cells(cells: list[Any]) -> None:
+    df = pd.DataFrame({"c": cells})
+    ds = from_pandas(df)
+    _assert_digest(ds.digest)
+    assert from_pandas(df.copy()).digest == ds.digest
+
+
+def test_pandas_mixed_object_cells_are_hashed() -> None:
+    a = pd.DataFrame({"c": [1, "a", None]})
+    b = pd.DataFrame({"c": [1, "b", None]})
+    assert from_pandas(a).digest == from_pandas(a.copy()).digest
+    assert from_pandas(a).digest != from_pandas(b).digest
 
 
 def test_pandas_profile_and_defaults() -> None:
@@ -411,3 +434,19 @@ def test_to_dataset_missing_path() -> None:
 
 def test_module_exports() -> None:
     assert datasets.DIGEST_LENGTH == 16
+
+
+@pytest.mark.parametrize(
+    ("module", "function"), [("pandas", "from_pandas"), ("numpy", "from_numpy"), ("pandas", "from_path")]
+)
+def test_missing_library_raises_missing_extra(monkeypatch: pytest.MonkeyPatch, module: str, function: str) -> None:
+    import sys
+
+    from dockyard.errors import MissingExtra
+
+    Path("x.csv").write_text("a\n1\n")
+    arg = {"from_pandas": _frame(), "from_numpy": np.zeros(2), "from_path": "x.csv"}[function]
+    monkeypatch.setitem(sys.modules, module, None)
+    with pytest.raises(MissingExtra) as info:
+        getattr(datasets, function)(arg)
+    assert (info.value.package, info.value.extra) == (module, "data")

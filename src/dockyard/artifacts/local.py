@@ -60,9 +60,7 @@ def path_from_file_uri(uri: str) -> str:
         path = "/" + tail if sep else ""
         if host.lower() not in ("", "localhost"):
             if os.name != "nt":
-                raise InvalidParameter(
-                    f"artifact URI {uri!r}: file URIs with a host ({host!r}) are not supported"
-                )
+                raise InvalidParameter(f"artifact URI {uri!r}: file URIs with a host ({host!r}) are not supported")
             path = f"//{unquote(host)}{path}"
     else:
         path = rest

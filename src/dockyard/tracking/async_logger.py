@@ -192,6 +192,20 @@ class AsyncLogger:
             lists[kind].append(value)  # type: ignore[arg-type]
         first_error: BaseException | None = None
         for run_id, (metrics, params, tags) in by_run.items():
+            if (
+                len(params) <= CHUNK_PARAMS
+                and len(tags) <= CHUNK_TAGS
+                and len(metrics) + len(params) + len(tags) <= CHUNK_TOTAL
+            ):
+                # Fits one call: one transaction. If it is rejected nothing was written, so the
+                # values can go again below, kind by kind, to save everything but the bad ones.
+                try:
+                    self._sink(run_id, metrics, params, tags)
+                    continue
+                except InvalidParameter as exc:
+                    if not params:
+                        first_error = first_error or exc
+                        continue
             # Each kind goes in its own calls, so a rejected param cannot take metrics down with it,
             # and a rejected chunk of params is retried one by one so only the bad one is lost.
             for i in range(0, len(params), CHUNK_PARAMS):

@@ -46,6 +46,24 @@ def _source(source: str | None, default: str) -> tuple[str, str]:
     return source_type, _dumps({"uri": uri})
 
 
+def _column_type(series: Any) -> str:
+    kind = series.dtype.kind
+    if kind == "O":
+        values = series.dropna()
+        if len(values) and all(isinstance(v, (bytes, bytearray)) for v in values):
+            return "binary"
+    return _PANDAS_TYPES.get(kind, "string")
+
+
+def _content_hash(pd: Any, df: Any) -> bytes:
+    """Row hashes of the frame; cells pandas cannot hash (lists, dicts, arrays) are hashed by repr."""
+    try:
+        return bytes(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    except TypeError:
+        as_text = df.apply(lambda col: col.map(repr) if col.dtype.kind == "O" else col)
+        return bytes(pd.util.hash_pandas_object(as_text, index=True).to_numpy().tobytes())
+
+
 def from_pandas(df: Any, *, source: str | None = None, name: str | None = None, targets: str | None = None) -> Dataset:
     """A :class:`Dataset` for a pandas DataFrame."""
     try:
@@ -56,13 +74,10 @@ def from_pandas(df: Any, *, source: str | None = None, name: str | None = None, 
         raise InvalidParameter(f"from_pandas: expected a pandas DataFrame, got {type(df).__name__}")
     if targets is not None and targets not in df.columns:
         raise InvalidParameter(f"from_pandas: targets column {targets!r} is not in the DataFrame")
-    columns = [
-        {"name": str(col), "type": _PANDAS_TYPES.get(dtype.kind, "string"), "required": True}
-        for col, dtype in df.dtypes.items()
-    ]
+    columns = [{"name": str(col), "type": _column_type(df[col]), "required": True} for col in df.columns]
     schema = _dumps({"mlflow_colspec": columns})
     h = hashlib.sha256(schema.encode())
-    h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    h.update(_content_hash(pd, df))
     profile: dict[str, Any] = {"num_rows": int(len(df)), "num_elements": int(df.size)}
     if targets is not None:
         profile["targets"] = targets

@@ -36,12 +36,15 @@ def runs_to_dataframe(runs: Sequence[Run]) -> Any:
         columns["experiment_id"].append(i.experiment_id)
         columns["status"].append(i.status.value)
         columns["artifact_uri"].append(i.artifact_uri)
-        columns["start_time"].append(pd.to_datetime(i.start_time, unit="ms", utc=True) if i.start_time else pd.NaT)
-        columns["end_time"].append(pd.to_datetime(i.end_time, unit="ms", utc=True) if i.end_time else pd.NaT)
+        columns["start_time"].append(i.start_time)
+        columns["end_time"].append(i.end_time)
         for k in metric_keys:
             columns[f"metrics.{k}"].append(r.data.metrics.get(k, float("nan")))
         for k in param_keys:
             columns[f"params.{k}"].append(r.data.params.get(k))
         for k in tag_keys:
             columns[f"tags.{k}"].append(r.data.tags.get(k))
-    return pd.DataFrame(columns)
+    frame = pd.DataFrame(columns)
+    for name in ("start_time", "end_time"):  # one conversion per column: always UTC, None -> NaT
+        frame[name] = pd.to_datetime(pd.Series(columns[name], dtype="Int64"), unit="ms", utc=True)
+    return frame

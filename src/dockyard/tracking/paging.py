@@ -27,7 +27,7 @@ def encode_token(payload: dict[str, Any]) -> str:
 def decode_token(token: str) -> dict[str, Any]:
     try:
         payload = json.loads(base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeError):
+    except (binascii.Error, ValueError, UnicodeError, RecursionError):
         raise InvalidParameter(f"page_token {token!r} is invalid: not a token this server issued") from None
     if not isinstance(payload, dict):
         raise InvalidParameter(f"page_token {token!r} is invalid: not a token this server issued")
@@ -38,7 +38,7 @@ def offset_from_token(token: str | None) -> int:
     if not token:
         return 0
     offset = decode_token(token).get("offset")
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 2**63:
         raise InvalidParameter(f"page_token {token!r} is invalid: bad offset")
     return offset
 

@@ -13,6 +13,7 @@ import os
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -275,12 +276,17 @@ class SqlTrackingStore:
     def create_run(self, experiment_id: str, user_id: str, start_time: int, run_name: str, tags: list[RunTag]) -> Run:
         run_id = uuid.uuid4().hex
         with self.db.write() as conn:
-            key, stage = self._check_experiment(conn, experiment_id)
-            if stage != LifecycleStage.ACTIVE.value:
+            key = _experiment_key(experiment_id)
+            exp = conn.execute(
+                sa.select(t.experiments.c.lifecycle_stage, t.experiments.c.artifact_location).where(
+                    t.experiments.c.experiment_id == key
+                )
+            ).first()
+            if exp is None:
+                raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
+            if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
                 raise InvalidParameter(f"Cannot create a run in deleted experiment {experiment_id!r}")
-            location = conn.execute(
-                sa.select(t.experiments.c.artifact_location).where(t.experiments.c.experiment_id == key)
-            ).scalar_one()
+            location = exp.artifact_location
             artifact_uri = (
                 f"{location}/{run_id}/artifacts"
                 if "://" in location or location.endswith(":")
@@ -395,7 +401,7 @@ class SqlTrackingStore:
         self, run_id: str, status: RunStatus | None, end_time: int | None, run_name: str | None
     ) -> RunInfo:
         with self.db.write() as conn:
-            self._run_row(conn, run_id, active=True)
+            row = self._run_row(conn, run_id, active=True)
             values: dict[str, Any] = {}
             if status is not None:
                 values["status"] = status.value
@@ -406,7 +412,7 @@ class SqlTrackingStore:
                 self._upsert_tags(conn, run_id, {RUN_NAME_TAG: run_name}, sync_name=False)
             if values:
                 conn.execute(t.runs.update().where(t.runs.c.run_uuid == run_id).values(**values))
-            return self._info(self._run_row(conn, run_id))
+            return self._info(SimpleNamespace(**{**row._asdict(), **values}))
 
     def set_run_lifecycle(self, run_id: str, stage: LifecycleStage, when: int) -> None:
         with self.db.write() as conn:
@@ -451,7 +457,9 @@ class SqlTrackingStore:
             conn.execute(t.params.insert(), new)
 
     def _insert_metrics(self, conn: sa.Connection, run_id: str, metrics: list[Metric]) -> None:
-        lm = t.latest_metrics
+        # Hot path: plain SQL straight to the driver's executemany. SQLAlchemy's per-statement and
+        # per-row handling would cost more than the database's own work at these volumes. The SQL is
+        # the same on SQLite and PostgreSQL but for the parameter marker and how -inf is spelled.
         latest: dict[str, Metric] = {}
         for m in metrics:
             best = latest.get(m.key)
@@ -461,43 +469,51 @@ class SqlTrackingStore:
                 or ((m.step, m.timestamp) == (best.step, best.timestamp) and _order(m) > _order(best))
             ):
                 latest[m.key] = m
-        stmt = self._dialect_insert(lm).values(
-            [
-                {
-                    "run_uuid": run_id,
-                    "key": m.key,
-                    "value": _db_value(m.value),
-                    "timestamp": m.timestamp,
-                    "step": m.step,
-                }
-                for m in latest.values()
-            ]
-        )
-        new = stmt.excluded
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["run_uuid", "key"],
-                set_={"value": new.value, "timestamp": new.timestamp, "step": new.step},
-                where=sa.tuple_(new.step, new.timestamp, sa.func.coalesce(new.value, -math.inf))
-                > sa.tuple_(lm.c.step, lm.c.timestamp, sa.func.coalesce(lm.c.value, -math.inf)),
-            )
-        )
-        series = dict(
-            conn.execute(
-                sa.select(lm.c.key, lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key.in_(list(latest)))
-            ).all()
-        )
-        # The points go straight to the driver's executemany: SQLAlchemy's per-row parameter handling
-        # would cost more than SQLite's insert itself at this volume.
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            self._upsert_latest_sql(mark),
+            [(run_id, m.key, _db_value(m.value), m.timestamp, m.step) for m in latest.values()],
+        )
+        series: dict[str, int] = {}
+        keys = list(latest)
+        for chunk in _chunks(keys):
+            marks = ", ".join([mark] * len(chunk))
+            rows = conn.exec_driver_sql(
+                f"SELECT key, series_id FROM latest_metrics WHERE run_uuid = {mark} AND key IN ({marks})",
+                (run_id, *chunk),
+            )
+            series.update(rows.all())  # type: ignore[arg-type]
         conn.exec_driver_sql(
             f"INSERT INTO metrics (series_id, step, timestamp, value) VALUES ({mark}, {mark}, {mark}, {mark})",
             [(series[m.key], m.step, m.timestamp, None if m.value != m.value else m.value) for m in metrics],
         )
 
+    def _upsert_latest_sql(self, mark: str) -> str:
+        """Insert each series' latest point, or replace the stored one if this one is later.
+
+        "Later" is MLflow's order: higher step, then timestamp, then value, with NaN (NULL) lowest.
+        """
+        low = "-9e999" if self.db.is_sqlite else "'-Infinity'::float8"
+        return (
+            "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step) "
+            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
+            "ON CONFLICT (run_uuid, key) DO UPDATE SET "
+            "value = excluded.value, timestamp = excluded.timestamp, step = excluded.step "
+            f"WHERE (excluded.step, excluded.timestamp, COALESCE(excluded.value, {low})) > "
+            f"(latest_metrics.step, latest_metrics.timestamp, COALESCE(latest_metrics.value, {low}))"
+        )
+
+    def _check_active(self, conn: sa.Connection, run_id: str) -> None:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        stage = conn.exec_driver_sql(f"SELECT lifecycle_stage FROM runs WHERE run_uuid = {mark}", (run_id,)).scalar()
+        if stage is None:
+            raise RunNotFound(f"Run {run_id!r} not found")
+        if stage != LifecycleStage.ACTIVE.value:
+            raise RunNotActive(f"Run {run_id!r} is deleted; restore it before writing to it")
+
     def log_batch(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
         with self.db.write() as conn:
-            self._run_row(conn, run_id, active=True)
+            self._check_active(conn, run_id)
             if params:
                 self._insert_params(conn, run_id, params)
             if tags:

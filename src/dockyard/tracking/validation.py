@@ -46,7 +46,9 @@ def check_key(key: Any, field: str) -> str:
         raise InvalidParameter(
             f"{field} {key!r} is invalid: use letters, digits, underscores, dashes, periods, spaces, colons and slashes"
         )
-    if ("." in key or "/" in key) and (posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/")):
+    if ("." in key or "/" in key) and (
+        key == "." or posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/")
+    ):
         raise InvalidParameter(f"{field} {key!r} is invalid: it must not be a relative path like '..' or './'")
     return key
 
@@ -62,19 +64,22 @@ def check_string(value: Any, field: str, limit: int, *, allow_empty: bool = True
 
 
 def check_metric_value(value: Any, key: str) -> float:
-    if isinstance(value, float):
+    if type(value) is float:
         return value
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, bool):
+    if isinstance(value, numbers.Real):  # ints, bools (as MLflow: 1.0 / 0.0), numpy scalars
         return float(value)
     raise InvalidParameter(f"metric {key!r}: value must be a number, got {type(value).__name__} {str(value)[:40]!r}")
 
 
 def check_int(value: Any, field: str, *, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
+        if (
+            isinstance(value, numbers.Real)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and float(value).is_integer()
+        ):
+            value = int(float(value))
         else:
             raise InvalidParameter(f"{field} must be an integer, got {type(value).__name__} {value!r}")
     result = int(value)
@@ -95,7 +100,7 @@ def check_experiment_id(experiment_id: Any, field: str = "experiment_id") -> str
     text = (
         str(experiment_id) if isinstance(experiment_id, int) and not isinstance(experiment_id, bool) else experiment_id
     )
-    if not isinstance(text, str) or not text.isdigit():
+    if not isinstance(text, str) or not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise InvalidParameter(f"{field} {experiment_id!r} is not a valid experiment id (a string of digits)")
     return str(int(text))
 
@@ -117,8 +122,3 @@ def check_max_results(value: Any, cap: int, field: str = "max_results") -> int:
     if result > cap:
         raise InvalidParameter(f"{field} {result} is over the limit of {cap}")
     return result
-
-
-def check_finite_or_nan(value: float) -> float:
-    """Metric values may be NaN or +-inf: they are stored and returned as such."""
-    return value if not math.isnan(value) else math.nan
