@@ -105,3 +105,12 @@ def test_sqlite_path() -> None:
     assert sqlite_path("sqlite:////a/b.db") == Path("/a/b.db")
     assert sqlite_path("sqlite://") is None
     assert sqlite_path("sqlite:///:memory:") is None
+
+
+def test_uncreatable_folder_is_a_clear_error(tmp_path: Path) -> None:
+    from dockyard.errors import InvalidParameter
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InvalidParameter, match="cannot create the folder"):
+        Database(f"sqlite:///{blocker / 'sub' / 'x.db'}")

@@ -66,6 +66,7 @@ def test_run_lifecycle_and_logging(store: Path) -> None:
 def test_context_is_captured_on_every_run(store: Path) -> None:
     with dockyard.start_run() as run:
         pass
+    dockyard.flush()  # the reproducibility files are written in the background
     stored = fresh_client(store).get_run(run.info.run_id)
     for key in ("mlflow.user", "mlflow.source.name", "mlflow.source.type", "dockyard.python.version", "dockyard.host"):
         assert stored.data.tags.get(key), key

@@ -71,7 +71,12 @@ class Database:
         if self.is_sqlite:
             path = sqlite_path(self.uri)
             if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise InvalidParameter(
+                        f"tracking_uri {uri!r}: cannot create the folder {str(path.parent)!r}: {exc.strerror}"
+                    ) from None
             else:
                 # One shared connection, or every connection would see its own empty database.
                 kwargs["poolclass"] = sa.pool.StaticPool

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard.config import Settings
-from dockyard.errors import InvalidParameter, ParamValueChanged
+from dockyard.errors import InvalidParameter, LoggingFailed, ParamValueChanged
 from dockyard.tracking.async_logger import AsyncLogger, write_chunked
 from dockyard.tracking.entities import (
     Dataset,
@@ -41,6 +41,8 @@ from dockyard.tracking.entities import (
 from dockyard.util import now_ms
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     from dockyard.artifacts import ArtifactStore
     from dockyard.tracking.service import TrackingService
 
@@ -72,6 +74,8 @@ class Client:
         self._logger: AsyncLogger | None = None
         self._logger_lock = threading.Lock()
         self._queued_params: dict[str, dict[str, str]] = {}  # run -> params queued in the background
+        self._artifact_pool: ThreadPoolExecutor | None = None
+        self._artifact_jobs: list[Future[None]] = []
 
     @property
     def tracking_uri(self) -> str:
@@ -91,10 +95,37 @@ class Client:
                     )
         return self._logger
 
-    def flush(self) -> None:
-        """Write every queued value now; raise the error of any failed background write."""
+    def flush(self, *, artifacts: bool = True) -> None:
+        """Write every queued value (and, unless ``artifacts=False``, every background artifact) now.
+
+        Raises :class:`~dockyard.errors.LoggingFailed` for a background write that failed.
+        """
         if self._logger is not None:
             self._logger.flush()
+        if artifacts:
+            self._wait_for_artifacts()
+
+    def write_artifact_in_background(self, run_id: str, artifact_file: str, data: bytes) -> None:
+        """Write a small artifact from a background thread; ``flush`` (and so ``end_run``) waits for it.
+
+        File-system metadata calls (mkdir, create, rename) cost milliseconds on some disks and release
+        the GIL, so they overlap with the caller's own work instead of adding to it.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        store = self.artifact_store(run_id)
+        with self._logger_lock:
+            if self._artifact_pool is None:
+                self._artifact_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dockyard-artifacts")
+            self._artifact_jobs.append(self._artifact_pool.submit(store.write_bytes, artifact_file, data))
+
+    def _wait_for_artifacts(self) -> None:
+        with self._logger_lock:
+            jobs, self._artifact_jobs = self._artifact_jobs, []
+        errors = [job.exception() for job in jobs]
+        for error in errors:
+            if error is not None:
+                raise LoggingFailed(f"a background artifact write failed: {error}") from error
 
     def _read(self) -> TrackingService:
         # Reads see this client's own queued writes.
@@ -103,8 +134,14 @@ class Client:
         return self._service
 
     def close(self) -> None:
-        if self._logger is not None:
-            self._logger.close()
+        try:
+            if self._logger is not None:
+                self._logger.close()
+            self._wait_for_artifacts()
+        finally:
+            if self._artifact_pool is not None:
+                self._artifact_pool.shutdown(wait=True)
+                self._artifact_pool = None
 
     # ------------------------------------------------------------------ experiments
 
@@ -171,8 +208,12 @@ class Client:
     def set_terminated(
         self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None
     ) -> RunInfo:
-        """End a run: flush its queued values first, so the run is complete when it says FINISHED."""
-        self.flush()
+        """End a run: write its queued values first, so the run is complete when it says FINISHED.
+
+        Background artifact writes (the reproducibility files) may finish later; ``flush`` and ``close``
+        wait for them.
+        """
+        self.flush(artifacts=False)
         return self._service.set_terminated(run_id, status, end_time)
 
     def delete_run(self, run_id: str) -> None:

@@ -265,10 +265,8 @@ def start_run(
         run = client.create_run(
             str(experiment_id), tags=all_tags, run_name=run_name, user_id=all_tags.get("mlflow.user")
         )
-        if context_artifacts:
-            store = client.artifact_store(run.info.run_id)
-            for path, content in context_artifacts.items():
-                store.write_bytes(path, content)
+        for path, content in context_artifacts.items():
+            client.write_artifact_in_background(run.info.run_id, path, content)
     active = ActiveRun(run)
     stack.append(active)
     _state.last_run_id = run.info.run_id
@@ -296,7 +294,7 @@ def end_run(status: str | RunStatus = RunStatus.FINISHED) -> None:
     client = _client()
     error: LoggingFailed | None = None
     try:
-        client.flush()
+        client.flush(artifacts=False)
     except LoggingFailed as exc:  # still end the run; then report what failed
         error = exc
     try:

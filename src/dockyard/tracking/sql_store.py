@@ -75,6 +75,28 @@ def _experiment_key(experiment_id: str) -> int:
         raise ExperimentNotFound(f"No experiment with id {experiment_id!r}") from None
 
 
+class _Statements:
+    """Statements of the hot paths, built once: building a statement costs more than running it."""
+
+    def __init__(self, insert: Any) -> None:
+        run_id = sa.bindparam("run_id")
+        self.select_run = sa.select(t.runs).where(t.runs.c.run_uuid == run_id)
+        self.select_experiment_for_run = sa.select(
+            t.experiments.c.lifecycle_stage, t.experiments.c.artifact_location
+        ).where(t.experiments.c.experiment_id == sa.bindparam("experiment_id"))
+        self.insert_run = t.runs.insert()
+        self.insert_tags = t.tags.insert()
+        upsert = insert(t.tags)
+        self.upsert_tags = upsert.on_conflict_do_update(
+            index_elements=["run_uuid", "key"], set_={"value": upsert.excluded.value}
+        )
+        self.rename_run = t.runs.update().where(t.runs.c.run_uuid == run_id).values(name=sa.bindparam("new_name"))
+        self.select_params = sa.select(t.params.c.key, t.params.c.value).where(
+            t.params.c.run_uuid == run_id, t.params.c.key.in_(sa.bindparam("keys", expanding=True))
+        )
+        self.insert_params = t.params.insert()
+
+
 class SqlTrackingStore:
     """Implements :class:`~dockyard.tracking.store.TrackingStore` on a :class:`~dockyard.db.Database`."""
 
@@ -82,17 +104,21 @@ class SqlTrackingStore:
         self.db = db
         self.artifact_root = artifact_root.rstrip("/")
         ensure_schema(db)
+        self._sql = _Statements(self._dialect_insert_fn())
         self._ensure_default_experiment()
 
-    def _dialect_insert(self, table: sa.Table) -> Any:
+    def _dialect_insert_fn(self) -> Any:
         """INSERT with ``on_conflict_do_*``, which SQLite and PostgreSQL spell the same way."""
         if self.db.is_sqlite:
             from sqlalchemy.dialects import sqlite
 
-            return sqlite.insert(table)
+            return sqlite.insert
         from sqlalchemy.dialects import postgresql
 
-        return postgresql.insert(table)
+        return postgresql.insert
+
+    def _dialect_insert(self, table: sa.Table) -> Any:
+        return self._dialect_insert_fn()(table)
 
     def _artifact_location(self, experiment_id: int) -> str:
         if "://" in self.artifact_root or self.artifact_root.endswith(":"):
@@ -277,11 +303,7 @@ class SqlTrackingStore:
         run_id = uuid.uuid4().hex
         with self.db.write() as conn:
             key = _experiment_key(experiment_id)
-            exp = conn.execute(
-                sa.select(t.experiments.c.lifecycle_stage, t.experiments.c.artifact_location).where(
-                    t.experiments.c.experiment_id == key
-                )
-            ).first()
+            exp = conn.execute(self._sql.select_experiment_for_run, {"experiment_id": key}).first()
             if exp is None:
                 raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
             if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
@@ -293,21 +315,25 @@ class SqlTrackingStore:
                 else os.path.join(location, run_id, "artifacts")
             )
             conn.execute(
-                t.runs.insert().values(
-                    run_uuid=run_id,
-                    name=run_name,
-                    experiment_id=key,
-                    user_id=user_id,
-                    status=RunStatus.RUNNING.value,
-                    start_time=start_time,
-                    end_time=None,
-                    lifecycle_stage=LifecycleStage.ACTIVE.value,
-                    artifact_uri=artifact_uri,
-                )
+                self._sql.insert_run,
+                {
+                    "run_uuid": run_id,
+                    "name": run_name,
+                    "experiment_id": key,
+                    "user_id": user_id,
+                    "status": RunStatus.RUNNING.value,
+                    "start_time": start_time,
+                    "end_time": None,
+                    "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                    "artifact_uri": artifact_uri,
+                    "deleted_time": None,
+                },
             )
             all_tags = {tag.key: tag.value for tag in tags}
             all_tags[RUN_NAME_TAG] = run_name
-            conn.execute(t.tags.insert(), [{"run_uuid": run_id, "key": k, "value": v} for k, v in all_tags.items()])
+            conn.execute(
+                self._sql.insert_tags, [{"run_uuid": run_id, "key": k, "value": v} for k, v in all_tags.items()]
+            )
         info = RunInfo(
             run_id=run_id,
             experiment_id=str(key),
@@ -322,7 +348,7 @@ class SqlTrackingStore:
         return Run(info, RunData(tags=all_tags))
 
     def _run_row(self, conn: sa.Connection, run_id: str, *, active: bool = False) -> Any:
-        row = conn.execute(sa.select(t.runs).where(t.runs.c.run_uuid == run_id)).first()
+        row = conn.execute(self._sql.select_run, {"run_id": run_id}).first()
         if row is None:
             raise RunNotFound(f"Run {run_id!r} not found")
         if active and row.lifecycle_stage != LifecycleStage.ACTIVE.value:
@@ -427,24 +453,15 @@ class SqlTrackingStore:
             )
 
     def _upsert_tags(self, conn: sa.Connection, run_id: str, values: dict[str, str], *, sync_name: bool) -> None:
-        stmt = self._dialect_insert(t.tags).values(
-            [{"run_uuid": run_id, "key": k, "value": v} for k, v in values.items()]
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(index_elements=["run_uuid", "key"], set_={"value": stmt.excluded.value})
-        )
+        conn.execute(self._sql.upsert_tags, [{"run_uuid": run_id, "key": k, "value": v} for k, v in values.items()])
         if sync_name and RUN_NAME_TAG in values:
-            conn.execute(t.runs.update().where(t.runs.c.run_uuid == run_id).values(name=values[RUN_NAME_TAG]))
+            conn.execute(self._sql.rename_run, {"run_id": run_id, "new_name": values[RUN_NAME_TAG]})
 
     def _insert_params(self, conn: sa.Connection, run_id: str, params: list[Param]) -> None:
         wanted = {p.key: p.value for p in params}
         existing = {
             row.key: row.value
-            for row in conn.execute(
-                sa.select(t.params.c.key, t.params.c.value).where(
-                    t.params.c.run_uuid == run_id, t.params.c.key.in_(list(wanted))
-                )
-            )
+            for row in conn.execute(self._sql.select_params, {"run_id": run_id, "keys": list(wanted)})
         }
         for key, old in existing.items():
             if old != wanted[key]:
@@ -454,7 +471,7 @@ class SqlTrackingStore:
                 )
         new = [{"run_uuid": run_id, "key": k, "value": v} for k, v in wanted.items() if k not in existing]
         if new:
-            conn.execute(t.params.insert(), new)
+            conn.execute(self._sql.insert_params, new)
 
     def _insert_metrics(self, conn: sa.Connection, run_id: str, metrics: list[Metric]) -> None:
         # Hot path: plain SQL straight to the driver's executemany. SQLAlchemy's per-statement and
