@@ -43,9 +43,12 @@ class DockyardError(Exception):
         super().__init__(message)
         self.message = message
 
-    def to_dict(self) -> dict[str, str]:
-        """The MLflow JSON error envelope."""
-        return {"error_code": self.error_code, "message": self.message}
+    def to_dict(self) -> dict[str, object]:
+        """The MLflow JSON error envelope, plus the class name so Dockyard's client can rebuild it.
+
+        MLflow's client reads ``error_code`` and ``message`` and ignores the rest.
+        """
+        return {"error_code": self.error_code, "message": self.message, "error_class": type(self).__name__}
 
 
 class InvalidParameter(DockyardError):
@@ -67,6 +70,9 @@ class InvalidFilter(InvalidParameter):
         super().__init__(message)
         self.text = text
         self.position = position
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "position": self.position, "text": self.text}
 
 
 class InvalidArtifactPath(InvalidParameter):
@@ -147,6 +153,36 @@ _BY_CODE: dict[str, type[DockyardError]] = {
 def error_class_for(error_code: str) -> type[DockyardError]:
     """The exception class for an MLflow ``error_code`` (``DockyardError`` when unknown)."""
     return _BY_CODE.get(error_code, DockyardError)
+
+
+def _subclasses(cls: type[DockyardError]) -> dict[str, type[DockyardError]]:
+    out = {cls.__name__: cls}
+    for sub in cls.__subclasses__():
+        out.update(_subclasses(sub))
+    return out
+
+
+def error_from_dict(envelope: dict[str, object], status: int = 500) -> DockyardError:
+    """Rebuild the exception a server sent: its own class when it names one of ours, else by code.
+
+    >>> err = error_from_dict(RunNotFound("Run 'x' not found").to_dict())
+    >>> type(err).__name__, err.message
+    ('RunNotFound', "Run 'x' not found")
+    """
+    message = str(envelope.get("message", "")) or f"HTTP {status}"
+    code = str(envelope.get("error_code", ""))
+    cls = _subclasses(DockyardError).get(str(envelope.get("error_class", "")))
+    if cls is InvalidFilter:
+        bad_filter = InvalidFilter(message)
+        position = envelope.get("position")
+        bad_filter.position = position if isinstance(position, int) else None
+        bad_filter.text = str(envelope.get("text", ""))
+        return bad_filter
+    if cls is None or cls is MissingExtra or cls.error_code != code:
+        cls = error_class_for(code)
+    error = cls.__new__(cls)
+    DockyardError.__init__(error, message)
+    return error
 
 
 def require(module: str, extra: str) -> None:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import builtins
 import os
 import re
-from typing import Protocol, runtime_checkable
+from contextlib import AbstractContextManager
+from typing import BinaryIO, Protocol, runtime_checkable
 
 from dockyard.errors import InvalidArtifactPath
 from dockyard.tracking.entities import FileInfo
@@ -105,4 +106,16 @@ class ArtifactStore(Protocol):
 
     def delete(self, path: str | None = None) -> None:
         """Delete the file or directory tree ``path`` (the whole root when omitted)."""
+        ...
+
+    def open_read(self, path: str) -> BinaryIO:
+        """A binary file object to stream the file ``path`` from (the caller closes it).
+
+        Raise :class:`~dockyard.errors.ArtifactNotFound` when ``path`` is not a file.
+        """
+        ...
+
+    def open_write(self, artifact_file: str) -> AbstractContextManager[BinaryIO]:
+        """A file object to stream ``artifact_file`` into; it appears, whole, when the block ends
+        without error, and not at all otherwise."""
         ...

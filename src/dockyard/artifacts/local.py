@@ -275,6 +275,37 @@ class LocalArtifactStore:
             elif stat.S_ISREG(st.st_mode):
                 shutil.copyfile(child, target)
 
+    def open_read(self, path: str) -> BinaryIO:
+        """The file ``path`` opened for reading; ArtifactNotFound unless it is a regular file."""
+        rel = check_artifact_path(path, field="path")
+        real = self._locate(rel, "path")
+        if not rel or not real.is_file():
+            raise ArtifactNotFound(f"artifact {rel!r} not found (or not a file) under {self.root_uri}")
+        return open(real, "rb")  # noqa: SIM115 - the caller streams and closes it
+
+    @contextlib.contextmanager
+    def open_write(self, artifact_file: str) -> Iterator[BinaryIO]:
+        """Stream into ``artifact_file``: written to a temporary file, renamed into place at the end."""
+        rel = check_artifact_path(artifact_file, field="artifact_file")
+        if not rel:
+            raise InvalidArtifactPath("artifact_file must name a file, not the artifact root")
+        rel_dir, _, name = rel.rpartition("/")
+        directory = self._prepare_dir(rel_dir, "artifact_file")
+        self._locate(rel, "artifact_file")
+        dest = directory / name
+        if dest.is_dir():
+            raise InvalidArtifactPath(f"artifact_file {rel!r}: is a directory")
+        tmp = directory / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                yield fh
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
     # -- delete --------------------------------------------------------------------------------
 
     def delete(self, path: str | None = None) -> None:

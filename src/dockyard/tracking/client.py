@@ -250,7 +250,7 @@ class Client:
         if synchronous:
             self._service.log_batch(run_id, metrics=[metric])
         else:
-            self.logger.log_metric(run_id, self._service.check_metric(metric))
+            self.logger.log_metric(run_id, self._service.checks.metric(metric))
 
     def _queue_params(self, run_id: str, params: list[Param]) -> list[Param]:
         """Catch a changed param at the call rather than at the background write."""
@@ -271,7 +271,7 @@ class Client:
         if synchronous:
             self._service.log_batch(run_id, params=[param])
         else:
-            self.logger.log(run_id, params=self._queue_params(run_id, [self._service.check_param(param)]))
+            self.logger.log(run_id, params=self._queue_params(run_id, [self._service.checks.param(param)]))
         return value
 
     def set_tag(self, run_id: str, key: str, value: Any, synchronous: bool = True) -> None:
@@ -279,7 +279,7 @@ class Client:
         if synchronous:
             self._service.log_batch(run_id, tags=[tag])
         else:
-            self.logger.log(run_id, tags=self._service.check_tags([tag]))
+            self.logger.log(run_id, tags=self._service.checks.tags([tag]))
 
     def delete_tag(self, run_id: str, key: str) -> None:
         self.flush()
@@ -295,9 +295,9 @@ class Client:
     ) -> None:
         """Log any number of values. All are validated before the first write; each chunk of at most
         1,000 values (MLflow's log_batch limit) is written all-or-nothing."""
-        checked_metrics = [self._service.check_metric(m) for m in metrics]
-        checked_params = [self._service.check_param(p) for p in params]
-        checked_tags = self._service.check_tags(tags)
+        checked_metrics = [self._service.checks.metric(m) for m in metrics]
+        checked_params = [self._service.checks.param(p) for p in params]
+        checked_tags = self._service.checks.tags(tags)
         if not synchronous:
             self.logger.log(run_id, checked_metrics, self._queue_params(run_id, checked_params), checked_tags)
             return

@@ -135,6 +135,8 @@ class RunData:
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    # The latest point of each metric with its step and timestamp (what MLflow's REST API returns).
+    metric_objs: tuple[Metric, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ class TrackingService:
 
     def __init__(self, store: TrackingStore) -> None:
         self.store = store
-        self._good_keys: set[str] = set()  # metric keys already validated
+        self.checks = v.EntityChecks()
 
     # ------------------------------------------------------------------ experiments
 
@@ -130,7 +130,7 @@ class TrackingService:
         tags: dict[str, Any] | Iterable[RunTag] | None = None,
     ) -> Run:
         experiment_id = v.check_experiment_id(experiment_id)
-        checked = self.check_tags(tags)
+        checked = self.checks.tags(tags)
         if run_name is not None and not isinstance(run_name, str):
             raise InvalidParameter(f"run_name must be a string, got {type(run_name).__name__}")
         name = run_name or next((tag.value for tag in checked if tag.key == "mlflow.runName"), "") or random_run_name()
@@ -174,43 +174,6 @@ class TrackingService:
 
     # ------------------------------------------------------------------ logging
 
-    @staticmethod
-    def check_tags(tags: dict[str, Any] | Iterable[RunTag] | None) -> list[RunTag]:
-        if tags is None:
-            return []
-        items = tags.items() if isinstance(tags, dict) else ((t.key, t.value) for t in tags)
-        return [
-            RunTag(v.check_key(k, "tag key"), v.check_string(val, f"tag {k!r} value", v.MAX_TAG_VALUE_LENGTH))
-            for k, val in items
-        ]
-
-    def check_metric(self, metric: Metric) -> Metric:
-        # Fast path: most metrics are logged under a few keys with plain float/int values.
-        if (
-            metric.key in self._good_keys
-            and type(metric.value) is float
-            and type(metric.timestamp) is int
-            and type(metric.step) is int
-            and -(2**63) <= metric.step < 2**63
-            and -(2**63) <= metric.timestamp < 2**63
-        ):
-            return metric
-        key = v.check_key(metric.key, "metric key")
-        if len(self._good_keys) < 10_000:
-            self._good_keys.add(key)
-        value = v.check_metric_value(metric.value, key)
-        timestamp = v.check_int(metric.timestamp, f"metric {key!r} timestamp")
-        step = v.check_int(metric.step, f"metric {key!r} step")
-        if value is metric.value and timestamp is metric.timestamp and step is metric.step:
-            return metric
-        return Metric(key, value, timestamp, step)
-
-    @staticmethod
-    def check_param(param: Param) -> Param:
-        key = v.check_key(param.key, "param key")
-        value = v.check_string(param.value, f"param {key!r} value", v.MAX_PARAM_VALUE_LENGTH)
-        return param if value is param.value else Param(key, value)
-
     def log_batch(
         self,
         run_id: str,
@@ -227,13 +190,13 @@ class TrackingService:
             )
         if len(metrics) + len(params) + len(tags) > v.MAX_BATCH_ENTITIES:
             raise InvalidParameter(f"log_batch takes at most {v.MAX_BATCH_ENTITIES} entities per call")
-        checked_metrics = [self.check_metric(m) for m in metrics]
-        checked_params = [self.check_param(p) for p in params]
+        checked_metrics = [self.checks.metric(m) for m in metrics]
+        checked_params = [self.checks.param(p) for p in params]
         seen: dict[str, str] = {}
         for p in checked_params:
             if seen.setdefault(p.key, p.value) != p.value:
                 raise InvalidParameter(f"param {p.key!r} appears twice in one batch with different values")
-        checked_tags = self.check_tags(tags)
+        checked_tags = self.checks.tags(tags)
         if checked_metrics or checked_params or checked_tags:
             self.store.log_batch(run_id, checked_metrics, checked_params, checked_tags)
         else:
@@ -275,6 +238,40 @@ class TrackingService:
             v.check_key(key, "metric_key"),
             v.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
             page_token or None,
+        )
+
+    def get_metric_histories(
+        self, run_ids: Sequence[str], key: str, max_results: int = v.MAX_METRIC_HISTORY_PAGE
+    ) -> list[Metric]:
+        """Histories of one metric for many runs in one call (each point carries its ``run_id``)."""
+        if isinstance(run_ids, str) or not run_ids:
+            raise InvalidParameter("run_ids must be a non-empty list of run ids")
+        if len(run_ids) > 100:
+            raise InvalidParameter(f"run_ids: at most 100 runs per call, got {len(run_ids)}")
+        return self.store.get_metric_histories(
+            [v.check_run_id(r, "run_ids") for r in run_ids],
+            v.check_key(key, "metric_key"),
+            v.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
+        )
+
+    def get_metric_history_downsampled(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int = 1000,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """At most ``max_points`` points of a history: each step bucket's minimum and maximum."""
+        points = v.check_max_results(max_points, v.MAX_METRIC_HISTORY_PAGE, "max_points")
+        if points < 2:
+            raise InvalidParameter("max_points must be at least 2 (a minimum and a maximum per bucket)")
+        start = None if start_step is None else v.check_int(start_step, "start_step")
+        end = None if end_step is None else v.check_int(end_step, "end_step")
+        if start is not None and end is not None and end < start:
+            raise InvalidParameter(f"end_step {end} is before start_step {start}")
+        return self.store.get_metric_history_downsampled(
+            v.check_run_id(run_id), v.check_key(key, "metric_key"), points // 2, start, end
         )
 
     def search_runs(

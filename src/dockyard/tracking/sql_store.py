@@ -79,7 +79,7 @@ class _Statements:
     """Statements of the hot paths, built once: building a statement costs more than running it."""
 
     def __init__(self, insert: Any) -> None:
-        run_id = sa.bindparam("run_id")
+        run_id: sa.BindParameter[str] = sa.bindparam("run_id")
         self.select_run = sa.select(t.runs).where(t.runs.c.run_uuid == run_id)
         self.select_experiment_for_run = sa.select(
             t.experiments.c.lifecycle_stage, t.experiments.c.artifact_location
@@ -373,7 +373,7 @@ class SqlTrackingStore:
         ids = [r.run_uuid for r in rows]
         params: dict[str, dict[str, str]] = defaultdict(dict)
         tags: dict[str, dict[str, str]] = defaultdict(dict)
-        metrics: dict[str, dict[str, float]] = defaultdict(dict)
+        metrics: dict[str, dict[str, Metric]] = defaultdict(dict)
         inputs: dict[str, dict[str, Dataset]] = defaultdict(dict)
         input_tags: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
         lm, ri, ds, rit = t.latest_metrics, t.run_inputs, t.datasets, t.run_input_tags
@@ -382,8 +382,12 @@ class SqlTrackingStore:
                 params[row.run_uuid][row.key] = row.value
             for row in conn.execute(sa.select(t.tags).where(t.tags.c.run_uuid.in_(chunk))):
                 tags[row.run_uuid][row.key] = row.value
-            for row in conn.execute(sa.select(lm.c.run_uuid, lm.c.key, lm.c.value).where(lm.c.run_uuid.in_(chunk))):
-                metrics[row.run_uuid][row.key] = _py_value(row.value)
+            for row in conn.execute(
+                sa.select(lm.c.run_uuid, lm.c.key, lm.c.value, lm.c.timestamp, lm.c.step).where(
+                    lm.c.run_uuid.in_(chunk)
+                )
+            ):
+                metrics[row.run_uuid][row.key] = Metric(row.key, _py_value(row.value), row.timestamp, row.step)
             for row in conn.execute(
                 sa.select(ri.c.run_uuid, ds)
                 .join(ds, ds.c.dataset_uuid == ri.c.dataset_uuid)
@@ -403,9 +407,10 @@ class SqlTrackingStore:
             Run(
                 info=self._info(r),
                 data=RunData(
-                    metrics=metrics.get(r.run_uuid, {}),
+                    metrics={k: m.value for k, m in metrics.get(r.run_uuid, {}).items()},
                     params=params.get(r.run_uuid, {}),
                     tags=tags.get(r.run_uuid, {}),
+                    metric_objs=tuple(metrics.get(r.run_uuid, {}).values()),
                 ),
                 inputs=RunInputs(
                     tuple(
@@ -608,6 +613,74 @@ class SqlTrackingStore:
         items = [Metric(key, _py_value(value), timestamp, step, run_id) for step, timestamp, value, _ in rows]
         token = encode_token({"after": list(rows[-1][0:2]) + [rows[-1][3]]}) if more else ""
         return Page(items, token)
+
+    def get_metric_histories(self, run_ids: list[str], key: str, max_per_run: int) -> list[Metric]:
+        """The first ``max_per_run`` points (by step) of metric ``key`` for each of ``run_ids``."""
+        m, lm = t.metrics, t.latest_metrics
+        out: list[Metric] = []
+        with self.db.read() as conn:
+            known: set[str] = set()
+            for chunk in _chunks(run_ids):
+                known.update(conn.execute(sa.select(t.runs.c.run_uuid).where(t.runs.c.run_uuid.in_(chunk))).scalars())
+            missing = [r for r in run_ids if r not in known]
+            if missing:
+                raise RunNotFound(f"Run {missing[0]!r} not found")
+            for run_id in dict.fromkeys(run_ids):
+                rows = conn.execute(
+                    sa.select(m.c.step, m.c.timestamp, m.c.value)
+                    .join(lm, lm.c.series_id == m.c.series_id)
+                    .where(lm.c.run_uuid == run_id, lm.c.key == key)
+                    .order_by(m.c.step, m.c.timestamp, m.c.id)
+                    .limit(max_per_run)
+                )
+                out.extend(Metric(key, _py_value(v), ts, st, run_id) for st, ts, v in rows)
+        return out
+
+    def get_metric_history_downsampled(
+        self, run_id: str, key: str, buckets: int, start_step: int | None, end_step: int | None
+    ) -> list[Metric]:
+        """At most ``2 * buckets`` points: per equal-width step bucket, the minimum and the maximum.
+
+        Spikes survive (unlike taking every n-th point), so a chart of a million-point metric drawn
+        from a few thousand points looks like the chart of all of them. NaN points are left out.
+        """
+        m, lm = t.metrics, t.latest_metrics
+        with self.db.read() as conn:
+            self._run_row(conn, run_id)
+            series_id = conn.execute(
+                sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)
+            ).scalar()
+            if series_id is None:
+                return []
+            where = [m.c.series_id == series_id, m.c.value.is_not(None)]
+            if start_step is not None:
+                where.append(m.c.step >= start_step)
+            if end_step is not None:
+                where.append(m.c.step <= end_step)
+            lo, hi = conn.execute(sa.select(sa.func.min(m.c.step), sa.func.max(m.c.step)).where(*where)).one()
+            if lo is None:
+                return []
+            width = max(1, -(-(hi - lo + 1) // buckets))  # ceiling division
+            bucket = (m.c.step - lo) // width
+            ranked = (
+                sa.select(
+                    m.c.step,
+                    m.c.timestamp,
+                    m.c.value,
+                    sa.func.row_number().over(partition_by=bucket, order_by=(m.c.value, m.c.step)).label("low"),
+                    sa.func.row_number()
+                    .over(partition_by=bucket, order_by=(m.c.value.desc(), m.c.step))
+                    .label("high"),
+                )
+                .where(*where)
+                .subquery()
+            )
+            rows = conn.execute(
+                sa.select(ranked.c.step, ranked.c.timestamp, ranked.c.value)
+                .where(sa.or_(ranked.c.low == 1, ranked.c.high == 1))
+                .order_by(ranked.c.step, ranked.c.timestamp)
+            ).all()
+        return [Metric(key, v, ts, st, run_id) for st, ts, v in rows]
 
     def search_runs(
         self,

@@ -14,9 +14,11 @@ import math
 import numbers
 import posixpath
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from dockyard.errors import InvalidParameter
+from dockyard.tracking.entities import Metric, Param, RunTag
 
 MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
@@ -122,3 +124,48 @@ def check_max_results(value: Any, cap: int, field: str = "max_results") -> int:
     if result > cap:
         raise InvalidParameter(f"{field} {result} is over the limit of {cap}")
     return result
+
+
+class EntityChecks:
+    """Validation of metrics, params and tags, shared by the service, the remote client and the
+    client's pre-checks (so a value is refused at the call, not later in a background write)."""
+
+    def __init__(self) -> None:
+        self._good_keys: set[str] = set()  # metric keys already validated
+
+    def metric(self, metric: Metric) -> Metric:
+        # Fast path: most metrics are logged under a few keys with plain float/int values.
+        if (
+            metric.key in self._good_keys
+            and type(metric.value) is float
+            and type(metric.timestamp) is int
+            and type(metric.step) is int
+            and -(2**63) <= metric.step < 2**63
+            and -(2**63) <= metric.timestamp < 2**63
+        ):
+            return metric
+        key = check_key(metric.key, "metric key")
+        value = check_metric_value(metric.value, key)
+        timestamp = check_int(metric.timestamp, f"metric {key!r} timestamp")
+        step = check_int(metric.step, f"metric {key!r} step")
+        if len(self._good_keys) < 10_000:
+            self._good_keys.add(key)
+        if value is metric.value and timestamp is metric.timestamp and step is metric.step:
+            return metric
+        return Metric(key, value, timestamp, step)
+
+    @staticmethod
+    def param(param: Param) -> Param:
+        key = check_key(param.key, "param key")
+        value = check_string(param.value, f"param {key!r} value", MAX_PARAM_VALUE_LENGTH)
+        return param if value is param.value else Param(key, value)
+
+    @staticmethod
+    def tags(tags: dict[str, Any] | Iterable[RunTag] | None) -> list[RunTag]:
+        if tags is None:
+            return []
+        items = tags.items() if isinstance(tags, dict) else ((t.key, t.value) for t in tags)
+        return [
+            RunTag(check_key(k, "tag key"), check_string(val, f"tag {k!r} value", MAX_TAG_VALUE_LENGTH))
+            for k, val in items
+        ]

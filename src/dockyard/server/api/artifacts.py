@@ -1,0 +1,154 @@
+"""The artifact proxy (``/mlflow-artifacts/...``) and the run artifact listing (``/mlflow/artifacts/list``).
+
+``mlflow-artifacts:/<path>`` maps to ``<destination>/<path>``: the server's ``--artifacts-destination``
+(a folder, or an S3 prefix). Uploads and downloads stream in chunks, so the server's memory does not
+grow with the size of an artifact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from dockyard.artifacts import check_artifact_path
+from dockyard.errors import DockyardError, InvalidParameter, StoreUnavailable
+from dockyard.server.context import ServerContext
+from dockyard.server.http import Params, endpoint, json_response
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from dockyard.artifacts import ArtifactStore
+
+CHUNK = 1024 * 1024
+PROXY_SCHEME = "mlflow-artifacts:"
+
+
+class MultipartNotSupported(DockyardError):
+    http_status = 501
+    error_code = "NOT_IMPLEMENTED"
+
+
+def _destination(request: Request) -> ArtifactStore:
+    store = request.app.state.ctx.artifacts
+    if store is None:
+        raise StoreUnavailable("artifact proxying is disabled on this server (started with --no-serve-artifacts)")
+    return store  # type: ignore[no-any-return]
+
+
+def _stream(fh: BinaryIO) -> Iterator[bytes]:
+    with fh:
+        while chunk := fh.read(CHUNK):
+            yield chunk
+
+
+async def download(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import StreamingResponse
+
+    store = _destination(request)
+    path = check_artifact_path(request.path_params["path"], field="path")
+    fh = await run_in_threadpool(store.open_read, path)
+    name = path.rsplit("/", 1)[-1]
+    return StreamingResponse(
+        _stream(fh),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def upload(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    store = _destination(request)
+    path = check_artifact_path(request.path_params["path"], field="path")
+    if not path:
+        raise InvalidParameter("path must name a file")
+    writer = store.open_write(path)
+    fh = await run_in_threadpool(writer.__enter__)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await run_in_threadpool(fh.write, chunk)
+    except BaseException as exc:
+        await run_in_threadpool(writer.__exit__, type(exc), exc, exc.__traceback__)
+        raise
+    await run_in_threadpool(writer.__exit__, None, None, None)
+    return json_response({})
+
+
+def list_proxy(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    """Basenames of a directory's entries; ``{}`` for a file or a missing path (as MLflow answers)."""
+    if ctx.artifacts is None:
+        raise StoreUnavailable("artifact proxying is disabled on this server (started with --no-serve-artifacts)")
+    path = check_artifact_path(p.string("path", default=""), field="path")
+    files = ctx.artifacts.list(path)
+    if not files:
+        return {}
+    return {
+        "files": [
+            {"path": f.path.rsplit("/", 1)[-1], "is_dir": f.is_dir, **({} if f.is_dir else {"file_size": f.file_size})}
+            for f in files
+        ]
+    }
+
+
+def delete(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    if ctx.artifacts is None:
+        raise StoreUnavailable("artifact proxying is disabled on this server (started with --no-serve-artifacts)")
+    path = check_artifact_path(p.string("path", default=""), field="path")
+    if not path:
+        raise InvalidParameter("path must name an artifact, not the root")
+    ctx.artifacts.delete(path)
+    return {}
+
+
+def multipart(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    raise MultipartNotSupported(
+        "Multipart upload is not supported for the current artifact repository; upload with a single PUT"
+    )
+
+
+def list_run_artifacts(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    """``/mlflow/artifacts/list``: a run's artifacts, with paths relative to its artifact root."""
+    from dockyard.artifacts import artifact_store_for_uri
+
+    run_id = p.string("run_id") or p.string("run_uuid")
+    if not run_id:
+        raise InvalidParameter("Missing value for required parameter 'run_id'")
+    root = ctx.tracking.get_run(run_id).info.artifact_uri
+    path = check_artifact_path(p.string("path", default=""), field="path")
+    if root.startswith(PROXY_SCHEME):
+        if ctx.artifacts is None:
+            raise StoreUnavailable("artifact proxying is disabled on this server")
+        prefix = check_artifact_path(root[len(PROXY_SCHEME) :].lstrip("/"))
+        entries = ctx.artifacts.list(f"{prefix}/{path}" if path else prefix)
+        files = [(f.path[len(prefix) + 1 :], f) for f in entries]
+    else:
+        files = [(f.path, f) for f in artifact_store_for_uri(root).list(path)]
+    return {
+        "root_uri": root,
+        "files": [
+            {"path": rel, "is_dir": f.is_dir, **({} if f.is_dir else {"file_size": f.file_size})} for rel, f in files
+        ],
+    }
+
+
+def routes(prefixes: tuple[str, ...]) -> list[Any]:
+    from starlette.routing import Route
+
+    out = []
+    for prefix in prefixes:
+        base = f"{prefix}/mlflow-artifacts"
+        out += [
+            Route(f"{base}/artifacts", endpoint(list_proxy), methods=["GET"]),
+            Route(f"{base}/artifacts/{{path:path}}", download, methods=["GET"]),
+            Route(f"{base}/artifacts/{{path:path}}", upload, methods=["PUT"]),
+            Route(f"{base}/artifacts/{{path:path}}", endpoint(delete), methods=["DELETE"]),
+            Route(f"{base}/mpu/create/{{path:path}}", endpoint(multipart), methods=["POST"]),
+            Route(f"{base}/mpu/complete/{{path:path}}", endpoint(multipart), methods=["POST"]),
+            Route(f"{base}/mpu/abort/{{path:path}}", endpoint(multipart), methods=["POST"]),
+            Route(f"{prefix}/mlflow/artifacts/list", endpoint(list_run_artifacts), methods=["GET"]),
+        ]
+    return out

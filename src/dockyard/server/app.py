@@ -1,0 +1,73 @@
+"""The composition root of the server: ``create_app(settings, *, tracking, artifacts)``.
+
+No module-level app, engine or store: the CLI (or a test) builds the services and hands them in, and
+uvicorn runs the returned app in process.
+
+Every MLflow endpoint is served twice, under ``/api/2.0`` (what clients call) and ``/ajax-api/2.0``
+(what MLflow's UI calls), as MLflow does. Unknown routes get a plain 404, so clients that probe for
+optional endpoints fall back as they would with MLflow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dockyard.__about__ import __version__
+from dockyard.errors import DockyardError
+from dockyard.server.context import ServerContext
+from dockyard.server.http import dockyard_error, endpoint, unexpected_error
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from dockyard.artifacts import ArtifactStore
+    from dockyard.config import Settings
+    from dockyard.tracking.service import TrackingService
+
+PREFIXES = ("/api/2.0", "/ajax-api/2.0")
+
+
+def _api_routes() -> list[Any]:
+    from starlette.routing import Route
+
+    from dockyard.server.api import experiments, extensions, runs
+
+    routes = []
+    for module in (experiments, runs, extensions):
+        for method, path, handler in module.ROUTES:
+            for prefix in PREFIXES:
+                routes.append(Route(prefix + path, endpoint(handler), methods=[method]))
+    return routes
+
+
+def create_app(
+    settings: Settings,
+    *,
+    tracking: TrackingService,
+    artifacts: ArtifactStore | None = None,
+) -> Starlette:
+    """The tracking server as an ASGI app; ``artifacts`` is the proxy's destination (None: no proxy)."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from dockyard.server.api import artifacts as artifact_api
+
+    async def health(_request: Any) -> PlainTextResponse:
+        return PlainTextResponse("OK")
+
+    async def version(_request: Any) -> PlainTextResponse:
+        return PlainTextResponse(__version__)
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        *_api_routes(),
+        *artifact_api.routes(PREFIXES),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={DockyardError: dockyard_error, Exception: unexpected_error},
+    )
+    app.state.ctx = ServerContext(settings=settings, tracking=tracking, artifacts=artifacts)
+    return app

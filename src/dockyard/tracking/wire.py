@@ -1,0 +1,272 @@
+"""The tracking JSON codec: entities <-> MLflow's protobuf-JSON, both directions.
+
+The server encodes responses and decodes requests with it; the remote client does the reverse. It
+follows MLflow's conventions so the official client understands every byte: snake_case names, enums
+by name, int64 as JSON numbers, non-finite doubles as ``"NaN"`` / ``"Infinity"`` / ``"-Infinity"``,
+empty fields omitted, ``RunInfo`` with both ``run_id`` and ``run_uuid``.
+
+>>> encode_metric(Metric("loss", float("nan"), 10, 2))
+{'key': 'loss', 'value': 'NaN', 'timestamp': 10, 'step': 2}
+>>> decode_metric({"key": "loss", "value": "Infinity", "timestamp": "10"}).value
+inf
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from dockyard.errors import InvalidParameter
+from dockyard.tracking.entities import (
+    Dataset,
+    DatasetInput,
+    Experiment,
+    LifecycleStage,
+    Metric,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunInputs,
+    RunStatus,
+    RunTag,
+)
+
+_NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "nan": math.nan, "inf": math.inf}
+
+
+def encode_double(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def decode_double(value: Any, field: str) -> float:
+    if isinstance(value, str):
+        if value in _NON_FINITE:
+            return _NON_FINITE[value]
+        try:
+            return float(value)
+        except ValueError:
+            raise InvalidParameter(f"{field}: {value!r} is not a number") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidParameter(f"{field}: expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def decode_int(value: Any, field: str, default: int | None = None) -> int | None:
+    """int64 arrives as a JSON number or (protobuf style) a string."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        raise InvalidParameter(f"{field}: expected an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise InvalidParameter(f"{field}: {value!r} is not an integer")
+
+
+def decode_str(value: Any, field: str, default: str | None = None) -> str | None:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise InvalidParameter(f"{field}: expected a string, got {type(value).__name__}")
+    return value
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
+
+
+def encode_key_values(items: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in items.items()]
+
+
+def decode_key_values(items: Any, field: str) -> dict[str, str]:
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise InvalidParameter(f"{field}: expected a list of {{key, value}} objects")
+    out: dict[str, str] = {}
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "key" not in item:
+            raise InvalidParameter(f"{field}[{i}]: expected an object with 'key' and 'value'")
+        value = item.get("value", "")
+        out[item["key"]] = value if isinstance(value, str) else str(value)
+    return out
+
+
+# ---------------------------------------------------------------------- experiments
+
+
+def encode_experiment(e: Experiment) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "experiment_id": e.experiment_id,
+            "name": e.name,
+            "artifact_location": e.artifact_location,
+            "lifecycle_stage": e.lifecycle_stage.value,
+            "last_update_time": e.last_update_time,
+            "creation_time": e.creation_time,
+            "tags": encode_key_values(e.tags),
+        }
+    )
+
+
+def decode_experiment(d: dict[str, Any]) -> Experiment:
+    return Experiment(
+        experiment_id=str(d["experiment_id"]),
+        name=d.get("name", ""),
+        artifact_location=d.get("artifact_location", ""),
+        lifecycle_stage=LifecycleStage(d.get("lifecycle_stage", "active")),
+        creation_time=decode_int(d.get("creation_time"), "creation_time"),
+        last_update_time=decode_int(d.get("last_update_time"), "last_update_time"),
+        tags=decode_key_values(d.get("tags"), "tags"),
+    )
+
+
+# ---------------------------------------------------------------------- runs
+
+
+def encode_metric(m: Metric, *, with_run_id: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": m.key, "value": encode_double(m.value), "timestamp": m.timestamp, "step": m.step}
+    if with_run_id and m.run_id:
+        out["run_id"] = m.run_id
+    return out
+
+
+def decode_metric(d: Any, field: str = "metric") -> Metric:
+    if not isinstance(d, dict):
+        raise InvalidParameter(f"{field}: expected an object")
+    return Metric(
+        key=d.get("key", ""),
+        value=decode_double(d.get("value"), f"{field}.value"),
+        timestamp=decode_int(d.get("timestamp"), f"{field}.timestamp", 0) or 0,
+        step=decode_int(d.get("step"), f"{field}.step", 0) or 0,
+        run_id=d.get("run_id"),
+    )
+
+
+def encode_run_info(i: RunInfo) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "run_id": i.run_id,
+            "run_uuid": i.run_id,
+            "run_name": i.run_name,
+            "experiment_id": i.experiment_id,
+            "user_id": i.user_id,
+            "status": i.status.value,
+            "start_time": i.start_time,
+            "end_time": i.end_time,
+            "artifact_uri": i.artifact_uri,
+            "lifecycle_stage": i.lifecycle_stage.value,
+        }
+    )
+
+
+def decode_run_info(d: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        run_id=d.get("run_id") or d["run_uuid"],
+        experiment_id=str(d.get("experiment_id", "")),
+        run_name=d.get("run_name", ""),
+        user_id=d.get("user_id", ""),
+        status=RunStatus.parse(d.get("status", "RUNNING")),
+        start_time=decode_int(d.get("start_time"), "start_time"),
+        end_time=decode_int(d.get("end_time"), "end_time"),
+        artifact_uri=d.get("artifact_uri", ""),
+        lifecycle_stage=LifecycleStage(d.get("lifecycle_stage", "active")),
+    )
+
+
+def encode_dataset(d: Dataset) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "name": d.name,
+            "digest": d.digest,
+            "source_type": d.source_type,
+            "source": d.source,
+            "schema": d.schema,
+            "profile": d.profile,
+        }
+    )
+
+
+def decode_dataset(d: Any, field: str = "dataset") -> Dataset:
+    if not isinstance(d, dict):
+        raise InvalidParameter(f"{field}: expected an object")
+    return Dataset(
+        name=d.get("name", ""),
+        digest=d.get("digest", ""),
+        source_type=d.get("source_type", ""),
+        source=d.get("source", ""),
+        schema=d.get("schema"),
+        profile=d.get("profile"),
+    )
+
+
+def encode_dataset_input(i: DatasetInput) -> dict[str, Any]:
+    return _drop_empty({"tags": encode_key_values(i.tags), "dataset": encode_dataset(i.dataset)})
+
+
+def decode_dataset_input(d: Any, field: str = "datasets") -> DatasetInput:
+    if not isinstance(d, dict):
+        raise InvalidParameter(f"{field}: expected an object")
+    return DatasetInput(
+        decode_dataset(d.get("dataset"), f"{field}.dataset"), decode_key_values(d.get("tags"), f"{field}.tags")
+    )
+
+
+def encode_run(r: Run) -> dict[str, Any]:
+    data = _drop_empty(
+        {
+            "metrics": [encode_metric(m) for m in r.data.metric_objs]
+            if r.data.metric_objs
+            else [{"key": k, "value": encode_double(v), "timestamp": 0, "step": 0} for k, v in r.data.metrics.items()],
+            "params": encode_key_values(r.data.params),
+            "tags": encode_key_values(r.data.tags),
+        }
+    )
+    inputs = _drop_empty({"dataset_inputs": [encode_dataset_input(i) for i in r.inputs.dataset_inputs]})
+    return {"info": encode_run_info(r.info), "data": data, "inputs": inputs}
+
+
+def decode_run(d: dict[str, Any]) -> Run:
+    data = d.get("data") or {}
+    metrics = [decode_metric(m, "run.data.metrics") for m in data.get("metrics") or []]
+    inputs = d.get("inputs") or {}
+    return Run(
+        info=decode_run_info(d.get("info") or {}),
+        data=RunData(
+            metrics={m.key: m.value for m in metrics},
+            params=decode_key_values(data.get("params"), "run.data.params"),
+            tags=decode_key_values(data.get("tags"), "run.data.tags"),
+            metric_objs=tuple(metrics),
+        ),
+        inputs=RunInputs(tuple(decode_dataset_input(i) for i in inputs.get("dataset_inputs") or [])),
+    )
+
+
+def decode_params(items: Any, field: str = "params") -> list[Param]:
+    return [Param(k, v) for k, v in decode_key_values(items, field).items()] if items else []
+
+
+def decode_tags(items: Any, field: str = "tags") -> list[RunTag]:
+    if not items:
+        return []
+    if not isinstance(items, list):
+        raise InvalidParameter(f"{field}: expected a list of {{key, value}} objects")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "key" not in item:
+            raise InvalidParameter(f"{field}[{i}]: expected an object with 'key' and 'value'")
+        value = item.get("value", "")
+        out.append(RunTag(item["key"], value if isinstance(value, str) else str(value)))
+    return out
