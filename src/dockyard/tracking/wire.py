@@ -91,17 +91,7 @@ def encode_key_values(items: dict[str, str]) -> list[dict[str, str]]:
 
 
 def decode_key_values(items: Any, field: str) -> dict[str, str]:
-    if items is None:
-        return {}
-    if not isinstance(items, list):
-        raise InvalidParameter(f"{field}: expected a list of {{key, value}} objects")
-    out: dict[str, str] = {}
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or "key" not in item:
-            raise InvalidParameter(f"{field}[{i}]: expected an object with 'key' and 'value'")
-        value = item.get("value", "")
-        out[item["key"]] = value if isinstance(value, str) else str(value)
-    return out
+    return dict(_pairs(items, field))
 
 
 # ---------------------------------------------------------------------- experiments
@@ -254,11 +244,8 @@ def decode_run(d: dict[str, Any]) -> Run:
     )
 
 
-def decode_params(items: Any, field: str = "params") -> list[Param]:
-    return [Param(k, v) for k, v in decode_key_values(items, field).items()] if items else []
-
-
-def decode_tags(items: Any, field: str = "tags") -> list[RunTag]:
+def _pairs(items: Any, field: str) -> list[tuple[str, str]]:
+    """``[{key, value}, ...]`` as pairs, duplicates kept (the service decides what they mean)."""
     if not items:
         return []
     if not isinstance(items, list):
@@ -268,5 +255,13 @@ def decode_tags(items: Any, field: str = "tags") -> list[RunTag]:
         if not isinstance(item, dict) or "key" not in item:
             raise InvalidParameter(f"{field}[{i}]: expected an object with 'key' and 'value'")
         value = item.get("value", "")
-        out.append(RunTag(item["key"], value if isinstance(value, str) else str(value)))
+        out.append((item["key"], value if isinstance(value, str) else str(value)))
     return out
+
+
+def decode_params(items: Any, field: str = "params") -> list[Param]:
+    return [Param(k, v) for k, v in _pairs(items, field)]
+
+
+def decode_tags(items: Any, field: str = "tags") -> list[RunTag]:
+    return [RunTag(k, v) for k, v in _pairs(items, field)]

@@ -1,0 +1,343 @@
+"""The tracking service over HTTP: the same surface as :class:`TrackingService`, spoken as MLflow's REST API.
+
+``DOCKYARD_TRACKING_URI=http://host:5000`` makes the client and the fluent API use this. It talks to
+``dockyard server`` (or any MLflow tracking server) through ``/api/2.0/mlflow/...`` and decodes error
+envelopes back into Dockyard's exception classes, so callers write ``except RunNotFound`` either way.
+
+Retries, with exponential backoff: a request that never reached the server (connection refused, DNS,
+connect timeout) and a 503 (the server's store was unavailable and did nothing) are retried for every
+call; a timeout or a dropped connection after the request was sent is retried only for idempotent
+calls (reads, searches, updates, deletes), never for ones that would write twice (creating a run or an
+experiment, logging metric points).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from dockyard.errors import ExperimentNotFound, InvalidParameter, StoreUnavailable, error_from_dict
+from dockyard.tracking import validation as v
+from dockyard.tracking import wire
+from dockyard.tracking.entities import (
+    DatasetInput,
+    Experiment,
+    Metric,
+    Page,
+    Param,
+    Run,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from dockyard.util import now_ms
+
+API = "/api/2.0/mlflow"
+EXTENSIONS = "/api/2.0/dockyard"
+USER_AGENT = "dockyard-client"
+
+
+class RemoteTrackingService:
+    """Tracking calls against a server at ``base_url``; ``http`` may be any httpx2-compatible client
+    (the tests pass Starlette's TestClient, which runs the app in process)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http: Any = None,
+        retries: int = 5,
+        backoff: float = 0.5,
+        timeout: float = 120.0,
+    ) -> None:
+        import httpx2
+
+        self.base_url = base_url.rstrip("/")
+        self.http = http if http is not None else httpx2.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
+        self.retries = retries
+        self.backoff = backoff
+        self.checks = v.EntityChecks()
+        self._not_sent = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
+        self._maybe_sent = (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.RemoteProtocolError, httpx2.ReadError)
+
+    # ------------------------------------------------------------------ transport
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None, *, idempotent: bool) -> dict[str, Any]:
+        """One API call with retries; returns the decoded JSON object or raises a Dockyard error."""
+        url = self.base_url + path
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            if method == "GET":
+                kwargs["params"] = {k: v for k, v in body.items() if v is not None}
+            else:
+                kwargs["json"] = body
+        attempt = 0
+        while True:
+            try:
+                response = self.http.request(method, url, **kwargs)
+            except self._not_sent as exc:
+                error: Exception = StoreUnavailable(f"cannot reach the tracking server at {self.base_url}: {exc}")
+            except self._maybe_sent as exc:
+                if not idempotent:
+                    raise StoreUnavailable(
+                        f"the tracking server at {self.base_url} did not answer ({type(exc).__name__}); "
+                        "the call was not retried because it may have been applied"
+                    ) from exc
+                error = StoreUnavailable(f"the tracking server at {self.base_url} did not answer: {exc}")
+            else:
+                if response.status_code == 503 and attempt < self.retries:
+                    error = StoreUnavailable("the tracking server is temporarily unavailable")
+                else:
+                    return self._decode(response)
+            attempt += 1
+            if attempt > self.retries:
+                raise error
+            time.sleep(self.backoff * 2 ** (attempt - 1))
+
+    def _decode(self, response: Any) -> dict[str, Any]:
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:
+            payload = None
+        if response.status_code == 200:
+            if not isinstance(payload, dict):
+                raise StoreUnavailable(f"the tracking server answered 200 without a JSON object ({response.url})")
+            return payload
+        if isinstance(payload, dict) and "error_code" in payload:
+            raise error_from_dict(payload, response.status_code)
+        if response.status_code == 404:
+            raise InvalidParameter(f"the server at {self.base_url} has no endpoint {response.url.path}")
+        raise StoreUnavailable(f"the tracking server answered HTTP {response.status_code}: {response.text[:200]}")
+
+    def _get(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self.call("GET", API + path, body, idempotent=True)
+
+    def _post(self, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        return self.call("POST", API + path, body, idempotent=idempotent)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # ------------------------------------------------------------------ experiments
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
+    ) -> str:
+        name = v.check_experiment_name(name)
+        body: dict[str, Any] = {"name": name, "tags": wire.encode_key_values({k: str(x) for k, x in (tags or {}).items()})}
+        if artifact_location:
+            body["artifact_location"] = artifact_location
+        return str(self._post("/experiments/create", body, idempotent=False)["experiment_id"])
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        experiment_id = v.check_experiment_id(experiment_id)
+        return wire.decode_experiment(self._get("/experiments/get", {"experiment_id": experiment_id})["experiment"])
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        name = v.check_experiment_name(name, "experiment_name")
+        try:
+            found = self._get("/experiments/get-by-name", {"experiment_name": name})
+        except ExperimentNotFound:
+            return None
+        except Exception as exc:  # another server may answer the plain class for the same code
+            if getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        return wire.decode_experiment(found["experiment"])
+
+    def search_experiments(
+        self,
+        view_type: str | ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        body = {
+            "view_type": str(ViewType.parse(view_type).value) if _is_view(view_type) else view_type,
+            "max_results": max_results,
+            "filter": filter_string,
+            "order_by": list(order_by or []),
+            "page_token": page_token,
+        }
+        out = self._post("/experiments/search", {k: x for k, x in body.items() if x is not None})
+        return Page([wire.decode_experiment(e) for e in out.get("experiments", [])], out.get("next_page_token", ""))
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        self._post("/experiments/update", {"experiment_id": v.check_experiment_id(experiment_id), "new_name": new_name})
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self._post("/experiments/delete", {"experiment_id": v.check_experiment_id(experiment_id)})
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._post("/experiments/restore", {"experiment_id": v.check_experiment_id(experiment_id)})
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        self._post(
+            "/experiments/set-experiment-tag",
+            {"experiment_id": v.check_experiment_id(experiment_id), "key": key, "value": str(value)},
+        )
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        self._post("/experiments/delete-experiment-tag", {"experiment_id": v.check_experiment_id(experiment_id), "key": key})
+
+    # ------------------------------------------------------------------ runs
+
+    def create_run(
+        self,
+        experiment_id: str,
+        user_id: str | None = None,
+        start_time: int | None = None,
+        run_name: str | None = None,
+        tags: dict[str, Any] | Sequence[RunTag] | None = None,
+    ) -> Run:
+        checked = self.checks.tags(tags)
+        body: dict[str, Any] = {
+            "experiment_id": v.check_experiment_id(experiment_id),
+            "start_time": now_ms() if start_time is None else start_time,
+            "tags": [{"key": t.key, "value": t.value} for t in checked],
+        }
+        if user_id is not None:
+            body["user_id"] = user_id
+        if run_name is not None:
+            body["run_name"] = run_name
+        return wire.decode_run(self._post("/runs/create", body, idempotent=False)["run"])
+
+    def get_run(self, run_id: str) -> Run:
+        run_id = v.check_run_id(run_id)
+        return wire.decode_run(self._get("/runs/get", {"run_id": run_id, "run_uuid": run_id})["run"])
+
+    def update_run(
+        self,
+        run_id: str,
+        status: str | RunStatus | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        run_id = v.check_run_id(run_id)
+        body: dict[str, Any] = {"run_id": run_id, "run_uuid": run_id}
+        if status is not None:
+            body["status"] = status.value if isinstance(status, RunStatus) else status
+        if end_time is not None:
+            body["end_time"] = end_time
+        if run_name is not None:
+            body["run_name"] = run_name
+        return wire.decode_run_info(self._post("/runs/update", body)["run_info"])
+
+    def set_terminated(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None) -> RunInfo:
+        return self.update_run(run_id, status=status, end_time=now_ms() if end_time is None else end_time)
+
+    def delete_run(self, run_id: str) -> None:
+        self._post("/runs/delete", {"run_id": v.check_run_id(run_id)})
+
+    def restore_run(self, run_id: str) -> None:
+        self._post("/runs/restore", {"run_id": v.check_run_id(run_id)})
+
+    # ------------------------------------------------------------------ logging
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        run_id = v.check_run_id(run_id)
+        body = {
+            "run_id": run_id,
+            "metrics": [wire.encode_metric(self.checks.metric(m)) for m in metrics],
+            "params": [{"key": p.key, "value": p.value} for p in (self.checks.param(p) for p in params)],
+            "tags": [{"key": t.key, "value": t.value} for t in self.checks.tags(tags)],
+        }
+        # Points must not be written twice; params and tags are idempotent on their own.
+        self._post("/runs/log-batch", body, idempotent=not metrics)
+
+    def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int = 0) -> None:
+        m = self.checks.metric(Metric(key, value, now_ms() if timestamp is None else timestamp, step))
+        run_id = v.check_run_id(run_id)
+        body = {"run_id": run_id, "run_uuid": run_id, **wire.encode_metric(m)}
+        self._post("/runs/log-metric", body, idempotent=False)
+
+    def log_param(self, run_id: str, key: str, value: Any) -> None:
+        p = self.checks.param(Param(key, value))
+        run_id = v.check_run_id(run_id)
+        self._post("/runs/log-parameter", {"run_id": run_id, "run_uuid": run_id, "key": p.key, "value": p.value})
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        (t,) = self.checks.tags({key: value})
+        run_id = v.check_run_id(run_id)
+        self._post("/runs/set-tag", {"run_id": run_id, "run_uuid": run_id, "key": t.key, "value": t.value})
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._post("/runs/delete-tag", {"run_id": v.check_run_id(run_id), "key": key})
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        self._post(
+            "/runs/log-inputs",
+            {"run_id": v.check_run_id(run_id), "datasets": [wire.encode_dataset_input(d) for d in datasets]},
+        )
+
+    def get_metric_history(
+        self, run_id: str, key: str, max_results: int = v.MAX_METRIC_HISTORY_PAGE, page_token: str | None = None
+    ) -> Page[Metric]:
+        run_id = v.check_run_id(run_id)
+        body: dict[str, Any] = {"run_id": run_id, "run_uuid": run_id, "metric_key": key, "max_results": max_results}
+        if page_token:
+            body["page_token"] = page_token
+        out = self._get("/metrics/get-history", body)
+        return Page([wire.decode_metric(m) for m in out.get("metrics", [])], out.get("next_page_token", ""))
+
+    def get_metric_histories(
+        self, run_ids: Sequence[str], key: str, max_results: int = v.MAX_METRIC_HISTORY_PAGE
+    ) -> list[Metric]:
+        out = self.call(
+            "POST",
+            EXTENSIONS + "/metrics/get-histories",
+            {"run_ids": list(run_ids), "metric_key": key, "max_results": max_results},
+            idempotent=True,
+        )
+        return [wire.decode_metric(m) for m in out.get("metrics", [])]
+
+    def get_metric_history_downsampled(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int = 1000,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        body = {"run_id": run_id, "metric_key": key, "max_points": max_points, "start_step": start_step, "end_step": end_step}
+        out = self.call("GET", EXTENSIONS + "/metrics/get-history-downsampled", body, idempotent=True)
+        return [wire.decode_metric(m) for m in out.get("metrics", [])]
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        run_view_type: str | ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[Run]:
+        if isinstance(experiment_ids, str) or not experiment_ids:
+            raise InvalidParameter("experiment_ids must be a non-empty list of experiment ids")
+        body = {
+            "experiment_ids": [str(e) for e in experiment_ids],
+            "filter": filter_string,
+            "run_view_type": ViewType.parse(run_view_type).value if _is_view(run_view_type) else run_view_type,
+            "max_results": max_results,
+            "order_by": list(order_by or []),
+            "page_token": page_token,
+        }
+        out = self._post("/runs/search", {k: x for k, x in body.items() if x is not None})
+        return Page([wire.decode_run(r) for r in out.get("runs", [])], out.get("next_page_token", ""))
+
+
+def _is_view(value: Any) -> bool:
+    try:
+        ViewType.parse(value)
+    except ValueError:
+        return False
+    return True
