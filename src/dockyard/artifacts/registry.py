@@ -42,21 +42,25 @@ def _local(uri: str) -> ArtifactStore:
     return LocalArtifactStore(uri)
 
 
-def _served_by_server(uri: str) -> ArtifactStore:
-    raise InvalidParameter(
-        f"artifact URI {uri!r}: the {uri_scheme(uri)!r} scheme is supported through the Dockyard server "
-        "(coming with the server), not by a local client yet"
-    )
+def _http(uri: str) -> ArtifactStore:
+    from dockyard.artifacts.http import HttpArtifactStore
+
+    return HttpArtifactStore(uri)
+
+
+def _s3(uri: str) -> ArtifactStore:
+    from dockyard.artifacts.s3 import S3ArtifactStore
+
+    return S3ArtifactStore(uri)
 
 
 # scheme -> factory taking the full URI.
 ARTIFACT_STORE_FACTORIES: dict[str, ArtifactStoreFactory] = {
     "": _local,
     "file": _local,
-    "s3": _served_by_server,
-    "mlflow-artifacts": _served_by_server,
-    "http": _served_by_server,
-    "https": _served_by_server,
+    "s3": _s3,
+    "http": _http,
+    "https": _http,
 }
 
 
@@ -65,11 +69,20 @@ def register_artifact_store(scheme: str, factory: ArtifactStoreFactory) -> None:
     ARTIFACT_STORE_FACTORIES[scheme.lower()] = factory
 
 
-def artifact_store_for_uri(uri: str) -> ArtifactStore:
-    """The artifact store rooted at ``uri``; InvalidParameter for an empty URI or an unknown scheme."""
+def artifact_store_for_uri(uri: str, *, tracking_uri: str | None = None) -> ArtifactStore:
+    """The artifact store rooted at ``uri``; InvalidParameter for an empty URI or an unknown scheme.
+
+    ``mlflow-artifacts:`` URIs are first resolved against ``tracking_uri`` (the server's address) to the
+    server's artifact-proxy URL, as MLflow's client does.
+    """
     if not isinstance(uri, str) or not uri:
         raise InvalidParameter(f"artifact URI must be a non-empty string, got {uri!r}")
     scheme = uri_scheme(uri)
+    if scheme == "mlflow-artifacts":
+        from dockyard.artifacts.http import resolve_proxy_uri
+
+        uri = resolve_proxy_uri(uri, tracking_uri)
+        scheme = uri_scheme(uri)
     factory = ARTIFACT_STORE_FACTORIES.get(scheme)
     if factory is None:
         known = ", ".join(sorted(s for s in ARTIFACT_STORE_FACTORIES if s))

@@ -1,4 +1,4 @@
-"""The ``dockyard`` command line: ``dockyard db``, ``dockyard experiments`` and ``dockyard runs``.
+"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``server`` and ``ui``.
 
 Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
 names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a
@@ -15,6 +15,7 @@ from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup
 from dockyard.cli.db import db
 from dockyard.cli.experiments import experiments
 from dockyard.cli.runs import runs
+from dockyard.cli.server import server, ui
 
 __all__ = ["DockyardGroup", "main"]
 
@@ -31,3 +32,5 @@ def main() -> None:
 main.add_command(db)
 main.add_command(experiments)
 main.add_command(runs)
+main.add_command(server)
+main.add_command(ui)

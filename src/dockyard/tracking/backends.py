@@ -39,10 +39,13 @@ def open_tracking(settings: Settings) -> TrackingService:
     uri = settings.tracking_uri
     scheme = uri.split(":", 1)[0].split("+", 1)[0]
     if scheme in ("http", "https"):
-        raise InvalidParameter(
-            f"tracking_uri {uri!r}: a remote tracking server is not supported yet "
-            "(it arrives with `dockyard server`); use a path, sqlite:///... or postgresql://..."
-        )
+        with _lock:
+            remote = _services.get((uri, ""))
+            if remote is None:
+                from dockyard.tracking.remote import RemoteTrackingService
+
+                remote = _services[(uri, "")] = RemoteTrackingService(uri)  # type: ignore[assignment]
+            return remote
     if scheme not in ("sqlite", "postgresql", "postgres"):
         raise InvalidParameter(
             f"tracking_uri {uri!r}: unsupported scheme {scheme!r} (use a path, sqlite:///..., postgresql://...)"

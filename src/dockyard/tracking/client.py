@@ -335,7 +335,7 @@ class Client:
         uri = self._artifact_uris.get(run_id)
         if uri is None:
             uri = self._artifact_uris[run_id] = self._service.get_run(run_id).info.artifact_uri
-        return artifact_store_for_uri(uri)
+        return artifact_store_for_uri(uri, tracking_uri=self.tracking_uri)
 
     def log_artifact(self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
         self.artifact_store(run_id).log_file(local_path, artifact_path)

@@ -126,7 +126,10 @@ class RemoteTrackingService:
         self, name: str, artifact_location: str | None = None, tags: dict[str, Any] | None = None
     ) -> str:
         name = v.check_experiment_name(name)
-        body: dict[str, Any] = {"name": name, "tags": wire.encode_key_values({k: str(x) for k, x in (tags or {}).items()})}
+        body: dict[str, Any] = {
+            "name": name,
+            "tags": wire.encode_key_values({k: str(x) for k, x in (tags or {}).items()}),
+        }
         if artifact_location:
             body["artifact_location"] = artifact_location
         return str(self._post("/experiments/create", body, idempotent=False)["experiment_id"])
@@ -181,7 +184,9 @@ class RemoteTrackingService:
         )
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
-        self._post("/experiments/delete-experiment-tag", {"experiment_id": v.check_experiment_id(experiment_id), "key": key})
+        self._post(
+            "/experiments/delete-experiment-tag", {"experiment_id": v.check_experiment_id(experiment_id), "key": key}
+        )
 
     # ------------------------------------------------------------------ runs
 
@@ -226,7 +231,9 @@ class RemoteTrackingService:
             body["run_name"] = run_name
         return wire.decode_run_info(self._post("/runs/update", body)["run_info"])
 
-    def set_terminated(self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None) -> RunInfo:
+    def set_terminated(
+        self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None
+    ) -> RunInfo:
         return self.update_run(run_id, status=status, end_time=now_ms() if end_time is None else end_time)
 
     def delete_run(self, run_id: str) -> None:
@@ -308,7 +315,13 @@ class RemoteTrackingService:
         start_step: int | None = None,
         end_step: int | None = None,
     ) -> list[Metric]:
-        body = {"run_id": run_id, "metric_key": key, "max_points": max_points, "start_step": start_step, "end_step": end_step}
+        body = {
+            "run_id": run_id,
+            "metric_key": key,
+            "max_points": max_points,
+            "start_step": start_step,
+            "end_step": end_step,
+        }
         out = self.call("GET", EXTENSIONS + "/metrics/get-history-downsampled", body, idempotent=True)
         return [wire.decode_metric(m) for m in out.get("metrics", [])]
 

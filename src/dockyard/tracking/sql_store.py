@@ -647,9 +647,7 @@ class SqlTrackingStore:
         m, lm = t.metrics, t.latest_metrics
         with self.db.read() as conn:
             self._run_row(conn, run_id)
-            series_id = conn.execute(
-                sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)
-            ).scalar()
+            series_id = conn.execute(sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)).scalar()
             if series_id is None:
                 return []
             where = [m.c.series_id == series_id, m.c.value.is_not(None)]
@@ -668,9 +666,7 @@ class SqlTrackingStore:
                     m.c.timestamp,
                     m.c.value,
                     sa.func.row_number().over(partition_by=bucket, order_by=(m.c.value, m.c.step)).label("low"),
-                    sa.func.row_number()
-                    .over(partition_by=bucket, order_by=(m.c.value.desc(), m.c.step))
-                    .label("high"),
+                    sa.func.row_number().over(partition_by=bucket, order_by=(m.c.value.desc(), m.c.step)).label("high"),
                 )
                 .where(*where)
                 .subquery()
