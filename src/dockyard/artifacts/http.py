@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import io
 import os
 import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 from urllib.parse import quote, urlsplit
 
 from dockyard.artifacts.base import check_artifact_path
@@ -56,37 +57,28 @@ def _client_for(base: str) -> Any:
         return client
 
 
-class _ResponseReader(BinaryIO):  # type: ignore[misc]
-    """A streamed HTTP response body as a read-only binary file object."""
+class _ResponseReader(io.RawIOBase):
+    """A streamed HTTP response body as a raw binary file (wrapped in a BufferedReader for use)."""
 
     def __init__(self, response: Any) -> None:
         self._response = response
         self._chunks = response.iter_bytes(CHUNK)
-        self._buffer = b""
-
-    def read(self, size: int = -1) -> bytes:
-        while size < 0 or len(self._buffer) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._buffer += chunk
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
+        self._pending = b""
 
     def readable(self) -> bool:
         return True
 
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            self._pending = next(self._chunks, b"")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
     def close(self) -> None:
         self._response.close()
-
-    def __enter__(self) -> _ResponseReader:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+        super().close()
 
 
 class HttpArtifactStore:
@@ -196,7 +188,7 @@ class HttpArtifactStore:
             response.read()
             response.close()
             self._check(response)
-        return _ResponseReader(response)
+        return cast(BinaryIO, io.BufferedReader(_ResponseReader(response), CHUNK))
 
     def download(self, path: str, dst_dir: str | os.PathLike[str]) -> str:
         rel = check_artifact_path(path, field="path")

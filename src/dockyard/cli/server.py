@@ -91,7 +91,8 @@ def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level
         raise click.ClickException(exc.message) from None
     click.echo(
         f"Dockyard {_version()} tracking server on http://{host}:{port} "
-        f"(store {options.backend_store_uri}, artifacts {options.artifacts_destination if options.serve_artifacts else 'not proxied'}, "
+        f"(store {options.backend_store_uri}, "
+        f"artifacts {options.artifacts_destination if options.serve_artifacts else 'not proxied'}, "
         f"{workers} worker{'s' if workers != 1 else ''})",
         err=True,
     )
@@ -150,12 +151,14 @@ def _server_options(func: Any) -> Any:
 @click.option(
     "--artifacts-destination",
     default=None,
-    help="Where proxied artifacts are stored: a folder or s3://bucket/prefix (default: artifacts/ next to the database).",
+    help="Where proxied artifacts are stored: a folder or s3://bucket/prefix "
+    "(default: artifacts/ next to the database).",
 )
 @click.option(
     "--default-artifact-root",
     default=None,
-    help="Artifact root for new experiments (default: mlflow-artifacts:/ when proxying, so clients go through the server).",
+    help="Artifact root for new experiments "
+    "(default: mlflow-artifacts:/ when proxying, so clients go through the server).",
 )
 @click.option(
     "--serve-artifacts/--no-serve-artifacts",
