@@ -14,7 +14,8 @@ understands it and Dockyard's remote client can decode it back into the same cla
     ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
-    │   └── ArtifactNotFound
+    │   ├── ArtifactNotFound
+    │   └── LoggedModelNotFound
     ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
     │   └── ExperimentAlreadyExists
     ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
@@ -106,6 +107,10 @@ class RunNotFound(ResourceNotFound):
 
 
 class ArtifactNotFound(ResourceNotFound):
+    pass
+
+
+class LoggedModelNotFound(ResourceNotFound):
     pass
 
 

@@ -17,6 +17,7 @@ from dockyard.errors import (
     ExperimentNotFound,
     InvalidFilter,
     InvalidParameter,
+    LoggedModelNotFound,
     ParamValueChanged,
     ResourceAlreadyExists,
     ResourceNotFound,
@@ -27,7 +28,9 @@ from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
     LifecycleStage,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Param,
     RunStatus,
     RunTag,
@@ -457,3 +460,73 @@ class TrackingContract:
             tracking.search_runs(["0"], page_token="%%%")
         with pytest.raises(InvalidFilter):
             tracking.search_runs(["0"], order_by=["metrics.acc SIDEWAYS"])
+
+    # ------------------------------------------------------------------ logged models (MLflow 3)
+
+    def test_logged_model_lifecycle(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("models")
+        run_id = _run(tracking, exp_id)
+        model = tracking.create_logged_model(
+            exp_id, name="clf", model_type="sklearn", source_run_id=run_id, params={"C": 1.0}, tags={"t": "v"}
+        )
+        assert model.model_id.startswith("m-") and model.status is LoggedModelStatus.PENDING
+        assert model.artifact_location.endswith(f"{exp_id}/models/{model.model_id}/artifacts")
+        assert (model.name, model.model_type, model.source_run_id) == ("clf", "sklearn", run_id)
+        assert model.params == {"C": "1.0"} and model.tags == {"t": "v"}
+        ready = tracking.finalize_logged_model(model.model_id, "LOGGED_MODEL_READY")
+        assert ready.status is LoggedModelStatus.READY
+        tracking.set_logged_model_tags(model.model_id, {"t": "w", "u": "x"})
+        tracking.delete_logged_model_tag(model.model_id, "u")
+        tracking.log_logged_model_params(model.model_id, {"gamma": "auto"})
+        fetched = tracking.get_logged_model(model.model_id)
+        assert fetched.tags == {"t": "w"} and fetched.params == {"C": "1.0", "gamma": "auto"}
+        tracking.delete_logged_model(model.model_id)
+        with pytest.raises(LoggedModelNotFound):
+            tracking.get_logged_model(model.model_id)
+
+    def test_logged_model_bad_input(self, tracking: Any) -> None:
+        with pytest.raises(InvalidParameter, match="model_id"):
+            tracking.get_logged_model("not-a-model")
+        with pytest.raises(LoggedModelNotFound):
+            tracking.get_logged_model("m-" + "0" * 32)
+        with pytest.raises(ExperimentNotFound):
+            tracking.create_logged_model("424242", name="x")
+        model = tracking.create_logged_model("0", name="x")
+        with pytest.raises(InvalidParameter, match="status"):
+            tracking.finalize_logged_model(model.model_id, "DONE")
+
+    def test_metrics_logged_against_a_model_and_run_outputs(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        model = tracking.create_logged_model("0", name="m", source_run_id=run_id)
+        tracking.log_batch(
+            run_id, metrics=[Metric("acc", 0.9, 5, 1, model_id=model.model_id, dataset_name="val", dataset_digest="d1")]
+        )
+        tracking.log_outputs(run_id, [ModelOutput(model.model_id, 1)])
+        metrics = tracking.get_logged_model(model.model_id).metrics
+        assert [(m.key, m.value, m.step, m.run_id, m.dataset_name) for m in metrics] == [("acc", 0.9, 1, run_id, "val")]
+        assert tracking.get_run(run_id).outputs == (ModelOutput(model.model_id, 1),)
+        assert tracking.get_run(run_id).data.metrics == {"acc": 0.9}  # also an ordinary run metric
+        with pytest.raises(LoggedModelNotFound):
+            tracking.log_batch(run_id, metrics=[Metric("acc", 1.0, 5, 2, model_id="m-" + "1" * 32)])
+
+    def test_search_logged_models(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("model-search")
+        run_id = _run(tracking, exp_id)
+        ids = {}
+        for name, acc in (("a", 0.7), ("b", 0.9), ("c", None)):
+            model = tracking.create_logged_model(exp_id, name=name, source_run_id=run_id)
+            ids[name] = model.model_id
+            if acc is not None:
+                tracking.log_batch(run_id, metrics=[Metric("acc", acc, 1, 0, model_id=model.model_id)])
+        names = [m.name for m in tracking.search_logged_models([exp_id], order_by=["metrics.acc DESC"]).items]
+        assert names == ["b", "a", "c"]
+        assert [m.name for m in tracking.search_logged_models([exp_id], "name = 'a'").items] == ["a"]
+        found = tracking.search_logged_models([exp_id], "metrics.acc > 0.8 OR name = 'c'", order_by=["name"])
+        assert [m.name for m in found.items] == ["b", "c"]
+        assert len(tracking.search_logged_models([exp_id], f"source_run_id = '{run_id}'").items) == 3
+        page = tracking.search_logged_models([exp_id], max_results=2, order_by=["name"])
+        assert [m.name for m in page.items] == ["a", "b"] and page.next_page_token
+        rest = tracking.search_logged_models(
+            [exp_id], max_results=2, order_by=["name"], page_token=page.next_page_token
+        )
+        assert [m.name for m in rest.items] == ["c"] and not rest.next_page_token

@@ -158,3 +158,69 @@ run_input_tags = sa.Table(
         name="fk_run_input_tags_input",
     ),
 )
+
+# ---------------------------------------------------------------------- MLflow 3 logged models (0002)
+
+logged_models = sa.Table(
+    "logged_models",
+    metadata,
+    sa.Column("model_id", sa.String(40), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        sa.Integer,
+        sa.ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("status_message", sa.Text),
+    sa.Column("model_type", sa.String(500)),
+    sa.Column("source_run_id", sa.String(32)),
+    sa.Column("creator_id", sa.String(256)),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Index("ix_logged_models_experiment_created", "experiment_id", "creation_timestamp"),
+    sa.Index("ix_logged_models_source_run", "source_run_id"),
+)
+
+logged_model_params = sa.Table(
+    "logged_model_params",
+    metadata,
+    sa.Column("model_id", sa.String(40), sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+logged_model_tags = sa.Table(
+    "logged_model_tags",
+    metadata,
+    sa.Column("model_id", sa.String(40), sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+logged_model_metrics = sa.Table(
+    "logged_model_metrics",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.String(40), sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("value", sa.Double),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("run_uuid", sa.String(32)),
+    sa.Column("dataset_name", sa.String(500)),
+    sa.Column("dataset_digest", sa.String(64)),
+    sa.Index("ix_logged_model_metrics_model_key", "model_id", "key"),
+)
+
+run_outputs = sa.Table(
+    "run_outputs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    sa.Column("model_id", sa.String(40), sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Index("ix_run_outputs_model", "model_id"),
+)

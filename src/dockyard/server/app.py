@@ -30,10 +30,10 @@ PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 def _api_routes() -> list[Any]:
     from starlette.routing import Route
 
-    from dockyard.server.api import experiments, extensions, runs
+    from dockyard.server.api import experiments, extensions, logged_models, runs
 
     routes = []
-    for module in (experiments, runs, extensions):
+    for module in (experiments, runs, logged_models, extensions):
         for method, path, handler in module.ROUTES:
             for prefix in PREFIXES:
                 routes.append(Route(prefix + path, endpoint(handler), methods=[method]))

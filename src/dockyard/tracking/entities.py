@@ -79,6 +79,9 @@ class Metric:
     timestamp: int  # milliseconds since the epoch
     step: int = 0
     run_id: str | None = None  # filled in by metric-history reads
+    model_id: str | None = None  # MLflow 3: the logged model this value describes
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,7 @@ class Run:
     info: RunInfo
     data: RunData
     inputs: RunInputs = field(default_factory=RunInputs)
+    outputs: tuple[ModelOutput, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +197,49 @@ class Page(Generic[T]):
 
     def __getitem__(self, index: int) -> T:
         return self.items[index]
+
+
+class LoggedModelStatus(enum.StrEnum):
+    PENDING = "LOGGED_MODEL_PENDING"
+    READY = "LOGGED_MODEL_READY"
+    UPLOAD_FAILED = "LOGGED_MODEL_UPLOAD_FAILED"
+
+    @classmethod
+    def parse(cls, value: str | LoggedModelStatus) -> LoggedModelStatus:
+        if isinstance(value, LoggedModelStatus):
+            return value
+        text = str(value).upper()
+        for member in cls:
+            if text in (member.value, member.name):
+                return member
+        allowed = ", ".join(m.value for m in cls)
+        raise ValueError(f"status {value!r} is not one of {allowed}")
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedModel:
+    """A model logged from a run (MLflow 3's ``LoggedModel``): id ``m-<hex>``, its own artifacts,
+    params, tags and the metrics logged against it."""
+
+    model_id: str
+    experiment_id: str
+    name: str
+    artifact_location: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    status: LoggedModelStatus
+    status_message: str | None = None
+    model_type: str | None = None
+    source_run_id: str | None = None
+    creator_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """A logged model a run produced, and at which step."""
+
+    model_id: str
+    step: int = 0

@@ -23,7 +23,10 @@ from dockyard.tracking import wire
 from dockyard.tracking.entities import (
     DatasetInput,
     Experiment,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Page,
     Param,
     Run,
@@ -346,6 +349,86 @@ class RemoteTrackingService:
         }
         out = self._post("/runs/search", {k: x for k, x in body.items() if x is not None})
         return Page([wire.decode_run(r) for r in out.get("runs", [])], out.get("next_page_token", ""))
+
+    # ------------------------------------------------------------------ logged models (MLflow 3)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        creator_id: str | None = None,
+    ) -> LoggedModel:
+        body: dict[str, Any] = {
+            "experiment_id": v.check_experiment_id(experiment_id),
+            "params": wire.encode_key_values({k: str(x) for k, x in (params or {}).items()}),
+            "tags": wire.encode_key_values({k: str(x) for k, x in (tags or {}).items()}),
+        }
+        for key, value in (("name", name), ("model_type", model_type), ("source_run_id", source_run_id)):
+            if value:
+                body[key] = value
+        return wire.decode_logged_model(self._post("/logged-models", body, idempotent=False)["model"])
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return wire.decode_logged_model(self._get(f"/logged-models/{_model_path(model_id)}", {})["model"])
+
+    def finalize_logged_model(self, model_id: str, status: str | LoggedModelStatus) -> LoggedModel:
+        value = status.value if isinstance(status, LoggedModelStatus) else status
+        out = self.call(
+            "PATCH",
+            f"{API}/logged-models/{_model_path(model_id)}",
+            {"model_id": model_id, "status": value},
+            idempotent=True,
+        )
+        return wire.decode_logged_model(out["model"])
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self.call("DELETE", f"{API}/logged-models/{_model_path(model_id)}", {"model_id": model_id}, idempotent=True)
+
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+        body = {"model_id": model_id, "tags": wire.encode_key_values({k: str(x) for k, x in tags.items()})}
+        self.call("PATCH", f"{API}/logged-models/{_model_path(model_id)}/tags", body, idempotent=True)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        from urllib.parse import quote
+
+        path = f"{API}/logged-models/{_model_path(model_id)}/tags/{quote(key, safe='')}"
+        self.call("DELETE", path, {}, idempotent=True)
+
+    def log_logged_model_params(self, model_id: str, params: dict[str, Any]) -> None:
+        body = {"model_id": model_id, "params": wire.encode_key_values({k: str(x) for k, x in params.items()})}
+        self._post(f"/logged-models/{_model_path(model_id)}/params", body)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 50,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        body = {
+            "experiment_ids": [str(e) for e in experiment_ids],
+            "filter": filter_string,
+            "order_by": list(order_by or []),
+            "max_results": max_results,
+            "page_token": page_token,
+        }
+        out = self._post("/logged-models/search", {k: x for k, x in body.items() if x is not None})
+        return Page([wire.decode_logged_model(m) for m in out.get("models", [])], out.get("next_page_token", ""))
+
+    def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
+        body = {"run_id": v.check_run_id(run_id), "models": [{"model_id": o.model_id, "step": o.step} for o in outputs]}
+        self._post("/runs/outputs", body)
+
+
+def _model_path(model_id: str) -> str:
+    if not isinstance(model_id, str) or not model_id.startswith("m-") or "/" in model_id:
+        raise InvalidParameter(f"model_id {model_id!r} is not a logged model id (m-<hex>)")
+    return model_id
 
 
 def _is_view(value: Any) -> bool:

@@ -99,7 +99,7 @@ class OrderKey:
 
 # ---------------------------------------------------------------------------------------- vocabulary
 
-_KINDS = ("runs", "experiments")
+_KINDS = ("runs", "experiments", "logged_models")
 
 _PREFIXES: dict[str, dict[str, str]] = {
     "runs": {
@@ -125,6 +125,19 @@ _PREFIXES: dict[str, dict[str, str]] = {
         "tag": "tag",
         "tags": "tag",
     },
+    "logged_models": {
+        "metric": "metric",
+        "metrics": "metric",
+        "parameter": "param",
+        "parameters": "param",
+        "param": "param",
+        "params": "param",
+        "tag": "tag",
+        "tags": "tag",
+        "attribute": "attribute",
+        "attributes": "attribute",
+        "attr": "attribute",
+    },
 }
 
 _NUMERIC_OPS = ("=", "!=", ">", ">=", "<", "<=")
@@ -148,16 +161,35 @@ _FILTER_ATTRIBUTES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "creation_time": ("int", _NUMERIC_OPS),
         "last_update_time": ("int", _NUMERIC_OPS),
     },
+    "logged_models": {
+        "name": ("string", _STRING_OPS + _LIST_OPS),
+        "model_id": ("string", _STRING_OPS + _LIST_OPS),
+        "model_type": ("string", _STRING_OPS + _LIST_OPS),
+        "status": ("string", _STRING_OPS + _LIST_OPS),
+        "source_run_id": ("string", _STRING_OPS + _LIST_OPS),
+        "creation_timestamp": ("int", _NUMERIC_OPS),
+        "last_updated_timestamp": ("int", _NUMERIC_OPS),
+    },
 }
 
 _ORDER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "run_name", "user_id", "status", "start_time", "end_time", "artifact_uri"),
     "experiments": ("name", "experiment_id", "creation_time", "last_update_time"),
+    "logged_models": (
+        "name",
+        "model_id",
+        "model_type",
+        "status",
+        "source_run_id",
+        "creation_timestamp",
+        "last_updated_timestamp",
+    ),
 }
 
 _ATTRIBUTE_ALIASES: dict[str, dict[str, str]] = {
     "runs": {"created": "start_time"},
     "experiments": {},
+    "logged_models": {"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
 }
 
 _DATASET_KEYS = ("name", "digest", "context")

@@ -23,7 +23,10 @@ from dockyard.tracking.entities import (
     DatasetInput,
     Experiment,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Page,
     Param,
     Run,
@@ -293,3 +296,92 @@ class TrackingService:
             parse_order_by(_order_by(order_by, "runs"), "runs"),
             page_token or None,
         )
+
+    # ------------------------------------------------------------------ logged models (MLflow 3)
+
+    @staticmethod
+    def _model_id(model_id: Any) -> str:
+        if (
+            not isinstance(model_id, str)
+            or not model_id.startswith("m-")
+            or not v.check_run_id(model_id[2:], "model_id")
+        ):
+            raise InvalidParameter(f"model_id {model_id!r} is not a logged model id (m-<hex>)")
+        return model_id
+
+    def _pairs(self, values: dict[str, Any] | None, what: str, limit: int) -> dict[str, str]:
+        return {
+            v.check_key(k, f"{what} key"): v.check_string(val, f"{what} {k!r} value", limit)
+            for k, val in (values or {}).items()
+        }
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        creator_id: str | None = None,
+    ) -> LoggedModel:
+        """A new logged model (status PENDING) in an experiment, optionally linked to the run that made it."""
+        chosen = name or random_run_name()
+        v.check_string(chosen, "name", 500)
+        return self.store.create_logged_model(
+            v.check_experiment_id(experiment_id),
+            chosen,
+            None if model_type is None else v.check_string(model_type, "model_type", 500),
+            None if not source_run_id else v.check_run_id(source_run_id, "source_run_id"),
+            self._pairs(params, "param", v.MAX_PARAM_VALUE_LENGTH),
+            self._pairs(tags, "tag", v.MAX_TAG_VALUE_LENGTH),
+            creator_id,
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return self.store.get_logged_model(self._model_id(model_id))
+
+    def finalize_logged_model(self, model_id: str, status: str | LoggedModelStatus) -> LoggedModel:
+        try:
+            parsed = LoggedModelStatus.parse(status)
+        except ValueError as exc:
+            raise InvalidParameter(f"status: {exc}") from None
+        return self.store.finalize_logged_model(self._model_id(model_id), parsed)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self.store.delete_logged_model(self._model_id(model_id))
+
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+        self.store.set_logged_model_tags(self._model_id(model_id), self._pairs(tags, "tag", v.MAX_TAG_VALUE_LENGTH))
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        self.store.delete_logged_model_tag(self._model_id(model_id), v.check_key(key, "tag key"))
+
+    def log_logged_model_params(self, model_id: str, params: dict[str, Any]) -> None:
+        self.store.log_logged_model_params(
+            self._model_id(model_id), self._pairs(params, "param", v.MAX_PARAM_VALUE_LENGTH)
+        )
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 50,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        if isinstance(experiment_ids, str) or not experiment_ids:
+            raise InvalidParameter("experiment_ids must be a non-empty list of experiment ids")
+        return self.store.search_logged_models(
+            [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids],
+            parse_filter(filter_string, "logged_models"),
+            parse_order_by(_order_by(order_by, "logged_models"), "logged_models"),
+            v.check_max_results(max_results, v.MAX_SEARCH_RUNS),
+            page_token or None,
+        )
+
+    def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
+        """Record the logged models a run produced (MLflow 3's ``runs/outputs``)."""
+        checked = [ModelOutput(self._model_id(o.model_id), v.check_int(o.step, "step")) for o in outputs]
+        if checked:
+            self.store.log_outputs(v.check_run_id(run_id), checked)

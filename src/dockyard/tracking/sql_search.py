@@ -173,3 +173,62 @@ def experiment_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Selec
         clauses.append(t.experiments.c.creation_time.desc().nulls_last())
     clauses.append(t.experiments.c.experiment_id.desc())
     return query.order_by(*clauses)
+
+
+_LOGGED_MODEL_ATTRIBUTES = {
+    "model_id": t.logged_models.c.model_id,
+    "name": t.logged_models.c.name,
+    "model_type": t.logged_models.c.model_type,
+    "status": t.logged_models.c.status,
+    "source_run_id": t.logged_models.c.source_run_id,
+    "creation_timestamp": t.logged_models.c.creation_timestamp,
+    "last_updated_timestamp": t.logged_models.c.last_updated_timestamp,
+}
+
+
+def _logged_model_comparison(c: Comparison) -> sa.ColumnElement[bool]:
+    model_id = t.logged_models.c.model_id
+    if c.entity == "attribute":
+        column = _LOGGED_MODEL_ATTRIBUTES.get(c.key)
+        if column is None:
+            raise InvalidFilter(f"unknown logged model attribute {c.key!r}")
+        return _compare(column, c.op, c.value)
+    if c.entity == "metric":
+        lmm = t.logged_model_metrics
+        return sa.exists().where(lmm.c.model_id == model_id, lmm.c.key == c.key, _compare(lmm.c.value, c.op, c.value))
+    if c.entity in ("param", "tag"):
+        table = t.logged_model_params if c.entity == "param" else t.logged_model_tags
+        return sa.exists().where(
+            table.c.model_id == model_id, table.c.key == c.key, _compare(table.c.value, c.op, c.value)
+        )
+    raise InvalidFilter(f"logged models cannot be filtered on {c.entity!r}")
+
+
+def logged_model_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
+    return None if expr is None else _compile(expr, _logged_model_comparison)
+
+
+def logged_model_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
+    """ORDER BY for logged models; a metric key orders by the model's latest value of that metric."""
+    clauses: list[Any] = []
+    for key in keys:
+        if key.entity == "attribute":
+            column = _LOGGED_MODEL_ATTRIBUTES.get(key.key)
+            if column is None:
+                raise InvalidFilter(f"cannot order logged models by attribute {key.key!r}")
+            clauses.append(_direction(column, key.ascending))
+        elif key.entity == "metric":
+            lmm = t.logged_model_metrics
+            latest = (
+                sa.select(lmm.c.value)
+                .where(lmm.c.model_id == t.logged_models.c.model_id, lmm.c.key == key.key)
+                .order_by(lmm.c.step.desc(), lmm.c.timestamp.desc(), lmm.c.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            clauses.append(_direction(latest, key.ascending))
+        else:
+            raise InvalidFilter(f"cannot order logged models by {key.entity!r}")
+    clauses.append(t.logged_models.c.creation_timestamp.desc())
+    clauses.append(t.logged_models.c.model_id.asc())
+    return query.order_by(*clauses)

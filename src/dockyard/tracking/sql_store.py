@@ -28,13 +28,16 @@ from dockyard.errors import (
     RunNotActive,
     RunNotFound,
 )
-from dockyard.tracking import sql_search
+from dockyard.tracking import sql_logged_models, sql_metrics, sql_search
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
     Experiment,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Page,
     Param,
     Run,
@@ -403,6 +406,7 @@ class SqlTrackingStore:
                 )
             for row in conn.execute(sa.select(rit).where(rit.c.run_uuid.in_(chunk))):
                 input_tags[(row.run_uuid, row.dataset_uuid)][row.key] = row.value
+        outputs = sql_logged_models.outputs_of(conn, ids)
         return [
             Run(
                 info=self._info(r),
@@ -420,6 +424,7 @@ class SqlTrackingStore:
                         )
                     )
                 ),
+                outputs=tuple(outputs.get(r.run_uuid, [])),
             )
             for r in rows
         ]
@@ -479,51 +484,9 @@ class SqlTrackingStore:
             conn.execute(self._sql.insert_params, new)
 
     def _insert_metrics(self, conn: sa.Connection, run_id: str, metrics: list[Metric]) -> None:
-        # Hot path: plain SQL straight to the driver's executemany. SQLAlchemy's per-statement and
-        # per-row handling would cost more than the database's own work at these volumes. The SQL is
-        # the same on SQLite and PostgreSQL but for the parameter marker and how -inf is spelled.
-        latest: dict[str, Metric] = {}
-        for m in metrics:
-            best = latest.get(m.key)
-            if (
-                best is None
-                or (m.step, m.timestamp) > (best.step, best.timestamp)
-                or ((m.step, m.timestamp) == (best.step, best.timestamp) and _order(m) > _order(best))
-            ):
-                latest[m.key] = m
-        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            self._upsert_latest_sql(mark),
-            [(run_id, m.key, _db_value(m.value), m.timestamp, m.step) for m in latest.values()],
-        )
-        series: dict[str, int] = {}
-        keys = list(latest)
-        for chunk in _chunks(keys):
-            marks = ", ".join([mark] * len(chunk))
-            rows = conn.exec_driver_sql(
-                f"SELECT key, series_id FROM latest_metrics WHERE run_uuid = {mark} AND key IN ({marks})",
-                (run_id, *chunk),
-            )
-            series.update(rows.all())  # type: ignore[arg-type]
-        conn.exec_driver_sql(
-            f"INSERT INTO metrics (series_id, step, timestamp, value) VALUES ({mark}, {mark}, {mark}, {mark})",
-            [(series[m.key], m.step, m.timestamp, None if m.value != m.value else m.value) for m in metrics],
-        )
-
-    def _upsert_latest_sql(self, mark: str) -> str:
-        """Insert each series' latest point, or replace the stored one if this one is later.
-
-        "Later" is MLflow's order: higher step, then timestamp, then value, with NaN (NULL) lowest.
-        """
-        low = "-9e999" if self.db.is_sqlite else "'-Infinity'::float8"
-        return (
-            "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step) "
-            f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
-            "ON CONFLICT (run_uuid, key) DO UPDATE SET "
-            "value = excluded.value, timestamp = excluded.timestamp, step = excluded.step "
-            f"WHERE (excluded.step, excluded.timestamp, COALESCE(excluded.value, {low})) > "
-            f"(latest_metrics.step, latest_metrics.timestamp, COALESCE(latest_metrics.value, {low}))"
-        )
+        sql_metrics.insert(conn, run_id, metrics, is_sqlite=self.db.is_sqlite)
+        if any(m.model_id for m in metrics):
+            sql_logged_models.insert_metrics(conn, run_id, metrics)
 
     def _check_active(self, conn: sa.Connection, run_id: str) -> None:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -639,44 +602,9 @@ class SqlTrackingStore:
     def get_metric_history_downsampled(
         self, run_id: str, key: str, buckets: int, start_step: int | None, end_step: int | None
     ) -> list[Metric]:
-        """At most ``2 * buckets`` points: per equal-width step bucket, the minimum and the maximum.
-
-        Spikes survive (unlike taking every n-th point), so a chart of a million-point metric drawn
-        from a few thousand points looks like the chart of all of them. NaN points are left out.
-        """
-        m, lm = t.metrics, t.latest_metrics
         with self.db.read() as conn:
             self._run_row(conn, run_id)
-            series_id = conn.execute(sa.select(lm.c.series_id).where(lm.c.run_uuid == run_id, lm.c.key == key)).scalar()
-            if series_id is None:
-                return []
-            where = [m.c.series_id == series_id, m.c.value.is_not(None)]
-            if start_step is not None:
-                where.append(m.c.step >= start_step)
-            if end_step is not None:
-                where.append(m.c.step <= end_step)
-            lo, hi = conn.execute(sa.select(sa.func.min(m.c.step), sa.func.max(m.c.step)).where(*where)).one()
-            if lo is None:
-                return []
-            width = max(1, -(-(hi - lo + 1) // buckets))  # ceiling division
-            bucket = (m.c.step - lo) // width
-            ranked = (
-                sa.select(
-                    m.c.step,
-                    m.c.timestamp,
-                    m.c.value,
-                    sa.func.row_number().over(partition_by=bucket, order_by=(m.c.value, m.c.step)).label("low"),
-                    sa.func.row_number().over(partition_by=bucket, order_by=(m.c.value.desc(), m.c.step)).label("high"),
-                )
-                .where(*where)
-                .subquery()
-            )
-            rows = conn.execute(
-                sa.select(ranked.c.step, ranked.c.timestamp, ranked.c.value)
-                .where(sa.or_(ranked.c.low == 1, ranked.c.high == 1))
-                .order_by(ranked.c.step, ranked.c.timestamp)
-            ).all()
-        return [Metric(key, v, ts, st, run_id) for st, ts, v in rows]
+            return sql_metrics.downsampled(conn, run_id, key, buckets, start_step, end_step)
 
     def search_runs(
         self,
@@ -708,6 +636,83 @@ class SqlTrackingStore:
             items = self._load_runs(conn, rows[:max_results])
         return Page(items, next_offset_token(offset, max_results, len(rows) > max_results))
 
+    # ------------------------------------------------------------------ logged models (MLflow 3)
 
-def _order(m: Metric) -> tuple[int, int, float]:
-    return (m.step, m.timestamp, -math.inf if math.isnan(m.value) else m.value)
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str,
+        model_type: str | None,
+        source_run_id: str | None,
+        params: dict[str, str],
+        tags: dict[str, str],
+        creator_id: str | None,
+    ) -> LoggedModel:
+        with self.db.write() as conn:
+            if source_run_id:
+                self._run_row(conn, source_run_id)
+            model_id = sql_logged_models.create(
+                conn, _experiment_key(experiment_id), name, model_type, source_run_id, params, tags, creator_id
+            )
+            return sql_logged_models.get(conn, model_id)
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        with self.db.read() as conn:
+            return sql_logged_models.get(conn, model_id)
+
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
+        with self.db.write() as conn:
+            sql_logged_models.check_exists(conn, model_id)
+            sql_logged_models.touch(conn, model_id, status=status.value)
+            return sql_logged_models.get(conn, model_id)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        with self.db.write() as conn:
+            sql_logged_models.check_exists(conn, model_id)
+            sql_logged_models.touch(conn, model_id, lifecycle_stage=LifecycleStage.DELETED.value)
+
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> None:
+        with self.db.write() as conn:
+            sql_logged_models.check_exists(conn, model_id)
+            if tags:
+                sql_logged_models.upsert_pairs(conn, self._dialect_insert_fn(), t.logged_model_tags, model_id, tags)
+            sql_logged_models.touch(conn, model_id)
+
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        lmt = t.logged_model_tags
+        with self.db.write() as conn:
+            sql_logged_models.check_exists(conn, model_id)
+            if conn.execute(lmt.delete().where(lmt.c.model_id == model_id, lmt.c.key == key)).rowcount == 0:
+                raise InvalidParameter(f"No tag {key!r} on logged model {model_id!r}")
+
+    def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None:
+        with self.db.write() as conn:
+            sql_logged_models.check_exists(conn, model_id)
+            if params:
+                sql_logged_models.upsert_pairs(conn, self._dialect_insert_fn(), t.logged_model_params, model_id, params)
+
+    def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_expr: Expr | None,
+        order_by: list[OrderKey],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[LoggedModel]:
+        offset = offset_from_token(page_token)
+        with self.db.read() as conn:
+            models = sql_logged_models.search(
+                conn, [_experiment_key(e) for e in experiment_ids], filter_expr, order_by, offset, max_results + 1
+            )
+        return Page(models[:max_results], next_offset_token(offset, max_results, len(models) > max_results))
+
+    def log_outputs(self, run_id: str, outputs: list[ModelOutput]) -> None:
+        stmt = self._dialect_insert(t.run_outputs)
+        with self.db.write() as conn:
+            self._check_active(conn, run_id)
+            for output in outputs:
+                sql_logged_models.check_exists(conn, output.model_id)
+            conn.execute(
+                stmt.on_conflict_do_update(index_elements=["run_uuid", "model_id"], set_={"step": stmt.excluded.step}),
+                [{"run_uuid": run_id, "model_id": o.model_id, "step": o.step} for o in outputs],
+            )

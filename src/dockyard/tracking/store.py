@@ -14,7 +14,10 @@ from dockyard.tracking.entities import (
     DatasetInput,
     Experiment,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Page,
     Param,
     Run,
@@ -70,3 +73,30 @@ class TrackingStore(Protocol):
         order_by: list[OrderKey],
         page_token: str | None,
     ) -> Page[Run]: ...
+
+    # logged models (MLflow 3)
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str,
+        model_type: str | None,
+        source_run_id: str | None,
+        params: dict[str, str],
+        tags: dict[str, str],
+        creator_id: str | None,
+    ) -> LoggedModel: ...
+    def get_logged_model(self, model_id: str) -> LoggedModel: ...
+    def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel: ...
+    def delete_logged_model(self, model_id: str) -> None: ...
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, str]) -> None: ...
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None: ...
+    def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None: ...
+    def search_logged_models(
+        self,
+        experiment_ids: list[str],
+        filter_expr: Expr | None,
+        order_by: list[OrderKey],
+        max_results: int,
+        page_token: str | None,
+    ) -> Page[LoggedModel]: ...
+    def log_outputs(self, run_id: str, outputs: list[ModelOutput]) -> None: ...

@@ -22,7 +22,10 @@ from dockyard.tracking.entities import (
     DatasetInput,
     Experiment,
     LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
+    ModelOutput,
     Param,
     Run,
     RunData,
@@ -130,6 +133,10 @@ def encode_metric(m: Metric, *, with_run_id: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"key": m.key, "value": encode_double(m.value), "timestamp": m.timestamp, "step": m.step}
     if with_run_id and m.run_id:
         out["run_id"] = m.run_id
+    for name in ("model_id", "dataset_name", "dataset_digest"):
+        value = getattr(m, name)
+        if value:
+            out[name] = value
     return out
 
 
@@ -142,6 +149,9 @@ def decode_metric(d: Any, field: str = "metric") -> Metric:
         timestamp=decode_int(d.get("timestamp"), f"{field}.timestamp", 0) or 0,
         step=decode_int(d.get("step"), f"{field}.step", 0) or 0,
         run_id=d.get("run_id"),
+        model_id=d.get("model_id") or None,
+        dataset_name=d.get("dataset_name") or None,
+        dataset_digest=d.get("dataset_digest") or None,
     )
 
 
@@ -225,7 +235,10 @@ def encode_run(r: Run) -> dict[str, Any]:
         }
     )
     inputs = _drop_empty({"dataset_inputs": [encode_dataset_input(i) for i in r.inputs.dataset_inputs]})
-    return {"info": encode_run_info(r.info), "data": data, "inputs": inputs}
+    out = {"info": encode_run_info(r.info), "data": data, "inputs": inputs}
+    if r.outputs:
+        out["outputs"] = {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in r.outputs]}
+    return out
 
 
 def decode_run(d: dict[str, Any]) -> Run:
@@ -241,6 +254,10 @@ def decode_run(d: dict[str, Any]) -> Run:
             metric_objs=tuple(metrics),
         ),
         inputs=RunInputs(tuple(decode_dataset_input(i) for i in inputs.get("dataset_inputs") or [])),
+        outputs=tuple(
+            ModelOutput(o["model_id"], decode_int(o.get("step"), "step", 0) or 0)
+            for o in (d.get("outputs") or {}).get("model_outputs") or []
+        ),
     )
 
 
@@ -265,3 +282,51 @@ def decode_params(items: Any, field: str = "params") -> list[Param]:
 
 def decode_tags(items: Any, field: str = "tags") -> list[RunTag]:
     return [RunTag(k, v) for k, v in _pairs(items, field)]
+
+
+# ---------------------------------------------------------------------- logged models
+
+
+def encode_logged_model(m: LoggedModel) -> dict[str, Any]:
+    info = _drop_empty(
+        {
+            "model_id": m.model_id,
+            "experiment_id": m.experiment_id,
+            "name": m.name,
+            "creation_timestamp_ms": m.creation_timestamp,
+            "last_updated_timestamp_ms": m.last_updated_timestamp,
+            "artifact_uri": m.artifact_location,
+            "status": m.status.value,
+            "model_type": m.model_type,
+            "source_run_id": m.source_run_id,
+            "status_message": m.status_message,
+            "tags": encode_key_values(m.tags),
+        }
+    )
+    data = _drop_empty(
+        {
+            "params": encode_key_values(m.params),
+            "metrics": [encode_metric(x, with_run_id=True) for x in m.metrics],
+        }
+    )
+    return {"info": info, "data": data}
+
+
+def decode_logged_model(d: dict[str, Any]) -> LoggedModel:
+    info = d.get("info") or {}
+    data = d.get("data") or {}
+    return LoggedModel(
+        model_id=info["model_id"],
+        experiment_id=str(info.get("experiment_id", "")),
+        name=info.get("name", ""),
+        artifact_location=info.get("artifact_uri", ""),
+        creation_timestamp=decode_int(info.get("creation_timestamp_ms"), "creation_timestamp_ms", 0) or 0,
+        last_updated_timestamp=decode_int(info.get("last_updated_timestamp_ms"), "last_updated_timestamp_ms", 0) or 0,
+        status=LoggedModelStatus.parse(info.get("status", "LOGGED_MODEL_PENDING")),
+        status_message=info.get("status_message"),
+        model_type=info.get("model_type"),
+        source_run_id=info.get("source_run_id"),
+        tags=decode_key_values(info.get("tags"), "tags"),
+        params=decode_key_values(data.get("params"), "params"),
+        metrics=tuple(decode_metric(x, "metrics") for x in data.get("metrics") or []),
+    )
