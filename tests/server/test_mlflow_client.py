@@ -124,6 +124,7 @@ def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowCl
     finally:
         while mlflow.active_run() is not None:
             mlflow.end_run()
+        mlflow.tracking.fluent._active_experiment_id = None  # set_experiment's choice, kept in a global
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
@@ -200,6 +201,45 @@ def test_delete_experiment(client: MlflowClient) -> None:
         mlflow.set_experiment(name)
     client.restore_experiment(experiment_id)
     assert client.get_experiment(experiment_id).lifecycle_stage == "active"
+
+
+def test_deleting_an_experiment_deletes_its_runs(client: MlflowClient) -> None:
+    experiment_id = client.create_experiment(_name("delete-exp-runs"))
+    run_id = client.create_run(experiment_id).info.run_id
+    client.delete_experiment(experiment_id)
+    assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+    found = client.get_experiment_by_name(client.get_experiment(experiment_id).name)
+    assert found is not None and found.lifecycle_stage == "deleted"
+    with pytest.raises(MlflowException) as info:
+        client.log_param(run_id, "p", "1")
+    assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+    client.restore_experiment(experiment_id)
+    assert client.get_run(run_id).info.lifecycle_stage == "active"
+    client.log_param(run_id, "p", "1")
+
+
+def test_rename_and_tag_experiment(client: MlflowClient) -> None:
+    name = _name("rename-exp")
+    experiment_id = client.create_experiment(name)
+    client.rename_experiment(experiment_id, f"{name}-new")
+    assert client.get_experiment(experiment_id).name == f"{name}-new"
+    assert client.get_experiment_by_name(name) is None
+    client.set_experiment_tag(experiment_id, "owner", "ml-team")
+    mlflow.set_experiment(f"{name}-new")
+    mlflow.set_experiment_tags({"stage": "dev", "priority": "1"})
+    tags = client.get_experiment(experiment_id).tags
+    assert {k: tags[k] for k in ("owner", "stage", "priority")} == {"owner": "ml-team", "stage": "dev", "priority": "1"}
+    client.delete_experiment_tag(experiment_id, "owner")
+    assert "owner" not in client.get_experiment(experiment_id).tags
+
+
+def test_default_experiment(client: MlflowClient) -> None:
+    default = client.get_experiment("0")
+    assert default.name == "Default"
+    assert default.lifecycle_stage == "active"
+    with mlflow.start_run() as run:
+        mlflow.log_param("where", "default")
+    assert client.get_run(run.info.run_id).info.experiment_id == "0"
 
 
 # ---------------------------------------------------------------------- runs, params, metrics, tags
@@ -335,6 +375,30 @@ def test_metric_history_beyond_25000_points(client: MlflowClient) -> None:
     assert [m.step for m in history] == list(range(total))
 
 
+def test_log_metrics_beyond_one_batch(client: MlflowClient) -> None:
+    """The client splits more than 1000 metrics (or 100 params) into several log-batch calls."""
+    _use_experiment("many-keys")
+    with mlflow.start_run() as run:
+        mlflow.log_metrics({f"m{i:04d}": float(i) for i in range(1500)}, step=3)
+        mlflow.log_params({f"p{i:03d}": i for i in range(250)})
+    data = client.get_run(run.info.run_id).data
+    assert data.metrics == {f"m{i:04d}": float(i) for i in range(1500)}
+    assert data.params == {f"p{i:03d}": str(i) for i in range(250)}
+
+
+def test_long_and_unicode_values(client: MlflowClient) -> None:
+    experiment_id = client.create_experiment(_name("long-values-\u00e9\u4e2d"))
+    run_id = client.create_run(experiment_id, run_name="r\u00e9sum\u00e9 \U0001f680").info.run_id
+    client.log_param(run_id, "long", "x" * 6000)
+    client.set_tag(run_id, "long", "y" * 8000)
+    client.log_param(run_id, "unicode", "\u00e9t\u00e9 \u4e2d\u6587 \U0001f680")
+    got = client.get_run(run_id)
+    assert got.info.run_name == "r\u00e9sum\u00e9 \U0001f680"
+    assert got.data.params["long"] == "x" * 6000
+    assert got.data.tags["long"] == "y" * 8000
+    assert got.data.params["unicode"] == "\u00e9t\u00e9 \u4e2d\u6587 \U0001f680"
+
+
 def test_set_terminated(client: MlflowClient) -> None:
     experiment_id = client.create_experiment(_name("terminate"))
     run_id = client.create_run(experiment_id).info.run_id
@@ -440,6 +504,49 @@ def test_search_runs(client: MlflowClient) -> None:
     assert not rest.token
     by_start = client.search_runs([experiment_id], order_by=["attributes.start_time ASC"])
     assert [r.info.run_id for r in by_start] == run_ids
+
+
+def test_search_runs_filters(client: MlflowClient) -> None:
+    experiment_id = client.create_experiment(_name("search-filters"))
+    ids = []
+    for i, model in enumerate(["LinearModel", "linear-svm", "Forest"]):
+        run = client.create_run(experiment_id, run_name=f"r{i}", start_time=1_000 + i)
+        client.log_param(run.info.run_id, "model", model)
+        ids.append(run.info.run_id)
+    client.set_terminated(ids[0])
+
+    def search(filter_string: str) -> list[str]:
+        return [r.info.run_id for r in client.search_runs([experiment_id], filter_string, order_by=["start_time"])]
+
+    assert search("attributes.status = 'FINISHED'") == ids[:1]
+    assert search("status != 'FINISHED'") == ids[1:]
+    assert search(f"attributes.run_id IN ('{ids[0]}', '{ids[2]}')") == [ids[0], ids[2]]
+    assert search("params.model LIKE 'Linear%'") == ids[:1]
+    assert search("params.model ILIKE 'linear%'") == ids[:2]
+    assert search("attributes.start_time >= 1001") == ids[1:]
+    assert search("run_name = 'r2'") == ids[2:]
+    assert search("tags.mlflow.runName != 'r2' AND params.model != 'Forest'") == ids[:2]
+
+
+def test_search_runs_order_puts_nan_then_missing_last(client: MlflowClient) -> None:
+    """As MLflow's SQL store: finite values sorted, then NaN, then runs without the metric, either way."""
+    experiment_id = client.create_experiment(_name("order-nan"))
+    values = {"low": 0.5, "nan": math.nan, "missing": None, "high": 0.9}
+    ids = {}
+    for i, (label, value) in enumerate(values.items()):
+        run_id = client.create_run(experiment_id, start_time=1_000 + i).info.run_id
+        if value is not None:
+            client.log_metric(run_id, "acc", value)
+        ids[label] = run_id
+
+    def order(*order_by: str) -> list[str]:
+        runs = client.search_runs([experiment_id], order_by=list(order_by))
+        label_of = {v: k for k, v in ids.items()}
+        return [label_of[r.info.run_id] for r in runs]
+
+    assert order("metrics.acc DESC") == ["high", "low", "nan", "missing"]
+    assert order("metrics.acc ASC") == ["low", "high", "nan", "missing"]
+    assert order() == ["high", "missing", "nan", "low"]  # default: start_time DESC
 
 
 def test_search_runs_with_bad_filter_is_invalid_parameter(client: MlflowClient) -> None:
@@ -606,20 +713,40 @@ def test_get_run_unknown_is_resource_does_not_exist(client: MlflowClient) -> Non
     assert exp_info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_logging_to_a_finished_or_deleted_run(client: MlflowClient) -> None:
+def test_writing_to_a_deleted_run_is_invalid_parameter(client: MlflowClient) -> None:
     experiment_id = client.create_experiment(_name("deleted-run"))
     run_id = client.create_run(experiment_id).info.run_id
     client.delete_run(run_id)
+    for write in (
+        lambda: client.log_param(run_id, "p", "1"),
+        lambda: client.log_metric(run_id, "m", 1.0),
+        lambda: client.set_tag(run_id, "t", "v"),
+        lambda: client.set_terminated(run_id),
+    ):
+        with pytest.raises(MlflowException) as info:
+            write()
+        assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_metric_history_of_unknown_run_is_resource_does_not_exist(client: MlflowClient) -> None:
     with pytest.raises(MlflowException) as info:
-        client.log_param(run_id, "p", "1")
-    assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+        client.get_metric_history(uuid.uuid4().hex, "loss")
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_create_run_in_unknown_experiment_is_resource_does_not_exist(client: MlflowClient) -> None:
+    with pytest.raises(MlflowException) as info:
+        client.create_run("987654321")
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
 def test_unknown_endpoint_is_a_plain_404(server: Server) -> None:
     response = requests.get(f"{server.url}/api/2.0/mlflow/no-such-thing", timeout=10)
     assert response.status_code == 404
+    assert "error_code" not in response.text
     post = requests.post(f"{server.url}/api/2.0/mlflow/runs/no-such-thing", json={}, timeout=10)
     assert post.status_code == 404
+    assert "error_code" not in post.text
 
 
 def test_unknown_endpoint_through_the_client_is_endpoint_not_found(client: MlflowClient, server: Server) -> None:

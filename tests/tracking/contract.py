@@ -530,3 +530,33 @@ class TrackingContract:
             [exp_id], max_results=2, order_by=["name"], page_token=page.next_page_token
         )
         assert [m.name for m in rest.items] == ["c"] and not rest.next_page_token
+
+    # ------------------------------------------------------------------ Dockyard extensions
+
+    def test_metric_histories_of_many_runs(self, tracking: Any) -> None:
+        a, b = _run(tracking), _run(tracking)
+        tracking.log_batch(a, metrics=[Metric("loss", float(i), 1, i) for i in range(3)])
+        tracking.log_batch(b, metrics=[Metric("loss", float(i), 1, i) for i in range(5)])
+        points = tracking.get_metric_histories([a, b], "loss", max_results=4)
+        assert [(m.run_id, m.step) for m in points] == [(a, 0), (a, 1), (a, 2), (b, 0), (b, 1), (b, 2), (b, 3)]
+        with pytest.raises(RunNotFound):
+            tracking.get_metric_histories([a, "f" * 32], "loss")
+        with pytest.raises(InvalidParameter, match="run_ids"):
+            tracking.get_metric_histories([], "loss")
+
+    def test_downsampled_history_keeps_each_buckets_extremes(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        values = [float(i % 10) for i in range(1000)]
+        values[537] = 100.0  # a spike that every-n-th sampling would miss
+        values[812] = -50.0
+        for start in range(0, 1000, 500):
+            tracking.log_batch(run_id, metrics=[Metric("m", values[i], 1, i) for i in range(start, start + 500)])
+        points = tracking.get_metric_history_downsampled(run_id, "m", max_points=20)
+        assert len(points) <= 20
+        assert [p.step for p in points] == sorted(p.step for p in points)
+        assert 100.0 in [p.value for p in points] and -50.0 in [p.value for p in points]
+        window = tracking.get_metric_history_downsampled(run_id, "m", max_points=10, start_step=100, end_step=199)
+        assert all(100 <= p.step <= 199 for p in window) and len(window) <= 10
+        assert tracking.get_metric_history_downsampled(run_id, "absent") == []
+        with pytest.raises(InvalidParameter, match="max_points"):
+            tracking.get_metric_history_downsampled(run_id, "m", max_points=1)

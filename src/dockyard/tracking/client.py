@@ -316,6 +316,21 @@ class Client:
             points.extend(page.items)
         return points
 
+    def get_metric_histories(self, run_ids: Sequence[str], key: str, max_results: int = 25_000) -> list[Metric]:
+        """One metric's history for many runs in one call; each point carries its ``run_id``."""
+        return self._read().get_metric_histories(list(run_ids), key, max_results)
+
+    def get_metric_history_downsampled(
+        self,
+        run_id: str,
+        key: str,
+        max_points: int = 1000,
+        start_step: int | None = None,
+        end_step: int | None = None,
+    ) -> list[Metric]:
+        """At most ``max_points`` points of a history: each step bucket's minimum and maximum (for charts)."""
+        return self._read().get_metric_history_downsampled(run_id, key, max_points, start_step, end_step)
+
     def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
         self._service.log_inputs(run_id, list(datasets))
 
