@@ -315,6 +315,41 @@ def test_failed_run_is_marked_failed(client: MlflowClient) -> None:
     assert client.get_run(run.info.run_id).info.status == "FAILED"
 
 
+def test_resume_run_and_start_run_options(client: MlflowClient) -> None:
+    experiment_id = _use_experiment("resume")
+    with mlflow.start_run(run_name="parent", tags={"team": "a"}, description="the **notes**") as parent:
+        mlflow.log_metric("x", 1.0, step=0)
+    assert mlflow.last_active_run().info.run_id == parent.info.run_id  # type: ignore[union-attr]
+    got = client.get_run(parent.info.run_id)
+    assert got.data.tags["team"] == "a"
+    assert got.data.tags["mlflow.note.content"] == "the **notes**"
+    assert got.info.status == "FINISHED"
+
+    with mlflow.start_run(run_id=parent.info.run_id) as resumed:
+        assert client.get_run(resumed.info.run_id).info.status == "RUNNING"
+        mlflow.log_metric("x", 2.0, step=1)
+        with mlflow.start_run(nested=True) as child:
+            pass
+    assert client.get_run(parent.info.run_id).info.status == "FINISHED"
+    assert [m.value for m in client.get_metric_history(parent.info.run_id, "x")] == [1.0, 2.0]
+    assert mlflow.get_parent_run(child.info.run_id).info.run_id == parent.info.run_id  # type: ignore[union-attr]
+    assert mlflow.get_run(child.info.run_id).info.experiment_id == experiment_id
+
+
+def test_async_logging(client: MlflowClient) -> None:
+    _use_experiment("async")
+    with mlflow.start_run() as run:
+        ops = [mlflow.log_metric("a", float(i), step=i, synchronous=False) for i in range(50)]
+        ops.append(mlflow.log_param("p", "v", synchronous=False))
+        ops.append(mlflow.set_tag("t", "v", synchronous=False))
+        for op in ops:
+            op.wait()
+    got = client.get_run(run.info.run_id)
+    assert got.data.params == {"p": "v"}
+    assert got.data.tags["t"] == "v"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "a")] == list(range(50))
+
+
 def test_client_log_batch(client: MlflowClient) -> None:
     experiment_id = client.create_experiment(_name("batch"))
     run = client.create_run(experiment_id, run_name="batched", tags={"origin": "client"})
@@ -647,6 +682,19 @@ def test_list_artifacts_under_a_path(client: MlflowClient, server: Server, tmp_p
     ]
 
 
+def test_log_table(client: MlflowClient) -> None:
+    _use_experiment("table")
+    with mlflow.start_run() as run:
+        mlflow.log_table({"a": [1, 2], "b": ["x", "y"]}, artifact_file="tables/t.json")
+        mlflow.log_table({"a": [3], "b": ["z"]}, artifact_file="tables/t.json")  # appends: downloads, re-uploads
+    got = client.get_run(run.info.run_id)
+    logged = json.loads(got.data.tags["mlflow.loggedArtifacts"])
+    assert logged == [{"path": "tables/t.json", "type": "table"}]
+    table = mlflow.load_table("tables/t.json", run_ids=[run.info.run_id])
+    assert list(table["a"]) == [1, 2, 3]
+    assert list(table["b"]) == ["x", "y", "z"]
+
+
 def test_run_artifact_listing_endpoint(client: MlflowClient, server: Server) -> None:
     """``/mlflow/artifacts/list`` (what MLflow's UI calls): paths relative to the run's root."""
     experiment_id = _use_experiment("artifact-list")
@@ -738,6 +786,34 @@ def test_create_run_in_unknown_experiment_is_resource_does_not_exist(client: Mlf
     with pytest.raises(MlflowException) as info:
         client.create_run("987654321")
     assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_duplicate_param_keys_in_one_batch_are_invalid_parameter(client: MlflowClient, server: Server) -> None:
+    experiment_id = client.create_experiment(_name("dup-batch"))
+    run_id = client.create_run(experiment_id).info.run_id
+    response = requests.post(
+        f"{server.url}/api/2.0/mlflow/runs/log-batch",
+        json={"run_id": run_id, "params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert client.get_run(run_id).data.params == {}
+
+
+def test_request_errors_are_400_invalid_parameter(client: MlflowClient, server: Server) -> None:
+    experiment_id = client.create_experiment(_name("bad-requests"))
+    url = f"{server.url}/api/2.0/mlflow"
+    cases = [
+        requests.post(f"{url}/experiments/create", data="name=x", headers={"Content-Type": "text/plain"}, timeout=10),
+        requests.post(f"{url}/experiments/create", json={}, timeout=10),
+        requests.post(f"{url}/runs/create", json={"experiment_id": experiment_id, "start_time": "soon"}, timeout=10),
+        requests.post(f"{url}/runs/log-metric", json={"run_id": "x", "key": "m"}, timeout=10),
+        requests.get(f"{url}/experiments/get", timeout=10),
+    ]
+    for response in cases:
+        assert response.status_code == 400, response.text
+        assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE", response.text
 
 
 def test_unknown_endpoint_is_a_plain_404(server: Server) -> None:
