@@ -63,7 +63,7 @@ def _truncate_postgres(uri: str) -> None:
         with db.write() as conn:
             conn.exec_driver_sql(
                 "TRUNCATE experiments, experiment_tags, runs, params, tags, latest_metrics, metrics, logged_models, "
-                "logged_model_params, logged_model_tags, logged_model_metrics, run_outputs, "
+                "logged_model_params, logged_model_tags, logged_model_metrics, run_outputs, run_model_inputs, "
                 "datasets, run_inputs, run_input_tags RESTART IDENTITY CASCADE"
             )
     finally:

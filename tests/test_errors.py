@@ -24,6 +24,7 @@ from dockyard.errors import (
     RunNotActive,
     RunNotFound,
     StoreUnavailable,
+    TagNotFound,
     error_class_for,
     require,
 )
@@ -42,6 +43,7 @@ TREE = [
     (RunNotFound, ResourceNotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
     (ArtifactNotFound, ResourceNotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
     (LoggedModelNotFound, ResourceNotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
+    (TagNotFound, ResourceNotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
     (ResourceAlreadyExists, DockyardError, 400, "RESOURCE_ALREADY_EXISTS"),
     (ExperimentAlreadyExists, ResourceAlreadyExists, 400, "RESOURCE_ALREADY_EXISTS"),
     (MissingExtra, DockyardError, 500, "INTERNAL_ERROR"),

@@ -15,7 +15,8 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
     │   ├── ArtifactNotFound
-    │   └── LoggedModelNotFound
+    │   ├── LoggedModelNotFound
+    │   └── TagNotFound
     ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
     │   └── ExperimentAlreadyExists
     ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
@@ -112,6 +113,10 @@ class ArtifactNotFound(ResourceNotFound):
 
 class LoggedModelNotFound(ResourceNotFound):
     pass
+
+
+class TagNotFound(ResourceNotFound):
+    """Deleting a tag that is not set (MLflow answers RESOURCE_DOES_NOT_EXIST)."""
 
 
 class ResourceAlreadyExists(DockyardError):

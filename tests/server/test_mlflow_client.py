@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 
-mlflow = pytest.importorskip("mlflow")
+# Importing mlflow starts its usage telemetry unless this is set first: no traffic leaves the machine.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
+import mlflow  # noqa: E402  (the dev extra installs mlflow-skinny)
 import pandas as pd  # noqa: E402
 import requests  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
@@ -32,8 +34,8 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 
 STARTUP_TIMEOUT = 30.0
 
-# mlflow's dataset digest calls DataFrame.all(0) positionally, which pandas 3 deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:Starting with pandas version 4.0 all arguments:DeprecationWarning")
+# mlflow's own pandas calls (dataset digests, log_table) use APIs that pandas 3 deprecates.
+pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:mlflow")
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,6 @@ def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowCl
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.setenv("DO_NOT_TRACK", "true")
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
@@ -434,6 +435,30 @@ def test_long_and_unicode_values(client: MlflowClient) -> None:
     assert got.data.params["unicode"] == "\u00e9t\u00e9 \u4e2d\u6587 \U0001f680"
 
 
+def test_key_characters_and_extreme_values(client: MlflowClient) -> None:
+    """Keys with the characters MLflow allows (``/ . - _ : space``), big steps, extreme doubles."""
+    experiment_id = client.create_experiment(_name("keys"))
+    run_id = client.create_run(experiment_id).info.run_id
+    key = "train/loss.v-1_a: b"
+    client.log_metric(run_id, key, 1e308, timestamp=2**41, step=2**40)
+    client.log_metric(run_id, key, 5e-324, timestamp=2**41 + 1, step=2**40 + 1)
+    client.log_metric(run_id, "neg/step", -1.5, step=-3)
+    client.log_param(run_id, key, "")
+    client.set_tag(run_id, key, "tag value")
+    got = client.get_run(run_id)
+    assert got.data.metrics[key] == 5e-324
+    assert got.data.params[key] == ""
+    assert got.data.tags[key] == "tag value"
+    history = client.get_metric_history(run_id, key)
+    assert [(m.value, m.timestamp, m.step) for m in history] == [
+        (1e308, 2**41, 2**40),
+        (5e-324, 2**41 + 1, 2**40 + 1),
+    ]
+    assert [(m.value, m.step) for m in client.get_metric_history(run_id, "neg/step")] == [(-1.5, -3)]
+    found = client.search_runs([experiment_id], filter_string=f"metrics.`{key}` > 0 AND params.`{key}` = ''")
+    assert [r.info.run_id for r in found] == [run_id]
+
+
 def test_set_terminated(client: MlflowClient) -> None:
     experiment_id = client.create_experiment(_name("terminate"))
     run_id = client.create_run(experiment_id).info.run_id
@@ -493,6 +518,32 @@ def test_delete_tag(client: MlflowClient) -> None:
     assert "temp" not in client.get_run(run_id).data.tags
 
 
+def test_delete_missing_tag_is_resource_does_not_exist(client: MlflowClient) -> None:
+    experiment_id = client.create_experiment(_name("delete-missing-tag"))
+    run_id = client.create_run(experiment_id).info.run_id
+    with pytest.raises(MlflowException) as info:
+        client.delete_tag(run_id, "never-set")
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_delete_missing_experiment_tag_is_resource_does_not_exist(client: MlflowClient) -> None:
+    experiment_id = client.create_experiment(_name("delete-missing-exp-tag"))
+    with pytest.raises(MlflowException) as info:
+        client.delete_experiment_tag(experiment_id, "never-set")
+    assert info.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_setting_the_run_name_tag_renames_the_run(client: MlflowClient) -> None:
+    experiment_id = client.create_experiment(_name("name-tag"))
+    run_id = client.create_run(experiment_id, run_name="before").info.run_id
+    client.set_tag(run_id, "mlflow.runName", "by-set-tag")
+    assert client.get_run(run_id).info.run_name == "by-set-tag"
+    client.log_batch(run_id, tags=[RunTag("mlflow.runName", "by-log-batch")])
+    got = client.get_run(run_id)
+    assert got.info.run_name == "by-log-batch"
+    assert got.data.tags["mlflow.runName"] == "by-log-batch"
+
+
 # ---------------------------------------------------------------------- search
 
 
@@ -539,6 +590,18 @@ def test_search_runs(client: MlflowClient) -> None:
     assert not rest.token
     by_start = client.search_runs([experiment_id], order_by=["attributes.start_time ASC"])
     assert [r.info.run_id for r in by_start] == run_ids
+
+
+def test_search_runs_across_all_experiments(client: MlflowClient) -> None:
+    marker = uuid.uuid4().hex
+    run_ids = set()
+    for i in range(2):
+        experiment_id = client.create_experiment(_name(f"all-{i}"))
+        run = client.create_run(experiment_id, tags={"marker": marker})
+        run_ids.add(run.info.run_id)
+    found = mlflow.search_runs(search_all_experiments=True, filter_string=f"tags.marker = '{marker}'")
+    assert set(found["run_id"]) == run_ids
+    assert len(found["experiment_id"].unique()) == 2
 
 
 def test_search_runs_filters(client: MlflowClient) -> None:
@@ -589,6 +652,12 @@ def test_search_runs_with_bad_filter_is_invalid_parameter(client: MlflowClient) 
     with pytest.raises(MlflowException) as info:
         client.search_runs([experiment_id], filter_string="metrics.acc >>> 1")
     assert info.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as order_info:
+        client.search_runs([experiment_id], order_by=["metrics.acc SIDEWAYS"])
+    assert order_info.value.error_code == "INVALID_PARAMETER_VALUE"
+    with pytest.raises(MlflowException) as exp_info:
+        client.search_experiments(filter_string="name <> 'x' OR")
+    assert exp_info.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
 # ---------------------------------------------------------------------- artifacts
@@ -652,15 +721,7 @@ def test_artifacts_through_the_proxy(client: MlflowClient, server: Server, tmp_p
     assert mlflow.artifacts.load_text(f"{client.get_run(run_id).info.artifact_uri}/text/readme.txt") == "some text\n"
 
 
-def _require_logged_models_search(server: Server) -> None:
-    """MLflow 3's ``list_artifacts(run_id, path)`` also asks ``logged-models/search`` for a model named
-    like the path's first folder, and fails when that endpoint is missing."""
-    probe = requests.post(f"{server.url}/api/2.0/mlflow/logged-models/search", json={"experiment_ids": ["0"]}, timeout=10)
-    if probe.status_code == 404 and "error_code" not in probe.text:
-        pytest.xfail("the server has no /mlflow/logged-models/search endpoint yet (server/api/logged_models.py)")
-
-
-def test_list_artifacts_under_a_path(client: MlflowClient, server: Server, tmp_path: Path) -> None:
+def test_list_artifacts_under_a_path(client: MlflowClient, tmp_path: Path) -> None:
     _use_experiment("list-sub")
     local = tmp_path / "tree"
     (local / "sub").mkdir(parents=True)
@@ -670,7 +731,7 @@ def test_list_artifacts_under_a_path(client: MlflowClient, server: Server, tmp_p
         mlflow.log_artifacts(str(local), artifact_path="tree")
         mlflow.log_dict({"alpha": 1}, "config/params.json")
     run_id = run.info.run_id
-    _require_logged_models_search(server)
+    # MLflow 3's client also asks logged-models/search for a model named like the path's first folder
     tree = client.list_artifacts(run_id, "tree")
     assert {(f.path, f.is_dir) for f in tree} == {("tree/a.csv", False), ("tree/sub", True)}
     sub = client.list_artifacts(run_id, "tree/sub")
@@ -680,6 +741,38 @@ def test_list_artifacts_under_a_path(client: MlflowClient, server: Server, tmp_p
     assert [f.path for f in mlflow.artifacts.list_artifacts(run_id=run_id, artifact_path="config")] == [
         "config/params.json"
     ]
+
+
+def test_artifact_names_sizes_and_missing_paths(client: MlflowClient, server: Server, tmp_path: Path) -> None:
+    experiment_id = _use_experiment("artifact-edges")
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024 + 17))  # more than one 1 MiB chunk each way
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    with mlflow.start_run() as run:
+        run_id = run.info.run_id
+        assert client.list_artifacts(run_id) == []
+        # no '#' or '?': MLflow's client puts artifact paths into URLs unquoted
+        mlflow.log_text("spaced", "dir with space/\u00fcber file (1)+x.txt")
+        mlflow.log_artifact(str(big), artifact_path="blobs")
+        mlflow.log_artifact(str(empty))
+    on_disk = server.artifacts / experiment_id / run_id / "artifacts"
+    assert (on_disk / "dir with space" / "\u00fcber file (1)+x.txt").read_text() == "spaced"
+    assert (on_disk / "blobs" / "big.bin").read_bytes() == big.read_bytes()
+    assert (on_disk / "empty.txt").read_bytes() == b""
+
+    sizes = {f.path: f.file_size for f in client.list_artifacts(run_id)}
+    assert sizes == {"dir with space": None, "blobs": None, "empty.txt": 0}
+    dest = tmp_path / "dl"
+    dest.mkdir()
+    got = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="blobs/big.bin", dst_path=str(dest))
+    assert Path(got).read_bytes() == big.read_bytes()
+    text = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path="dir with space/\u00fcber file (1)+x.txt", dst_path=str(dest)
+    )
+    assert Path(text).read_text() == "spaced"
+    with pytest.raises(MlflowException):
+        mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="nope.txt", dst_path=str(dest))
 
 
 def test_log_table(client: MlflowClient) -> None:
@@ -733,6 +826,43 @@ def test_log_input_dataset(client: MlflowClient) -> None:
     assert {t.key: t.value for t in inputs[0].tags}["mlflow.data.context"] == "training"
     loaded = mlflow.data.get_source(inputs[0])
     assert loaded.to_dict() == dataset.source.to_dict()
+
+
+def test_metrics_linked_to_a_model_and_a_dataset(client: MlflowClient) -> None:
+    """MLflow 3 sends ``model_id``, ``dataset_name`` and ``dataset_digest`` with a metric, by log-metric
+    (one value) and by log-batch (several); the logged model's metrics keep them (as MLflow's SQL store
+    does; the run's own history stays key/value/timestamp/step)."""
+    experiment_id = _use_experiment("linked-metrics")
+    dataset = mlflow.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0]}), name="eval-set")
+    model = client.create_logged_model(experiment_id, name="linked")
+    with mlflow.start_run() as run:
+        mlflow.log_metric("single", 0.5, step=1, model_id=model.model_id, dataset=dataset)
+        mlflow.log_metrics({"batched": 0.7}, step=2, model_id=model.model_id, dataset=dataset)
+    for key, value, step in (("single", 0.5, 1), ("batched", 0.7, 2)):
+        (point,) = client.get_metric_history(run.info.run_id, key)
+        assert (point.value, point.step) == (value, step)
+    model_metrics = {m.key: m for m in client.get_logged_model(model.model_id).metrics}
+    assert set(model_metrics) == {"single", "batched"}
+    for key, value, step in (("single", 0.5, 1), ("batched", 0.7, 2)):
+        metric = model_metrics[key]
+        assert (metric.value, metric.step) == (value, step)
+        assert metric.model_id == model.model_id
+        assert metric.run_id == run.info.run_id
+        assert metric.dataset_name == "eval-set"
+        assert metric.dataset_digest == dataset.digest
+
+
+def test_log_input_model(client: MlflowClient) -> None:
+    """MLflow 3 records a logged model as a run input (``log-inputs`` with ``models``)."""
+    from mlflow.entities import LoggedModelInput
+
+    experiment_id = _use_experiment("model-input")
+    model = client.create_logged_model(experiment_id, name="upstream")
+    with mlflow.start_run() as run:
+        mlflow.log_input(model=LoggedModelInput(model.model_id))
+    inputs = client.get_run(run.info.run_id).inputs
+    assert [m.model_id for m in inputs.model_inputs] == [model.model_id]
+    assert inputs.dataset_inputs == []
 
 
 # ---------------------------------------------------------------------- errors and routing
@@ -826,8 +956,8 @@ def test_unknown_endpoint_is_a_plain_404(server: Server) -> None:
 
 
 def test_unknown_endpoint_through_the_client_is_endpoint_not_found(client: MlflowClient, server: Server) -> None:
-    from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint
     from mlflow.protos.service_pb2 import GetRun
+    from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint
 
     with pytest.raises(MlflowException) as info:
         call_endpoint(MlflowHostCreds(server.url), "/api/2.0/mlflow/no-such-thing", "GET", None, GetRun.Response())
@@ -837,7 +967,9 @@ def test_unknown_endpoint_through_the_client_is_endpoint_not_found(client: Mlflo
 def test_ajax_api_answers_like_api(client: MlflowClient, server: Server) -> None:
     name = _name("ajax")
     experiment_id = client.create_experiment(name)
-    api = requests.get(f"{server.url}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}, timeout=10)
+    api = requests.get(
+        f"{server.url}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}, timeout=10
+    )
     ajax = requests.get(
         f"{server.url}/ajax-api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": name}, timeout=10
     )

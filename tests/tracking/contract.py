@@ -23,6 +23,7 @@ from dockyard.errors import (
     ResourceNotFound,
     RunNotActive,
     RunNotFound,
+    TagNotFound,
 )
 from dockyard.tracking.entities import (
     Dataset,
@@ -30,6 +31,7 @@ from dockyard.tracking.entities import (
     LifecycleStage,
     LoggedModelStatus,
     Metric,
+    ModelInput,
     ModelOutput,
     Param,
     RunStatus,
@@ -117,7 +119,7 @@ class TrackingContract:
         assert tracking.get_experiment(exp_id).tags == {"k": "v2"}
         tracking.delete_experiment_tag(exp_id, "k")
         assert tracking.get_experiment(exp_id).tags == {}
-        with pytest.raises(InvalidParameter):
+        with pytest.raises(TagNotFound):
             tracking.delete_experiment_tag(exp_id, "k")
 
     def test_search_experiments(self, tracking: Any) -> None:
@@ -228,7 +230,7 @@ class TrackingContract:
         assert tracking.get_run(run_id).data.tags["k"] == "v2"
         tracking.delete_tag(run_id, "k")
         assert "k" not in tracking.get_run(run_id).data.tags
-        with pytest.raises(InvalidParameter, match="k"):
+        with pytest.raises(TagNotFound, match="k"):
             tracking.delete_tag(run_id, "k")
 
     def test_metrics_latest_value_and_history(self, tracking: Any) -> None:
@@ -505,6 +507,12 @@ class TrackingContract:
         metrics = tracking.get_logged_model(model.model_id).metrics
         assert [(m.key, m.value, m.step, m.run_id, m.dataset_name) for m in metrics] == [("acc", 0.9, 1, run_id, "val")]
         assert tracking.get_run(run_id).outputs == (ModelOutput(model.model_id, 1),)
+        consumer = _run(tracking)
+        tracking.log_inputs(consumer, models=[ModelInput(model.model_id)])
+        tracking.log_inputs(consumer, models=[ModelInput(model.model_id)])  # idempotent
+        assert tracking.get_run(consumer).inputs.model_inputs == (ModelInput(model.model_id),)
+        with pytest.raises(LoggedModelNotFound):
+            tracking.log_inputs(consumer, models=[ModelInput("m-" + "2" * 32)])
         assert tracking.get_run(run_id).data.metrics == {"acc": 0.9}  # also an ordinary run metric
         with pytest.raises(LoggedModelNotFound):
             tracking.log_batch(run_id, metrics=[Metric("acc", 1.0, 5, 2, model_id="m-" + "1" * 32)])

@@ -224,3 +224,10 @@ run_outputs = sa.Table(
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Index("ix_run_outputs_model", "model_id"),
 )
+
+run_model_inputs = sa.Table(
+    "run_model_inputs",
+    metadata,
+    sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    sa.Column("model_id", sa.String(40), sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
+)

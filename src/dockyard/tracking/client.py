@@ -30,6 +30,7 @@ from dockyard.tracking.entities import (
     Experiment,
     FileInfo,
     Metric,
+    ModelInput,
     Page,
     Param,
     Run,
@@ -331,8 +332,8 @@ class Client:
         """At most ``max_points`` points of a history: each step bucket's minimum and maximum (for charts)."""
         return self._read().get_metric_history_downsampled(run_id, key, max_points, start_step, end_step)
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self._service.log_inputs(run_id, list(datasets))
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = (), models: Sequence[ModelInput] = ()) -> None:
+        self._service.log_inputs(run_id, list(datasets), list(models))
 
     def log_input(
         self, run_id: str, dataset: Dataset, context: str | None = None, tags: dict[str, str] | None = None

@@ -161,8 +161,16 @@ class DatasetInput:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelInput:
+    """A logged model a run used (MLflow 3's ``LoggedModelInput``)."""
+
+    model_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RunInputs:
     dataset_inputs: tuple[DatasetInput, ...] = ()
+    model_inputs: tuple[ModelInput, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

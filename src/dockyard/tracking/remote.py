@@ -26,6 +26,7 @@ from dockyard.tracking.entities import (
     LoggedModel,
     LoggedModelStatus,
     Metric,
+    ModelInput,
     ModelOutput,
     Page,
     Param,
@@ -283,11 +284,14 @@ class RemoteTrackingService:
     def delete_tag(self, run_id: str, key: str) -> None:
         self._post("/runs/delete-tag", {"run_id": v.check_run_id(run_id), "key": key})
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
-        self._post(
-            "/runs/log-inputs",
-            {"run_id": v.check_run_id(run_id), "datasets": [wire.encode_dataset_input(d) for d in datasets]},
-        )
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = (), models: Sequence[ModelInput] = ()) -> None:
+        body: dict[str, Any] = {
+            "run_id": v.check_run_id(run_id),
+            "datasets": [wire.encode_dataset_input(d) for d in datasets],
+        }
+        if models:
+            body["models"] = [{"model_id": m.model_id} for m in models]
+        self._post("/runs/log-inputs", body)
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: int = v.MAX_METRIC_HISTORY_PAGE, page_token: str | None = None

@@ -26,6 +26,7 @@ from dockyard.tracking.entities import (
     LoggedModel,
     LoggedModelStatus,
     Metric,
+    ModelInput,
     ModelOutput,
     Page,
     Param,
@@ -217,7 +218,8 @@ class TrackingService:
     def delete_tag(self, run_id: str, key: str) -> None:
         self.store.delete_tag(v.check_run_id(run_id), v.check_key(key, "tag key"))
 
-    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput] = (), models: Sequence[ModelInput] = ()) -> None:
+        """Record the datasets (and, MLflow 3, the logged models) a run used."""
         checked: list[DatasetInput] = []
         for i, item in enumerate(datasets):
             if not isinstance(item, DatasetInput) or not isinstance(item.dataset, Dataset):
@@ -230,8 +232,11 @@ class TrackingService:
                 v.check_key(k, f"datasets[{i}] tag key")
                 v.check_string(val, f"datasets[{i}] tag {k!r} value", v.MAX_TAG_VALUE_LENGTH)
             checked.append(item)
-        if checked:
-            self.store.log_inputs(v.check_run_id(run_id), checked)
+        checked_models = [ModelInput(self._model_id(m.model_id)) for m in models]
+        if checked or checked_models:
+            self.store.log_inputs(v.check_run_id(run_id), checked, checked_models)
+        else:
+            self.store.get_run(v.check_run_id(run_id))
 
     def get_metric_history(
         self, run_id: str, key: str, max_results: int = v.MAX_METRIC_HISTORY_PAGE, page_token: str | None = None

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from dockyard.db import Database, ensure_schema
 from dockyard.db import tables as t
-from dockyard.errors import ExperimentAlreadyExists, ExperimentNotFound, InvalidParameter
+from dockyard.errors import ExperimentAlreadyExists, ExperimentNotFound, InvalidParameter, TagNotFound
 from dockyard.tracking import sql_search
 from dockyard.tracking.entities import Experiment, LifecycleStage, Page, ViewType
 from dockyard.tracking.paging import next_offset_token, offset_from_token
@@ -236,4 +236,4 @@ class SqlExperimentStore:
             exp_key, _ = self._check_experiment(conn, experiment_id)
             result = conn.execute(et.delete().where(et.c.experiment_id == exp_key, et.c.key == key))
             if result.rowcount == 0:
-                raise InvalidParameter(f"No tag {key!r} on experiment {experiment_id!r}")
+                raise TagNotFound(f"No tag {key!r} on experiment {experiment_id!r}")

@@ -17,7 +17,14 @@ import sqlalchemy as sa
 from dockyard.db import tables as t
 from dockyard.errors import ExperimentNotFound, InvalidParameter, LoggedModelNotFound
 from dockyard.tracking import sql_search
-from dockyard.tracking.entities import LifecycleStage, LoggedModel, LoggedModelStatus, Metric, ModelOutput
+from dockyard.tracking.entities import (
+    LifecycleStage,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    ModelInput,
+    ModelOutput,
+)
 from dockyard.tracking.search import Expr, OrderKey
 from dockyard.util import now_ms
 
@@ -210,3 +217,13 @@ def search(
         query = query.where(condition)
     query = sql_search.logged_model_ordering(query, order_by).offset(offset).limit(limit)
     return load(conn, conn.execute(query).all())
+
+
+def inputs_of(conn: sa.Connection, run_ids: Sequence[str]) -> dict[str, list[ModelInput]]:
+    out: dict[str, list[ModelInput]] = defaultdict(list)
+    rmi = t.run_model_inputs
+    if run_ids:
+        query = sa.select(rmi).where(rmi.c.run_uuid.in_(list(run_ids))).order_by(rmi.c.model_id)
+        for row in conn.execute(query):
+            out[row.run_uuid].append(ModelInput(row.model_id))
+    return out

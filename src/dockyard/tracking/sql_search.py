@@ -145,6 +145,9 @@ def run_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
             raise InvalidFilter(f"cannot order runs by {key.entity!r}")
         alias = table.alias(f"order_{i}")
         query = query.outerjoin(alias, sa.and_(alias.c.run_uuid == t.runs.c.run_uuid, alias.c.key == key.key))
+        if key.entity == "metric":
+            # As MLflow, in either direction: values, then NaN (stored as NULL), then runs without it.
+            clauses.append(sa.case((alias.c.run_uuid.is_(None), 2), (alias.c.value.is_(None), 1), else_=0))
         clauses.append(_direction(alias.c.value, key.ascending))
     if not seen_start:
         clauses.append(t.runs.c.start_time.desc().nulls_last())

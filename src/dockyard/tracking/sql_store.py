@@ -26,6 +26,7 @@ from dockyard.errors import (
     ParamValueChanged,
     RunNotActive,
     RunNotFound,
+    TagNotFound,
 )
 from dockyard.tracking import sql_logged_models, sql_metrics, sql_search
 from dockyard.tracking.entities import (
@@ -35,6 +36,7 @@ from dockyard.tracking.entities import (
     LoggedModel,
     LoggedModelStatus,
     Metric,
+    ModelInput,
     ModelOutput,
     Page,
     Param,
@@ -201,6 +203,7 @@ class SqlTrackingStore(SqlExperimentStore):
             for row in conn.execute(sa.select(rit).where(rit.c.run_uuid.in_(chunk))):
                 input_tags[(row.run_uuid, row.dataset_uuid)][row.key] = row.value
         outputs = sql_logged_models.outputs_of(conn, ids)
+        model_inputs = sql_logged_models.inputs_of(conn, ids)
         return [
             Run(
                 info=self._info(r),
@@ -216,7 +219,8 @@ class SqlTrackingStore(SqlExperimentStore):
                         for dataset_uuid, dataset in sorted(
                             inputs.get(r.run_uuid, {}).items(), key=lambda kv: kv[1].name
                         )
-                    )
+                    ),
+                    model_inputs=tuple(model_inputs.get(r.run_uuid, [])),
                 ),
                 outputs=tuple(outputs.get(r.run_uuid, [])),
             )
@@ -305,12 +309,19 @@ class SqlTrackingStore(SqlExperimentStore):
             self._run_row(conn, run_id, active=True)
             result = conn.execute(t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key == key))
             if result.rowcount == 0:
-                raise InvalidParameter(f"No tag {key!r} on run {run_id!r}")
+                raise TagNotFound(f"No tag {key!r} on run {run_id!r}")
 
-    def log_inputs(self, run_id: str, datasets: list[DatasetInput]) -> None:
+    def log_inputs(self, run_id: str, datasets: list[DatasetInput], models: list[ModelInput]) -> None:
         ds, ri, rit = t.datasets, t.run_inputs, t.run_input_tags
         with self.db.write() as conn:
             run = self._run_row(conn, run_id, active=True)
+            for model in models:
+                sql_logged_models.check_exists(conn, model.model_id)
+                conn.execute(
+                    self._dialect_insert(t.run_model_inputs)
+                    .values(run_uuid=run_id, model_id=model.model_id)
+                    .on_conflict_do_nothing()
+                )
             for item in datasets:
                 d = item.dataset
                 conn.execute(
@@ -477,7 +488,7 @@ class SqlTrackingStore(SqlExperimentStore):
         with self.db.write() as conn:
             sql_logged_models.check_exists(conn, model_id)
             if conn.execute(lmt.delete().where(lmt.c.model_id == model_id, lmt.c.key == key)).rowcount == 0:
-                raise InvalidParameter(f"No tag {key!r} on logged model {model_id!r}")
+                raise TagNotFound(f"No tag {key!r} on logged model {model_id!r}")
 
     def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None:
         with self.db.write() as conn:

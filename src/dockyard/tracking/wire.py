@@ -25,6 +25,7 @@ from dockyard.tracking.entities import (
     LoggedModel,
     LoggedModelStatus,
     Metric,
+    ModelInput,
     ModelOutput,
     Param,
     Run,
@@ -234,7 +235,12 @@ def encode_run(r: Run) -> dict[str, Any]:
             "tags": encode_key_values(r.data.tags),
         }
     )
-    inputs = _drop_empty({"dataset_inputs": [encode_dataset_input(i) for i in r.inputs.dataset_inputs]})
+    inputs = _drop_empty(
+        {
+            "dataset_inputs": [encode_dataset_input(i) for i in r.inputs.dataset_inputs],
+            "model_inputs": [{"model_id": m.model_id} for m in r.inputs.model_inputs],
+        }
+    )
     out = {"info": encode_run_info(r.info), "data": data, "inputs": inputs}
     if r.outputs:
         out["outputs"] = {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in r.outputs]}
@@ -253,7 +259,10 @@ def decode_run(d: dict[str, Any]) -> Run:
             tags=decode_key_values(data.get("tags"), "run.data.tags"),
             metric_objs=tuple(metrics),
         ),
-        inputs=RunInputs(tuple(decode_dataset_input(i) for i in inputs.get("dataset_inputs") or [])),
+        inputs=RunInputs(
+            tuple(decode_dataset_input(i) for i in inputs.get("dataset_inputs") or []),
+            tuple(ModelInput(m["model_id"]) for m in inputs.get("model_inputs") or []),
+        ),
         outputs=tuple(
             ModelOutput(o["model_id"], decode_int(o.get("step"), "step", 0) or 0)
             for o in (d.get("outputs") or {}).get("model_outputs") or []

@@ -9,7 +9,7 @@ from dockyard.errors import InvalidParameter
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params
 from dockyard.tracking import wire
-from dockyard.tracking.entities import Metric, ViewType
+from dockyard.tracking.entities import Metric, ModelInput, ViewType
 from dockyard.util import now_ms
 
 SEARCH_DEFAULT = 1000
@@ -65,6 +65,10 @@ def log_metric(ctx: ServerContext, p: Params) -> dict[str, Any]:
         value=wire.decode_double(p.raw("value"), "value") if p.raw("value") is not None else _missing("value"),
         timestamp=p.integer("timestamp", default=now_ms()),
         step=p.integer("step", default=0),
+        # MLflow 3: the logged model (and evaluation dataset) this value describes
+        model_id=p.string("model_id") or None,
+        dataset_name=p.string("dataset_name") or None,
+        dataset_digest=p.string("dataset_digest") or None,
     )
     ctx.tracking.log_batch(_run_id(p), metrics=[metric])
     return {}
@@ -101,11 +105,12 @@ def log_batch(ctx: ServerContext, p: Params) -> dict[str, Any]:
 
 def log_inputs(ctx: ServerContext, p: Params) -> dict[str, Any]:
     datasets = [wire.decode_dataset_input(d, f"datasets[{i}]") for i, d in enumerate(p.items("datasets"))]
-    run_id = _run_id(p)
-    if datasets:
-        ctx.tracking.log_inputs(run_id, datasets)
-    else:
-        ctx.tracking.get_run(run_id)
+    models = []
+    for i, item in enumerate(p.items("models")):
+        if not isinstance(item, dict) or not item.get("model_id"):
+            raise InvalidParameter(f"models[{i}]: expected an object with 'model_id'")
+        models.append(ModelInput(str(item["model_id"])))
+    ctx.tracking.log_inputs(_run_id(p), datasets, models)
     return {}
 
 

@@ -1,4 +1,4 @@
-"""MLflow 3 logged models: models with their own id, params, tags and metrics, and run outputs.
+"""MLflow 3 logged models: models with their own id, params, tags and metrics; run outputs and model inputs.
 
 Revision ID: 0002
 Revises: 0001
@@ -78,8 +78,20 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger, nullable=False),
     )
     op.create_index("ix_run_outputs_model", "run_outputs", ["model_id"])
+    op.create_table(
+        "run_model_inputs",
+        sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+        _model_fk(),
+    )
 
 
 def downgrade() -> None:
-    for name in ("run_outputs", "logged_model_metrics", "logged_model_tags", "logged_model_params", "logged_models"):
+    for name in (
+        "run_model_inputs",
+        "run_outputs",
+        "logged_model_metrics",
+        "logged_model_tags",
+        "logged_model_params",
+        "logged_models",
+    ):
         op.drop_table(name)
