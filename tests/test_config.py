@@ -91,6 +91,7 @@ def test_environment_variables_registry() -> None:
         "DOCKYARD_FLUSH_INTERVAL",
         "DOCKYARD_LOG_QUEUE_SIZE",
         "DOCKYARD_CAPTURE_CONTEXT",
+        "DOCKYARD_MAX_REQUEST_BYTES",
     }
     for name, meaning in ENVIRONMENT_VARIABLES.items():
         assert name.startswith("DOCKYARD_")

@@ -29,6 +29,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DOCKYARD_FLUSH_INTERVAL": "Seconds between background flushes of queued logging calls (default 1.0).",
     "DOCKYARD_LOG_QUEUE_SIZE": "Queued logging calls before callers block (back-pressure; default 100000).",
     "DOCKYARD_CAPTURE_CONTEXT": "'false' turns off git/packages/host capture on new runs (default 'true').",
+    "DOCKYARD_MAX_REQUEST_BYTES": "Largest JSON request body the server accepts, in bytes (default 33554432).",
 }
 
 DEFAULT_DIR = ".dockyard"
@@ -118,6 +119,7 @@ class Settings:
     flush_interval: float = 1.0
     log_queue_size: int = 100_000
     capture_context: bool = True
+    max_request_bytes: int = 32 * 1024 * 1024  # JSON API bodies; artifact uploads stream and have no cap
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None) -> Settings:
@@ -136,6 +138,7 @@ class Settings:
             flush_interval=_number(env, "DOCKYARD_FLUSH_INTERVAL", 1.0, minimum=0.001),
             log_queue_size=_integer(env, "DOCKYARD_LOG_QUEUE_SIZE", 100_000, minimum=1),
             capture_context=_bool(env, "DOCKYARD_CAPTURE_CONTEXT", True),
+            max_request_bytes=_integer(env, "DOCKYARD_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024),
         )
 
     def with_tracking_uri(self, uri: str) -> Settings:

@@ -11,6 +11,7 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── ParamValueChanged                      400 INVALID_PARAMETER_VALUE
     │   └── RunNotActive                           400 INVALID_PARAMETER_VALUE
     ├── BadRequest                                 400 BAD_REQUEST
+    │   └── RequestTooLarge                        413 BAD_REQUEST
     ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -92,6 +93,12 @@ class RunNotActive(InvalidParameter):
 class BadRequest(DockyardError):
     http_status = 400
     error_code = "BAD_REQUEST"
+
+
+class RequestTooLarge(BadRequest):
+    """A request body over the server's limit (DOCKYARD_MAX_REQUEST_BYTES)."""
+
+    http_status = 413
 
 
 class ResourceNotFound(DockyardError):
