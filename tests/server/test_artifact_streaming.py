@@ -7,25 +7,16 @@ ways in 1 MB chunks. The peak resident memory of the server process (VmHWM) is r
 from __future__ import annotations
 
 import hashlib
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from server.dockyard_process import Server, dockyard_server
+
 SIZE = 1024**3
 CHUNK = 1024 * 1024
 MEMORY_LIMIT_KB = 200 * 1024
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _peak_rss_kb(pid: int) -> int:
@@ -36,47 +27,9 @@ def _peak_rss_kb(pid: int) -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
-    port = _free_port()
-    destination = tmp_path / "artifacts"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dockyard",
-            "server",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            str(tmp_path / "s.db"),
-            "--artifacts-destination",
-            str(destination),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    import httpx2
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{url}/health").status_code == 200:
-                break
-        except httpx2.TransportError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
-    try:
-        yield url, proc.pid, destination
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        if proc.stderr:
-            proc.stderr.close()
+def server(tmp_path: Path) -> Iterator[Server]:
+    with dockyard_server(tmp_path) as running:
+        yield running
 
 
 def _payload(digest: hashlib._Hash) -> Iterator[bytes]:  # type: ignore[name-defined]
@@ -88,10 +41,10 @@ def _payload(digest: hashlib._Hash) -> Iterator[bytes]:  # type: ignore[name-def
 
 
 @pytest.mark.slow
-def test_one_gigabyte_up_and_down_with_bounded_server_memory(server: tuple[str, int, Path]) -> None:
+def test_one_gigabyte_up_and_down_with_bounded_server_memory(server: Server) -> None:
     import httpx2
 
-    url, pid, destination = server
+    url, pid, destination = server.url, server.pid, server.artifacts
     artifact = f"{url}/api/2.0/mlflow-artifacts/artifacts/0/run1/artifacts/big.bin"
     sent = hashlib.sha256()
     with httpx2.Client(timeout=600) as http:

@@ -66,10 +66,12 @@ def open_tracking(settings: Settings) -> TrackingService:
 
 
 def close_all() -> None:
-    """Dispose every engine this process opened (tests; long-lived processes switching stores)."""
+    """Dispose every engine and HTTP pool this process opened (tests; processes switching stores)."""
     with _lock:
         for service in _services.values():
-            db = getattr(service.store, "db", None)
-            if db is not None:
-                db.dispose()
+            store = getattr(service, "store", None)
+            if store is not None:
+                store.db.dispose()
+            else:
+                service.close()  # type: ignore[attr-defined]  # the remote client
         _services.clear()
