@@ -293,7 +293,7 @@ def machine_info(pythons: dict[str, Path | str], mlflow_version: str, dockyard_v
                            capture_output=True, text=True).stdout.strip()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": nproc,
         "cpu": cpu,
         "os": f"{platform.system()} {platform.release()}",

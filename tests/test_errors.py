@@ -119,7 +119,9 @@ def test_to_dict_is_the_mlflow_envelope_plus_the_class_name() -> None:
 
 
 @pytest.mark.parametrize(("cls", "parent", "status", "code"), TREE, ids=[c[0].__name__ for c in TREE])
-def test_error_from_dict_rebuilds_the_same_class(cls: type[DockyardError], parent: type, status: int, code: str) -> None:
+def test_error_from_dict_rebuilds_the_same_class(
+    cls: type[DockyardError], parent: type, status: int, code: str
+) -> None:
     from dockyard.errors import error_from_dict
 
     err = _make(cls)

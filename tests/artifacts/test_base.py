@@ -120,9 +120,7 @@ def test_factory_unknown_scheme_and_empty() -> None:
 def test_factory_registry_is_extensible(tmp_path, monkeypatch) -> None:
     from dockyard.artifacts import registry
 
-    monkeypatch.setitem(
-        registry.ARTIFACT_STORE_FACTORIES, "memtest", lambda uri: LocalArtifactStore(tmp_path)
-    )
+    monkeypatch.setitem(registry.ARTIFACT_STORE_FACTORIES, "memtest", lambda uri: LocalArtifactStore(tmp_path))
     store = artifact_store_for_uri("memtest://anything")
     assert isinstance(store, LocalArtifactStore)
     assert store.root == tmp_path.resolve() or store.root == tmp_path

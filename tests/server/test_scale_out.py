@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import dockyard
-from conftest import POSTGRES_URI, _truncate_postgres
 from dockyard.tracking.entities import Metric, Param, RunTag
+
+from conftest import POSTGRES_URI, _truncate_postgres
 from server.dockyard_process import dockyard_server
 
 pytestmark = [

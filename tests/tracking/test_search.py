@@ -178,9 +178,7 @@ def test_dataset_string_comparators(prefix: str, key: str, op: str) -> None:
 
 @pytest.mark.parametrize("op", ["IN", "NOT IN"])
 def test_dataset_in(op: str) -> None:
-    assert parse_filter(f"datasets.context {op} ('train', 'eval')") == C(
-        "dataset", "context", op, ("train", "eval")
-    )
+    assert parse_filter(f"datasets.context {op} ('train', 'eval')") == C("dataset", "context", op, ("train", "eval"))
 
 
 # ------------------------------------------------------------------------------------------- experiments

@@ -11,6 +11,7 @@ import pytest
 from dockyard.db import Database
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore
+
 from tracking.contract import TrackingContract
 
 
