@@ -33,23 +33,31 @@ def free_port() -> int:
 
 
 @contextmanager
-def dockyard_server(root: Path, *, backend: str | None = None, extra: tuple[str, ...] = ()) -> Iterator[Server]:
+def dockyard_server(
+    root: Path,
+    *,
+    backend: str | None = None,
+    destination: str | None = None,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> Iterator[Server]:
     """Run ``dockyard server`` (store ``root/server.db`` unless ``backend``, artifacts ``root/artifacts``)
     until the block ends; its output goes to ``root/server.log``, shown if it fails to start."""
     import httpx2
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKYARD_", "MLFLOW_"))}
-    env["PYTHONUNBUFFERED"] = "1"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKYARD_", "MLFLOW_"))}
+    environment.update(env or {})
+    environment["PYTHONUNBUFFERED"] = "1"
     log = root / "server.log"
     command = [
         sys.executable, "-m", "dockyard", "server", "--host", "127.0.0.1", "--port", str(port),
         "--backend-store-uri", backend or str(root / "server.db"),
-        "--artifacts-destination", str(root / "artifacts"), *extra,
+        "--artifacts-destination", destination or str(root / "artifacts"), *extra,
     ]  # fmt: skip
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
+        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=root)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while True:
