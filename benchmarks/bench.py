@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shlex
 import shutil
 import statistics
@@ -44,6 +45,7 @@ WORKLOADS: dict[str, tuple[int, str, str, tuple[str, float] | None]] = {
     "import": (5, "fresh processes", "time", ("<=", 0.2)),
 }
 IMPORT_SAMPLES = 5
+BUSY_WARNING = 0.25  # CPUs used by other processes during a measurement above which the report warns
 
 
 # ---------------------------------------------------------------------------------------- setup
@@ -74,7 +76,9 @@ def base_interpreter(python: str) -> str:
     """The interpreter a venv was made from, so the MLflow venv runs the same Python as Dockyard's."""
     out = subprocess.run(
         [python, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return out.stdout.strip()
 
@@ -82,16 +86,18 @@ def base_interpreter(python: str) -> str:
 def distribution_version(python: Path | str, name: str) -> str:
     out = subprocess.run(
         [python, "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     return out.stdout.strip() or "?"
 
 
 def child_env(module: str) -> dict[str, str]:
     """The environment of a workload process: this one without any MLflow/Dockyard setting or venv, so
-    both libraries run with their defaults (and Python writes .pyc caches, as it does by default), plus two MLflow settings that change nothing it stores:
-    its log level (no warnings on the console) and its usage telemetry (this machine cannot reach the
-    collector, so failed uploads would be noise, not tracking work)."""
+    both libraries run with their defaults (and Python writes .pyc caches, as it does by default), plus
+    two MLflow settings that change nothing it stores: its log level (no warnings on the console) and
+    its usage telemetry (this machine cannot reach the collector, so failed uploads would be noise, not
+    tracking work)."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -115,6 +121,7 @@ class Row:
     dockyard: float | None = None
     errors: list[str] = field(default_factory=list)
     extra: dict[str, float] = field(default_factory=dict)
+    other_cpus: float = 0.0  # the most CPUs other processes kept busy during any of its processes
 
     @property
     def kind(self) -> str:
@@ -148,24 +155,52 @@ def fresh_dir(tag: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{tag}-", dir=WORK_DIR))
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy since boot (from /proc/stat), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_workload(python: Path | str, module: str, name: str, count: int, timeout: float, keep: bool) -> dict:
-    """One workload in a fresh process and a fresh directory; returns its JSON result."""
+    """One workload in a fresh process and a fresh directory; returns its JSON result.
+
+    Also measures how busy the rest of the machine was meanwhile (``other_cpus``: CPU seconds used by
+    other processes per second of wall time), since anything else running skews the figure."""
     cwd = fresh_dir(f"{module}-{name}")
+    busy0, child0, wall0 = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
     try:
         proc = subprocess.run(
             [str(python), str(WORKLOADS_PY), module, name, str(count)],
-            cwd=cwd, env=child_env(module), capture_output=True, text=True, timeout=timeout,
+            cwd=cwd,
+            env=child_env(module),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"{module} {name}: no result within {timeout:.0f} s") from None
     finally:
         if not keep:
             shutil.rmtree(cwd, ignore_errors=True)
+    busy1, child1, wall1 = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         raise RuntimeError(f"{module} {name} exited {proc.returncode}:\n{tail}")
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    if busy0 is not None and busy1 is not None and wall1 > wall0:
+        result["other_cpus"] = max(0.0, (busy1 - busy0) - (child1 - child0)) / (wall1 - wall0)
+    return result
 
 
 def time_import(python: Path | str, module: str, samples: int) -> tuple[float, list[float]]:
@@ -196,15 +231,23 @@ def measure(row: Row, pythons: dict[str, Path | str], repeat: int, timeout: floa
                 bare, _ = time_import(pythons[module], "", row.count)
                 row.extra[f"{module}_samples"] = samples  # type: ignore[assignment]
                 row.extra[f"{module}_bare_python"] = bare
-                log(f"  {module:8} import: median {value:.3f} s of {[round(s, 3) for s in samples]} "
-                    f"(bare `python -c pass`: {bare:.3f} s)")
+                log(
+                    f"  {module:8} import: median {value:.3f} s of {[round(s, 3) for s in samples]} "
+                    f"(bare `python -c pass`: {bare:.3f} s)"
+                )
             else:
                 rates = []
                 for _ in range(repeat):
                     result = run_workload(pythons[module], module, row.name, row.count, timeout, keep)
                     rates.append(result["rate"])
-                    log(f"  {module:8} {row.name}: {result['count']} in {result['seconds']:.3f} s "
-                        f"= {result['rate']:,.1f} {result['unit']}")
+                    other = result.get("other_cpus")
+                    if other is not None:
+                        row.other_cpus = max(row.other_cpus, other)
+                    log(
+                        f"  {module:8} {row.name}: {result['count']} in {result['seconds']:.3f} s "
+                        f"= {result['rate']:,.1f} {result['unit']}"
+                        + ("" if other is None else f"  (other processes meanwhile: {other:.2f} CPUs)")
+                    )
                 value = statistics.median(rates)
             setattr(row, module, value)
         except RuntimeError as exc:
@@ -287,10 +330,16 @@ def machine_info(pythons: dict[str, Path | str], mlflow_version: str, dockyard_v
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
     commit = git("rev-parse", "--short", "HEAD") or "?"
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    py = subprocess.run([str(pythons["dockyard"]), "-c", "import platform; print(platform.python_version())"],
-                        capture_output=True, text=True).stdout.strip()
-    py_ml = subprocess.run([str(pythons["mlflow"]), "-c", "import platform; print(platform.python_version())"],
-                           capture_output=True, text=True).stdout.strip()
+    py = subprocess.run(
+        [str(pythons["dockyard"]), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    py_ml = subprocess.run(
+        [str(pythons["mlflow"]), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -343,8 +392,7 @@ def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int, run
         if scale != 1.0:
             parts.append(f"every count was multiplied by {scale:g}")
         if runs_scale != 1.0:
-            parts.append(f"the `runs` count by a further {runs_scale:g} "
-                         f"({WORKLOADS['runs'][0]:,} runs at full scale)")
+            parts.append(f"the `runs` count by a further {runs_scale:g} ({WORKLOADS['runs'][0]:,} runs at full scale)")
         notes.append("Scaled down: " + " and ".join(parts) + "; the same counts were run for both libraries.")
     names = {r.name for r in rows}
     counted = [n for n in ("log_metric", "log_batch", "log_param") if n in names]
@@ -352,14 +400,28 @@ def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int, run
         notes.append(f"{', '.join(counted)}: each figure is the median of {repeat} fresh process(es).")
     if "runs" in names:
         notes.append(f"runs: each figure is the median of {runs_repeat} fresh process(es).")
+    busy_notes: list[str] = []
     for r in rows:
         if r.name == "import" and "mlflow_bare_python" in r.extra:
             notes.append(
                 f"A bare `python -c pass` takes {r.extra['mlflow_bare_python']:.3f} s (MLflow's venv) and "
                 f"{r.extra['dockyard_bare_python']:.3f} s (Dockyard's); the import figures include it."
             )
+        if r.name != "import":
+            busy_notes.append(f"{r.name} {r.other_cpus:.2f}")
+        if r.other_cpus > BUSY_WARNING:
+            notes.append(
+                f"WARNING: {r.name}: other processes kept up to {r.other_cpus:.2f} of the machine's CPUs busy "
+                "during its measurement; its figures are skewed. Run again on an idle machine."
+            )
         for err in r.errors:
             notes.append(f"{r.name}: {err.splitlines()[0]}")
+    if busy_notes:
+        notes.append(
+            "CPUs kept busy by other processes during the measurements (the most in any one process): "
+            + ", ".join(busy_notes)
+            + "."
+        )
     return notes
 
 
@@ -368,20 +430,40 @@ def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int, run
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", action="append", default=[], metavar="NAME",
-                   help=f"run only these workloads (repeatable or comma-separated): {', '.join(WORKLOADS)}")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="multiply every count (not the import samples) by this, for both libraries (default 1)")
-    p.add_argument("--runs-scale", type=float, default=1.0,
-                   help="multiply the `runs` count by this as well, for both libraries (default 1)")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="fresh processes per figure, the median kept, for every workload but `runs` (default 3)")
+    p.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"run only these workloads (repeatable or comma-separated): {', '.join(WORKLOADS)}",
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every count (not the import samples) by this, for both libraries (default 1)",
+    )
+    p.add_argument(
+        "--runs-scale",
+        type=float,
+        default=1.0,
+        help="multiply the `runs` count by this as well, for both libraries (default 1)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="fresh processes per figure, the median kept, for every workload but `runs` (default 3)",
+    )
     p.add_argument("--runs-repeat", type=int, default=1, help="the same for `runs` (default 1: it is long)")
     p.add_argument("--markdown", action="store_true", help="also print the table as markdown")
     p.add_argument("--write-results", action="store_true", help=f"append the results to {RESULTS.relative_to(REPO)}")
     p.add_argument("--timeout", type=float, default=3600, help="seconds allowed per workload process (default 3600)")
-    p.add_argument("--dockyard-python", default=None,
-                   help="the interpreter with Dockyard installed (default: the repo's .venv, else this one)")
+    p.add_argument(
+        "--dockyard-python",
+        default=None,
+        help="the interpreter with Dockyard installed (default: the repo's .venv, else this one)",
+    )
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed (default: report only)")
     p.add_argument("--keep", action="store_true", help=f"keep the per-workload directories in {WORK_DIR.name}/")
     args = p.parse_args(argv)
@@ -408,8 +490,10 @@ def main(argv: list[str]) -> int:
     mlflow_version = distribution_version(mlflow_python, "mlflow")
     dockyard_version = distribution_version(dockyard_python, "dockyard")
     info = machine_info(pythons, mlflow_version, dockyard_version)
-    log(f"MLflow {mlflow_version} ({mlflow_python}) vs Dockyard {dockyard_version} ({dockyard_python}); "
-        f"load average {info['load']}")
+    log(
+        f"MLflow {mlflow_version} ({mlflow_python}) vs Dockyard {dockyard_version} ({dockyard_python}); "
+        f"load average {info['load']}"
+    )
 
     rows = []
     for name in args.names:
@@ -425,8 +509,10 @@ def main(argv: list[str]) -> int:
 
     notes = run_notes(rows, args.scale, args.runs_scale, args.repeat, args.runs_repeat)
     print()
-    print(f"MLflow {mlflow_version} vs Dockyard {info['dockyard']}; Python {info['python']}; "
-          f"{info['nproc']} CPUs, {info['cpu']}")
+    print(
+        f"MLflow {mlflow_version} vs Dockyard {info['dockyard']}; Python {info['python']}; "
+        f"{info['nproc']} CPUs, {info['cpu']}"
+    )
     print(text_table(rows))
     for note in notes:
         print(f"* {note}")

@@ -120,6 +120,14 @@ async def _read_body(request: Request) -> bytes:
 Handler = Callable[["ServerContext", Params], dict[str, Any]]
 
 
+def page_response(field: str, items: list[Any], next_page_token: str) -> dict[str, Any]:
+    """``{field: items}`` plus ``next_page_token`` when there is a next page (MLflow omits it otherwise)."""
+    out: dict[str, Any] = {field: items}
+    if next_page_token:
+        out["next_page_token"] = next_page_token
+    return out
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     from starlette.responses import Response
 

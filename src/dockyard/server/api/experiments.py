@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.server.context import ServerContext
-from dockyard.server.http import Params
+from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire
 from dockyard.tracking.entities import ViewType
 
@@ -43,10 +43,7 @@ def search(ctx: ServerContext, p: Params) -> dict[str, Any]:
         order_by=[str(o) for o in p.items("order_by")],
         page_token=p.string("page_token"),
     )
-    out: dict[str, Any] = {"experiments": [wire.encode_experiment(e) for e in page.items]}
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return out
+    return page_response("experiments", [wire.encode_experiment(e) for e in page.items], page.next_page_token)
 
 
 def _view_type(value: Any) -> ViewType | str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from dockyard.errors import InvalidParameter
 from dockyard.server.context import ServerContext
-from dockyard.server.http import Params
+from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire
 from dockyard.tracking.entities import ModelOutput
 
@@ -82,10 +82,7 @@ def search(ctx: ServerContext, p: Params) -> dict[str, Any]:
         max_results=p.integer("max_results", default=SEARCH_DEFAULT),
         page_token=p.string("page_token"),
     )
-    out: dict[str, Any] = {"models": [wire.encode_logged_model(m) for m in page.items]}
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return out
+    return page_response("models", [wire.encode_logged_model(m) for m in page.items], page.next_page_token)
 
 
 def log_outputs(ctx: ServerContext, p: Params) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from dockyard.errors import InvalidParameter
 from dockyard.server.context import ServerContext
-from dockyard.server.http import Params
+from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire
 from dockyard.tracking.entities import Metric, ModelInput, ViewType
 from dockyard.util import now_ms
@@ -140,10 +140,7 @@ def search(ctx: ServerContext, p: Params) -> dict[str, Any]:
         order_by=[str(o) for o in p.items("order_by")],
         page_token=p.string("page_token"),
     )
-    out: dict[str, Any] = {"runs": [wire.encode_run(r) for r in page.items]}
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return out
+    return page_response("runs", [wire.encode_run(r) for r in page.items], page.next_page_token)
 
 
 def get_history(ctx: ServerContext, p: Params) -> dict[str, Any]:
@@ -153,10 +150,7 @@ def get_history(ctx: ServerContext, p: Params) -> dict[str, Any]:
         max_results=min(p.integer("max_results", default=HISTORY_DEFAULT), HISTORY_DEFAULT),
         page_token=p.string("page_token"),
     )
-    out: dict[str, Any] = {"metrics": [wire.encode_metric(m, with_run_id=True) for m in page.items]}
-    if page.next_page_token:
-        out["next_page_token"] = page.next_page_token
-    return out
+    return page_response("metrics", [wire.encode_metric(m, with_run_id=True) for m in page.items], page.next_page_token)
 
 
 ROUTES = [
