@@ -357,21 +357,23 @@ def machine_info(pythons: dict[str, Path | str], mlflow_version: str, dockyard_v
 
 def display_path(path: str) -> str:
     try:
-        return os.path.relpath(path, Path.cwd()) if Path(path).resolve().is_relative_to(REPO) else path
+        return os.path.relpath(path, Path.cwd()) if Path(path).absolute().is_relative_to(REPO) else path
     except ValueError:
         return path
 
 
 RESULTS_HEADER = """# Benchmark results: Dockyard against MLflow
 
-Written by `benchmarks/bench.py --write-results` (`make bench`); each run appends a section. See
-[README.md](README.md) for what each workload does and how it is measured.
+Written by `benchmarks/bench.py --write-results` (`make bench`). See [README.md](README.md) for what each
+workload does and how it is measured.
+
+## Runs
 """
 
 
 def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> str:
     lines = [
-        f"## {info['date']}",
+        f"### {info['date']}",
         "",
         f"- Command: `{info['command']}`",
         f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}, {info['os']}, load average at the start "
@@ -392,14 +394,20 @@ def run_notes(rows: list[Row], scale: float, runs_scale: float, repeat: int, run
         if scale != 1.0:
             parts.append(f"every count was multiplied by {scale:g}")
         if runs_scale != 1.0:
-            parts.append(f"the `runs` count by a further {runs_scale:g} ({WORKLOADS['runs'][0]:,} runs at full scale)")
+            further = " further" if scale != 1.0 else ""
+            full = WORKLOADS["runs"][0]
+            parts.append(f"the `runs` count was{further} multiplied by {runs_scale:g} ({full:,} runs at full scale)")
         notes.append("Scaled down: " + " and ".join(parts) + "; the same counts were run for both libraries.")
     names = {r.name for r in rows}
     counted = [n for n in ("log_metric", "log_batch", "log_param") if n in names]
+
+    def processes(n: int) -> str:
+        return "one fresh process" if n == 1 else f"the median of {n} fresh processes"
+
     if counted:
-        notes.append(f"{', '.join(counted)}: each figure is the median of {repeat} fresh process(es).")
+        notes.append(f"{', '.join(counted)}: each figure is {processes(repeat)}.")
     if "runs" in names:
-        notes.append(f"runs: each figure is the median of {runs_repeat} fresh process(es).")
+        notes.append(f"runs: each figure is {processes(runs_repeat)}.")
     busy_notes: list[str] = []
     for r in rows:
         if r.name == "import" and "mlflow_bare_python" in r.extra:
