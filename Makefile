@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo bench bench-server lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ demo: $(VENV)/.installed-core
 
 bench: $(VENV)/.installed-all
 	$(PY) benchmarks/bench.py --write-results
+
+bench-server: $(VENV)/.installed-all
+	$(PY) benchmarks/server_bench.py --write-results
 
 lint: $(VENV)/.installed-all
 	$(VENV)/bin/ruff check src tests benchmarks examples

@@ -77,9 +77,10 @@ def test_artifacts_roundtrip(client: dockyard.Client, tmp_path: Path) -> None:
         client.log_text(run_id, b"bytes", "t.txt")  # type: ignore[arg-type]
 
 
-def test_remote_uri_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    with pytest.raises(InvalidParameter, match="not supported yet"):
-        dockyard.Client("http://localhost:5000")
+def test_http_uri_means_the_remote_client_and_unknown_schemes_are_refused() -> None:
+    from dockyard.tracking.remote import RemoteTrackingService
+
+    assert isinstance(dockyard.Client("http://localhost:5000")._service, RemoteTrackingService)
     with pytest.raises(InvalidParameter, match="unsupported"):
         dockyard.Client("ftp://somewhere/x")
 

@@ -117,6 +117,7 @@ def _install_sqlite_hooks(engine: sa.Engine) -> None:
         cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA wal_autocheckpoint = 10000")
         cur.execute("PRAGMA foreign_keys = ON")
         # MLflow's LIKE is case-sensitive (ILIKE is the insensitive one); SQLite's default is not.
         cur.execute("PRAGMA case_sensitive_like = ON")

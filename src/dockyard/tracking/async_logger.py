@@ -184,43 +184,77 @@ class AsyncLogger:
                     self._cond.notify_all()
 
     def _write(self, items: list[tuple[str, int, Metric | Param | RunTag]]) -> None:
-        by_run: dict[str, tuple[list[Metric], list[Param], list[RunTag]]] = {}
-        for run_id, kind, value in items:
-            lists = by_run.get(run_id)
-            if lists is None:
-                lists = by_run[run_id] = ([], [], [])
-            lists[kind].append(value)  # type: ignore[arg-type]
         first_error: BaseException | None = None
-        for run_id, (metrics, params, tags) in by_run.items():
-            if (
-                len(params) <= CHUNK_PARAMS
-                and len(tags) <= CHUNK_TAGS
-                and len(metrics) + len(params) + len(tags) <= CHUNK_TOTAL
-            ):
-                # Fits one call: one transaction. If it is rejected nothing was written, so the
-                # values can go again below, kind by kind, to save everything but the bad ones.
-                try:
-                    self._sink(run_id, metrics, params, tags)
-                    continue
-                except InvalidParameter as exc:
-                    if not params:
-                        first_error = first_error or exc
-                        continue
-            # Each kind goes in its own calls, so a rejected param cannot take metrics down with it,
-            # and a rejected chunk of params is retried one by one so only the bad one is lost.
-            for i in range(0, len(params), CHUNK_PARAMS):
-                chunk = params[i : i + CHUNK_PARAMS]
-                try:
-                    self._sink(run_id, [], chunk, [])
-                except InvalidParameter as exc:
-                    if len(chunk) == 1:
-                        first_error = first_error or exc
-                        continue
-                    for param in chunk:
-                        try:
-                            self._sink(run_id, [], [param], [])
-                        except InvalidParameter as single:
-                            first_error = first_error or single
-            write_chunked(self._sink, run_id, metrics, [], tags)
+        for run_id, (metrics, params, tags) in _by_run(items).items():
+            try:
+                write_values(self._sink, run_id, metrics, params, tags)
+            except InvalidParameter as exc:
+                first_error = first_error or exc
         if first_error is not None:
             raise first_error
+
+    def take(self, run_id: str) -> tuple[list[Metric], list[Param], list[RunTag]]:
+        """Remove and return the values queued for ``run_id`` (after any write in progress ends), so
+        the caller can write them itself, in the same transaction as ending the run."""
+        with self._write_lock, self._cond:
+            mine = [item for item in self._buffer if item[0] == run_id]
+            if mine:
+                self._buffer = [item for item in self._buffer if item[0] != run_id]
+                self._cond.notify_all()
+        return _by_run(mine).get(run_id, ([], [], []))
+
+    def raise_pending_error(self) -> None:
+        """Raise (once) the error of a background write that failed since the last call."""
+        with self._cond:
+            self._raise_pending_error()
+
+
+def fits_one_call(metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]) -> bool:
+    return (
+        len(params) <= CHUNK_PARAMS
+        and len(tags) <= CHUNK_TAGS
+        and len(metrics) + len(params) + len(tags) <= CHUNK_TOTAL
+    )
+
+
+def write_values(sink: Sink, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
+    """Write one run's values losing as little as possible; raise the first rejection at the end.
+
+    Everything goes in one call when it fits: one transaction. If that is rejected nothing was written,
+    so the values go again kind by kind: a rejected param cannot take metrics down with it, and a
+    rejected chunk of params is retried one by one so only the bad one is lost.
+    """
+    first_error: InvalidParameter | None = None
+    if fits_one_call(metrics, params, tags):
+        try:
+            sink(run_id, metrics, params, tags)
+            return
+        except InvalidParameter as exc:
+            if not params:
+                raise
+            first_error = exc
+    for i in range(0, len(params), CHUNK_PARAMS):
+        chunk = params[i : i + CHUNK_PARAMS]
+        try:
+            sink(run_id, [], chunk, [])
+        except InvalidParameter:
+            for param in chunk:
+                try:
+                    sink(run_id, [], [param], [])
+                except InvalidParameter as single:
+                    first_error = first_error or single
+    write_chunked(sink, run_id, metrics, [], tags)
+    if first_error is not None:
+        raise first_error
+
+
+def _by_run(
+    items: list[tuple[str, int, Metric | Param | RunTag]],
+) -> dict[str, tuple[list[Metric], list[Param], list[RunTag]]]:
+    by_run: dict[str, tuple[list[Metric], list[Param], list[RunTag]]] = {}
+    for run_id, kind, value in items:
+        lists = by_run.get(run_id)
+        if lists is None:
+            lists = by_run[run_id] = ([], [], [])
+        lists[kind].append(value)  # type: ignore[arg-type]
+    return by_run

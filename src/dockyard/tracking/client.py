@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard.config import Settings
-from dockyard.errors import InvalidParameter, LoggingFailed, ParamValueChanged
-from dockyard.tracking.async_logger import AsyncLogger, write_chunked
+from dockyard.errors import InvalidParameter, LoggingFailed, ParamValueChanged, RunNotActive
+from dockyard.tracking.async_logger import AsyncLogger, fits_one_call, write_chunked, write_values
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
@@ -208,14 +208,40 @@ class Client:
 
     def set_terminated(
         self, run_id: str, status: str | RunStatus = RunStatus.FINISHED, end_time: int | None = None
-    ) -> RunInfo:
-        """End a run: write its queued values first, so the run is complete when it says FINISHED.
+    ) -> None:
+        """End a run, writing its queued values first, so the run is complete when it says FINISHED.
 
-        Background artifact writes (the reproducibility files) may finish later; ``flush`` and ``close``
-        wait for them.
+        The last values and the end go in one transaction when they fit one batch. A value the store
+        refuses (a param already set to something else) does not stop the run from ending: the other
+        values are written, the run ends, then :class:`~dockyard.errors.LoggingFailed` is raised.
+        Background artifact writes (the reproducibility files) may finish later; ``flush`` and
+        ``close`` wait for them.
         """
-        self.flush(artifacts=False)
-        return self._service.set_terminated(run_id, status, end_time)
+        metrics: list[Metric] = []
+        params: list[Param] = []
+        tags: list[RunTag] = []
+        if self._logger is not None:
+            metrics, params, tags = self._logger.take(run_id)
+            self._queued_params.pop(run_id, None)
+        refused: InvalidParameter | None = None
+        if fits_one_call(metrics, params, tags):
+            try:
+                self._service.finish_run(run_id, status, end_time, metrics, params, tags)
+                metrics, params, tags = [], [], []
+            except (ParamValueChanged, RunNotActive) as exc:
+                refused = exc
+                if isinstance(exc, RunNotActive):
+                    raise
+        if metrics or params or tags or refused is not None:
+            try:
+                write_values(self._service.log_batch, run_id, metrics, params, tags)
+            except InvalidParameter as exc:
+                refused = refused or exc
+            self._service.set_terminated(run_id, status, end_time)
+        if refused is not None:
+            raise LoggingFailed(f"a value of run {run_id!r} was refused: {refused}") from refused
+        if self._logger is not None:
+            self._logger.raise_pending_error()
 
     def delete_run(self, run_id: str) -> None:
         self.flush()

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dockyard.config import Settings
-from dockyard.errors import InvalidParameter, LoggingFailed
+from dockyard.errors import InvalidParameter
 from dockyard.tracking.client import Client
 from dockyard.tracking.entities import (
     Dataset,
@@ -292,17 +292,10 @@ def end_run(status: str | RunStatus = RunStatus.FINISHED) -> None:
         return
     run = stack[-1]
     client = _client()
-    error: LoggingFailed | None = None
-    try:
-        client.flush(artifacts=False)
-    except LoggingFailed as exc:  # still end the run; then report what failed
-        error = exc
     try:
         client.set_terminated(run.info.run_id, status)
     finally:
         stack.pop()
-    if error is not None:
-        raise error
 
 
 def _run_id() -> str:

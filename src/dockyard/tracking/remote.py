@@ -240,6 +240,20 @@ class RemoteTrackingService:
     ) -> RunInfo:
         return self.update_run(run_id, status=status, end_time=now_ms() if end_time is None else end_time)
 
+    def finish_run(
+        self,
+        run_id: str,
+        status: str | RunStatus = RunStatus.FINISHED,
+        end_time: int | None = None,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """The run's last values, then its end: two calls (MLflow's API has no call doing both)."""
+        if metrics or params or tags:
+            self.log_batch(run_id, metrics, params, tags)
+        self.set_terminated(run_id, status, end_time)
+
     def delete_run(self, run_id: str) -> None:
         self._post("/runs/delete", {"run_id": v.check_run_id(run_id)})
 

@@ -187,6 +187,16 @@ class TrackingService:
     ) -> None:
         """Log metrics, params and tags in one transaction: all of them are stored, or none."""
         run_id = v.check_run_id(run_id)
+        checked_metrics, checked_params, checked_tags = self._batch(metrics, params, tags)
+        if checked_metrics or checked_params or checked_tags:
+            self.store.log_batch(run_id, checked_metrics, checked_params, checked_tags)
+        else:
+            self.store.get_run(run_id)  # an empty batch still needs an existing run
+
+    def _batch(
+        self, metrics: Sequence[Metric], params: Sequence[Param], tags: Sequence[RunTag]
+    ) -> tuple[list[Metric], list[Param], list[RunTag]]:
+        """Validated values of one batch, within MLflow's per-call limits."""
         if len(metrics) > v.MAX_BATCH_METRICS or len(params) > v.MAX_BATCH_PARAMS or len(tags) > v.MAX_BATCH_TAGS:
             raise InvalidParameter(
                 f"log_batch takes at most {v.MAX_BATCH_METRICS} metrics, {v.MAX_BATCH_PARAMS} params and "
@@ -194,17 +204,30 @@ class TrackingService:
             )
         if len(metrics) + len(params) + len(tags) > v.MAX_BATCH_ENTITIES:
             raise InvalidParameter(f"log_batch takes at most {v.MAX_BATCH_ENTITIES} entities per call")
-        checked_metrics = [self.checks.metric(m) for m in metrics]
         checked_params = [self.checks.param(p) for p in params]
         seen: dict[str, str] = {}
         for p in checked_params:
             if seen.setdefault(p.key, p.value) != p.value:
                 raise InvalidParameter(f"param {p.key!r} appears twice in one batch with different values")
-        checked_tags = self.checks.tags(tags)
-        if checked_metrics or checked_params or checked_tags:
-            self.store.log_batch(run_id, checked_metrics, checked_params, checked_tags)
-        else:
-            self.store.get_run(run_id)  # an empty batch still needs an existing run
+        return [self.checks.metric(m) for m in metrics], checked_params, self.checks.tags(tags)
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str | RunStatus = RunStatus.FINISHED,
+        end_time: int | None = None,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[RunTag] = (),
+    ) -> None:
+        """A run's last values (one batch at most) and its end, in one transaction: all of it or none."""
+        try:
+            parsed = RunStatus.parse(status)
+        except ValueError as exc:
+            raise InvalidParameter(f"status: {exc}") from None
+        end = now_ms() if end_time is None else v.check_int(end_time, "end_time", minimum=0)
+        checked = self._batch(metrics, params, tags)
+        self.store.finish_run(v.check_run_id(run_id), parsed, end, *checked)
 
     def log_metric(self, run_id: str, key: str, value: float, timestamp: int | None = None, step: int = 0) -> None:
         self.log_batch(run_id, metrics=[Metric(key, value, now_ms() if timestamp is None else timestamp, step)])

@@ -83,6 +83,11 @@ class _Statements:
             t.params.c.run_uuid == run_id, t.params.c.key.in_(sa.bindparam("keys", expanding=True))
         )
         self.insert_params = t.params.insert()
+        self.end_run = (
+            t.runs.update()
+            .where(t.runs.c.run_uuid == run_id)
+            .values(status=sa.bindparam("new_status"), end_time=sa.bindparam("new_end_time"))
+        )
 
 
 class SqlTrackingStore(SqlExperimentStore):
@@ -294,15 +299,35 @@ class SqlTrackingStore(SqlExperimentStore):
         if stage != LifecycleStage.ACTIVE.value:
             raise RunNotActive(f"Run {run_id!r} is deleted; restore it before writing to it")
 
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        end_time: int,
+        metrics: list[Metric],
+        params: list[Param],
+        tags: list[RunTag],
+    ) -> None:
+        """The run's last values and its end status in one transaction: all of it, or none."""
+        with self.db.write() as conn:
+            self._check_active(conn, run_id)
+            self._write_values(conn, run_id, metrics, params, tags)
+            conn.execute(self._sql.end_run, {"run_id": run_id, "new_status": status.value, "new_end_time": end_time})
+
     def log_batch(self, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]) -> None:
         with self.db.write() as conn:
             self._check_active(conn, run_id)
-            if params:
-                self._insert_params(conn, run_id, params)
-            if tags:
-                self._upsert_tags(conn, run_id, {tag.key: tag.value for tag in tags}, sync_name=True)
-            if metrics:
-                self._insert_metrics(conn, run_id, metrics)
+            self._write_values(conn, run_id, metrics, params, tags)
+
+    def _write_values(
+        self, conn: sa.Connection, run_id: str, metrics: list[Metric], params: list[Param], tags: list[RunTag]
+    ) -> None:
+        if params:
+            self._insert_params(conn, run_id, params)
+        if tags:
+            self._upsert_tags(conn, run_id, {tag.key: tag.value for tag in tags}, sync_name=True)
+        if metrics:
+            self._insert_metrics(conn, run_id, metrics)
 
     def delete_tag(self, run_id: str, key: str) -> None:
         with self.db.write() as conn:
