@@ -54,6 +54,10 @@ HERE = Path(__file__).resolve().parent
 CLIENT_PY = HERE / "server_workloads.py"
 STARTUP_TIMEOUT = 180.0  # seconds a server may take to answer /health (MLflow's imports and migrations)
 POLL_INTERVAL = 0.5  # seconds between two readings of a server's process tree (memory peaks)
+SETTLE_CPUS = 0.05  # a server has settled once its process tree uses less CPU than this ...
+SETTLE_WINDOWS = 2  # ... in this many consecutive one-second windows
+SETTLE_TIMEOUT = 120.0
+MEMORY_GROWTH_LIMIT_MB = 50  # Dockyard's server may grow by less than this while it moves the artifact
 
 # Base counts, all multiplied by --scale.
 COUNTS = {
@@ -141,6 +145,7 @@ class Server:
     root: Path
     command: list[str]
     proc: subprocess.Popen
+    settle_seconds: float = 0.0  # how long it took, after answering /health, to go quiet
     peaks: dict[int, int] = field(default_factory=dict)  # pid -> highest VmHWM seen (kB)
     names: dict[int, str] = field(default_factory=dict)  # pid -> its command
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -184,6 +189,21 @@ def server_command(library: str, python: Path | str, root: Path, port: int) -> l
     ]  # fmt: skip
 
 
+def settle(srv: Server) -> float:
+    """Wait until the server's process tree is idle: MLflow's server answers /health before its job
+    runner and consumer processes have started, and a client measured meanwhile would share the CPUs
+    with their start-up. Returns the seconds waited."""
+    t0 = time.monotonic()
+    quiet = 0
+    before = srv.cpu_seconds()
+    while quiet < SETTLE_WINDOWS and time.monotonic() - t0 < SETTLE_TIMEOUT:
+        time.sleep(1.0)
+        now = srv.cpu_seconds()
+        quiet = quiet + 1 if now - before < SETTLE_CPUS else 0
+        before = now
+    return time.monotonic() - t0
+
+
 def health(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
@@ -220,6 +240,7 @@ def server(library: str, python: Path | str, root: Path | None = None, keep: boo
                     f"{library} server did not answer /health in {STARTUP_TIMEOUT:.0f} s:\n{tail(log_path)}"
                 )
             time.sleep(0.2)
+        srv.settle_seconds = settle(srv)
         srv.sample()
         watcher.start()
         yield srv
@@ -255,6 +276,18 @@ def group_alive(pgid: int) -> bool:
     return True
 
 
+def command_template(srv: Server) -> str:
+    """The server's command line, with <dir> for its fresh directory and <port> for its port."""
+    port = srv.url.rsplit(":", 1)[1]
+    words = []
+    for i, word in enumerate(srv.command):
+        word = word.replace(str(srv.root), "<dir>")
+        if i and srv.command[i - 1] == "--port" and word == port:
+            word = "<port>"
+        words.append(display_path(word) if word.startswith("/") else word)
+    return " ".join(w if "<" in w else shlex.quote(w) for w in words)
+
+
 def tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
@@ -283,6 +316,7 @@ def run_client(
     if srv is not None:
         env["MLFLOW_TRACKING_URI" if library == "mlflow" else "DOCKYARD_TRACKING_URI"] = srv.url
     server_cpu0 = srv.cpu_seconds() if srv else 0.0
+    own0 = own_cpu_seconds()
     busy0, child0, wall0 = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
     try:
         proc = subprocess.run(
@@ -300,6 +334,7 @@ def run_client(
             shutil.rmtree(cwd, ignore_errors=True)
     busy1, child1, wall1 = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
     server_cpu = (srv.cpu_seconds() if srv else 0.0) - server_cpu0
+    own = own_cpu_seconds() - own0  # this script's (the memory watcher reads /proc)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         text = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
@@ -307,9 +342,23 @@ def run_client(
         raise RuntimeError(f"{library} client {workload}{where} exited {proc.returncode}:\n{text}")
     result = json.loads(lines[-1])
     result["server_cpu"] = server_cpu
+    result["client_cpu"] = child1 - child0
     if busy0 is not None and busy1 is not None and wall1 > wall0:
-        result["other_cpus"] = max(0.0, (busy1 - busy0) - (child1 - child0) - server_cpu) / (wall1 - wall0)
+        result["other_cpus"] = max(0.0, (busy1 - busy0) - (child1 - child0) - server_cpu - own) / (wall1 - wall0)
     return result
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def cpu_note(r: dict) -> str:
+    """Where the CPU of one measurement went: client, server, other processes."""
+    text = f" [CPU s: client {r['client_cpu']:.1f}, server {r['server_cpu']:.1f}"
+    if "other_cpus" in r:
+        text += f"; other processes {r['other_cpus']:.2f} CPUs"
+    return text + "]"
 
 
 # ---------------------------------------------------------------------------------------- rows
@@ -429,14 +478,16 @@ class Bench:
         self.notes: list[str] = []
         self.other_cpus: dict[str, float] = {}
         self.commands: dict[str, str] = {}
+        self.settle: dict[str, list[float]] = {}
 
     def client(self, library: str, workload: str, args: list[str | int], srv: Server | None, group: str) -> dict:
         result = run_client(self.pythons[library], library, workload, args, srv, self.timeout, self.keep)
         other = result.get("other_cpus")
         if other is not None:
             self.other_cpus[group] = max(self.other_cpus.get(group, 0.0), other)
-        if srv is not None and srv.library not in self.commands:
-            self.commands[srv.library] = " ".join(shlex.quote(display_path(a)) for a in srv.command)
+        if srv is not None:
+            self.commands.setdefault(srv.library, command_template(srv))
+            self.settle.setdefault(srv.library, []).append(srv.settle_seconds)
         return result
 
     def server(self, library: str, root: Path | None = None):
@@ -467,7 +518,7 @@ class Bench:
                 r = self.client(client, "log_metric", [count], srv, "log_metric")
             log(
                 f"  {client} client -> {library} server: {count} calls in {r['seconds']:.3f} s "
-                f"= {r['rate']:,.1f} calls/s"
+                f"= {r['rate']:,.1f} calls/s{cpu_note(r)}"
             )
             return r["rate"]
 
@@ -496,7 +547,7 @@ class Bench:
                 r = self.client(client, "log_batch", [points], srv, "batch")
             log(
                 f"  {client} client -> {library} server: {points} points in {r['seconds']:.3f} s "
-                f"= {r['rate']:,.0f} points/s"
+                f"= {r['rate']:,.0f} points/s{cpu_note(r)}"
             )
             return r["rate"]
 
@@ -533,7 +584,7 @@ class Bench:
                         getattr(row, library).extend(r["samples"])
                         log(
                             f"  {client} client -> {library} server: median {r['seconds'] * 1000:.1f} ms of "
-                            f"{[round(s * 1000, 1) for s in r['samples']]} ms, {r['found']} runs"
+                            f"{[round(s * 1000, 1) for s in r['samples']]} ms, {r['found']} runs{cpu_note(r)}"
                         )
             except RuntimeError as exc:
                 (mlflow_client if library == "mlflow" else dockyard_client).errors.append(str(exc))
@@ -550,7 +601,7 @@ class Bench:
         mb = self.counts["artifact_mb"]
         upload = Row("artifacts", f"artifact upload ({mb} MB)", "mlflow", "MB/s", (">=", 1.0))
         download = Row("artifacts", f"artifact download ({mb} MB)", "mlflow", "MB/s", (">=", 1.0))
-        limit_mb = mb / 2
+        limit_mb = MEMORY_GROWTH_LIMIT_MB
         growth: dict[str, list[float]] = {"mlflow": [], "dockyard": []}
         memory = Row(
             "artifacts",
@@ -580,7 +631,7 @@ class Bench:
             log(
                 f"  mlflow client -> {library} server: upload {r['upload_rate']:,.1f} MB/s, download "
                 f"{r['download_rate']:,.1f} MB/s; server RSS {before / 1024:.0f} MB before, peak {peak / 1024:.0f} MB "
-                f"over {len(srv.peaks)} process(es)"
+                f"over {len(srv.peaks)} process(es){cpu_note(r)}"
             )
 
         for _ in range(self.repeat):
@@ -631,8 +682,20 @@ def run_notes(bench: Bench, rows: list[Row], scale: float) -> list[str]:
         f"each rate is the median of {bench.repeat} such measurements, the search time the median of "
         f"{SEARCH_SAMPLES} calls after one warm-up, the memory figure the highest of the measurements."
     )
+    notes.append(
+        "client: the client library used against the MLflow server / against the Dockyard server (one name: "
+        "the same client against both)."
+    )
     for library, command in bench.commands.items():
         notes.append(f"{library} server: `{command}`")
+    settle = {k: statistics.median(v) for k, v in bench.settle.items() if v}
+    if settle:
+        notes.append(
+            "After a server answered /health, each client waited for the server's processes to go idle "
+            f"(< {SETTLE_CPUS:g} CPU s in {SETTLE_WINDOWS} consecutive seconds): median wait "
+            + ", ".join(f"{k} {v:.0f} s" for k, v in settle.items())
+            + "."
+        )
     notes += bench.notes
     busy = [f"{g} {v:.2f}" for g, v in bench.other_cpus.items() if g != "prefill"]
     for group, value in bench.other_cpus.items():

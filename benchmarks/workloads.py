@@ -123,6 +123,8 @@ def runs(lib, n: int) -> dict:
             lib.log_params(params)
             lib.log_metrics({f"m{j}": i + j / 10 for j in range(5)})
         last = run.info.run_id
+    if lib.__name__ == "dockyard":
+        lib.flush()  # its background writes (the reproducibility files) count too
     elapsed = time.perf_counter() - t0
     if last is not None:
         data = _client(lib).get_run(last).data
