@@ -95,19 +95,24 @@ def test_factory_local_path_and_file_uri(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "uri",
+    ("uri", "message"),
     [
-        "s3://bucket/a",
-        "mlflow-artifacts:/0/abc/artifacts",
-        "http://host:5000/x",
-        "https://host/x",
-        "S3://b/k",
+        ("mlflow-artifacts:/0/abc/artifacts", "server"),  # needs an http(s) tracking URI to resolve against
+        ("http://host:5000/x", "artifact proxy"),  # only a server's artifact proxy is spoken over HTTP
+        ("https://host/x", "artifact proxy"),
     ],
 )
-def test_factory_server_schemes_not_yet(uri: str) -> None:
-    with pytest.raises(InvalidParameter, match="server") as info:
+def test_factory_server_schemes_need_a_server(uri: str, message: str) -> None:
+    with pytest.raises(InvalidParameter, match=message) as info:
         artifact_store_for_uri(uri)
     assert uri in str(info.value)
+
+
+def test_factory_resolves_proxy_uris_against_the_tracking_server() -> None:
+    store = artifact_store_for_uri("mlflow-artifacts:/0/abc/artifacts", tracking_uri="http://host:5000/prefix")
+    assert store.root_uri == "http://host:5000/prefix/api/2.0/mlflow-artifacts/artifacts/0/abc/artifacts"
+    with_host = artifact_store_for_uri("mlflow-artifacts://other:81/1/r/artifacts", tracking_uri="http://host:5000")
+    assert with_host.root_uri == "http://other:81/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts"
 
 
 def test_factory_unknown_scheme_and_empty() -> None:

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from server.dockyard_process import dockyard_server
 
 import dockyard
 from dockyard.cli import main
+
+from server.dockyard_process import dockyard_server
 
 
 def test_runs_list_and_show_through_a_server(tmp_path: Path) -> None:

@@ -98,6 +98,7 @@ class LocalArtifactStore:
             raise InvalidParameter(f"artifact root {raw!r}: NUL bytes are not allowed")
         self.root = Path(os.path.abspath(raw))
         self.root_uri = self.root.as_uri()
+        self._real_root_path: str | None = None
 
     def __repr__(self) -> str:
         return f"LocalArtifactStore({self.root_uri!r})"
@@ -105,7 +106,11 @@ class LocalArtifactStore:
     # -- path handling -------------------------------------------------------------------------
 
     def _real_root(self) -> Path:
-        return self.root.resolve()
+        # Resolved once per store: the root is configuration, not user input. (os.path.realpath is a
+        # few times cheaper than Path.resolve, and these checks run on every write.)
+        if self._real_root_path is None:
+            self._real_root_path = os.path.realpath(self.root)
+        return Path(self._real_root_path)
 
     def _inside(self, real: Path, real_root: Path) -> bool:
         return real == real_root or real.is_relative_to(real_root)
@@ -113,17 +118,20 @@ class LocalArtifactStore:
     def _locate(self, rel: str, field: str = "artifact_path") -> Path:
         """The resolved path of ``rel``; InvalidArtifactPath if symlinks lead it outside the root."""
         real_root = self._real_root()
-        real = (self.root / rel).resolve() if rel else real_root
-        if not self._inside(real, real_root):
+        if not rel:
+            return real_root
+        real = os.path.realpath(os.path.join(self.root, rel))
+        root_text = str(real_root)
+        if real != root_text and not real.startswith(root_text.rstrip(os.sep) + os.sep):
             raise InvalidArtifactPath(f"{field} {rel!r}: resolves outside the artifact root")
-        return real
+        return Path(real)
 
     def _prepare_dir(self, rel_dir: str, field: str) -> Path:
         """Create ``<root>/<rel_dir>`` (checked to stay inside the root) and return it."""
         self._locate(rel_dir, field)  # before creating anything: a symlinked parent must not escape
         target = self.root / rel_dir if rel_dir else self.root
         try:
-            target.mkdir(parents=True, exist_ok=True)
+            os.makedirs(target, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise InvalidArtifactPath(f"{field} {rel_dir!r}: a component of the path is a file") from None
         return target
@@ -146,7 +154,8 @@ class LocalArtifactStore:
     def _write_file(self, rel_dir: str, name: str, fill: Callable[[BinaryIO], object], field: str) -> None:
         rel = f"{rel_dir}/{name}" if rel_dir else name
         directory = self._prepare_dir(rel_dir, field)
-        self._locate(rel, field)  # the destination itself may be a symlink
+        if os.path.islink(directory / name):  # the destination itself may be a symlink
+            self._locate(rel, field)
         self._atomic_write(directory / name, rel, field, fill)
 
     # -- writes --------------------------------------------------------------------------------

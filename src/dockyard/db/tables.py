@@ -71,7 +71,7 @@ params = sa.Table(
     sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_params_key", "key"),
+    sqlite_with_rowid=False,  # the primary key is the table: one B-tree to write, not two
 )
 
 tags = sa.Table(
@@ -80,7 +80,7 @@ tags = sa.Table(
     sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_tags_key", "key"),
+    sqlite_with_rowid=False,
 )
 
 latest_metrics = sa.Table(

@@ -60,13 +60,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_runs_experiment_start", "runs", ["experiment_id", "start_time"])
     for name in ("params", "tags"):
+        # Looked up by (run, key) only: on SQLite the primary key is the table (no rowid B-tree).
         op.create_table(
             name,
             sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
             sa.Column("key", sa.String(250), primary_key=True),
             sa.Column("value", sa.Text, nullable=False),
+            sqlite_with_rowid=False,
         )
-        op.create_index(f"ix_{name}_key", name, ["key"])
     op.create_table(
         "latest_metrics",
         sa.Column("series_id", sa.Integer, primary_key=True, autoincrement=True),
