@@ -311,6 +311,52 @@ class S3ArtifactStore:
             with self._errors(rel):
                 self._client.upload_fileobj(spool, self.bucket, self._key(rel))
 
+    # -- multipart uploads through presigned URLs (the server's /mlflow-artifacts/mpu/* calls) -------
+
+    def create_multipart_upload(
+        self, artifact_file: str, num_parts: int, *, expires_in: int = 3600
+    ) -> tuple[str, builtins.list[dict[str, Any]]]:
+        """Start a multipart upload; the client PUTs each part straight to its presigned URL."""
+        rel = check_artifact_path(artifact_file, field="path")
+        if not rel:
+            raise InvalidArtifactPath("path must name a file, not the artifact root")
+        if not 1 <= num_parts <= 10_000:
+            raise InvalidParameter(f"num_parts must be between 1 and 10000 (S3's limit), got {num_parts}")
+        key = self._key(rel)
+        with self._errors(rel):
+            upload_id = self._client.create_multipart_upload(Bucket=self.bucket, Key=key)["UploadId"]
+            credentials = [
+                {
+                    "url": self._client.generate_presigned_url(
+                        "upload_part",
+                        Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": n},
+                        ExpiresIn=expires_in,
+                    ),
+                    "part_number": n,
+                    "headers": {},
+                }
+                for n in range(1, num_parts + 1)
+            ]
+        return upload_id, credentials
+
+    def complete_multipart_upload(
+        self, artifact_file: str, upload_id: str, parts: builtins.list[tuple[int, str]]
+    ) -> None:
+        """Join the uploaded parts, given as (part_number, etag), into the object."""
+        rel = check_artifact_path(artifact_file, field="path")
+        with self._errors(rel):
+            self._client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self._key(rel),
+                UploadId=upload_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in sorted(parts)]},
+            )
+
+    def abort_multipart_upload(self, artifact_file: str, upload_id: str) -> None:
+        rel = check_artifact_path(artifact_file, field="path")
+        with self._errors(rel):
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=self._key(rel), UploadId=upload_id)
+
     # -- reads ---------------------------------------------------------------------------------
 
     def list(self, path: str | None = None) -> builtins.list[FileInfo]:

@@ -8,6 +8,7 @@ grow with the size of an artifact.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.artifacts import check_artifact_path
@@ -104,10 +105,49 @@ def delete(ctx: ServerContext, p: Params) -> dict[str, Any]:
     return {}
 
 
-def multipart(ctx: ServerContext, p: Params) -> dict[str, Any]:
-    raise MultipartNotSupported(
-        "Multipart upload is not supported for the current artifact repository; upload with a single PUT"
-    )
+def _multipart_store(ctx: ServerContext) -> Any:
+    store = ctx.artifacts
+    if store is None:
+        raise StoreUnavailable("artifact proxying is disabled on this server (started with --no-serve-artifacts)")
+    if not hasattr(store, "create_multipart_upload"):
+        # MLflow's client falls back to a single PUT when the message starts like this.
+        raise MultipartNotSupported(
+            "Multipart upload is not supported for the current artifact repository; upload with a single PUT"
+        )
+    return store
+
+
+def _multipart_target(p: Params) -> str:
+    """``mpu/<op>/<artifact dir>`` with the file's base name from the body's ``path`` (MLflow's form)."""
+    directory = check_artifact_path(p.string("artifact_path", default=""), field="path")
+    name = PurePosixPath(str(p.string("path", required=True)).replace("\\", "/")).name
+    if not name:
+        raise InvalidParameter("path must name a file")
+    return f"{directory}/{name}" if directory else name
+
+
+def multipart_create(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    store = _multipart_store(ctx)
+    num_parts = p.integer("num_parts", default=1)
+    upload_id, credentials = store.create_multipart_upload(_multipart_target(p), num_parts)
+    return {"upload_id": upload_id, "credentials": credentials}
+
+
+def multipart_complete(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    store = _multipart_store(ctx)
+    parts = []
+    for i, part in enumerate(p.items("parts")):
+        if not isinstance(part, dict) or "part_number" not in part:
+            raise InvalidParameter(f"parts[{i}]: expected an object with 'part_number' and 'etag'")
+        parts.append((int(part["part_number"]), str(part.get("etag", ""))))
+    store.complete_multipart_upload(_multipart_target(p), p.string("upload_id", required=True), parts)
+    return {}
+
+
+def multipart_abort(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    store = _multipart_store(ctx)
+    store.abort_multipart_upload(_multipart_target(p), p.string("upload_id", required=True))
+    return {}
 
 
 def list_run_artifacts(ctx: ServerContext, p: Params) -> dict[str, Any]:
@@ -146,9 +186,9 @@ def routes(prefixes: tuple[str, ...]) -> list[Any]:
             Route(f"{base}/artifacts/{{path:path}}", download, methods=["GET"]),
             Route(f"{base}/artifacts/{{path:path}}", upload, methods=["PUT"]),
             Route(f"{base}/artifacts/{{path:path}}", endpoint(delete), methods=["DELETE"]),
-            Route(f"{base}/mpu/create/{{path:path}}", endpoint(multipart), methods=["POST"]),
-            Route(f"{base}/mpu/complete/{{path:path}}", endpoint(multipart), methods=["POST"]),
-            Route(f"{base}/mpu/abort/{{path:path}}", endpoint(multipart), methods=["POST"]),
+            Route(f"{base}/mpu/create/{{artifact_path:path}}", endpoint(multipart_create), methods=["POST"]),
+            Route(f"{base}/mpu/complete/{{artifact_path:path}}", endpoint(multipart_complete), methods=["POST"]),
+            Route(f"{base}/mpu/abort/{{artifact_path:path}}", endpoint(multipart_abort), methods=["POST"]),
             Route(f"{prefix}/mlflow/artifacts/list", endpoint(list_run_artifacts), methods=["GET"]),
         ]
     return out
