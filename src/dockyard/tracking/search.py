@@ -53,6 +53,23 @@ __all__ = [
 ]
 
 
+from dockyard.tracking.search_vocabulary import (  # noqa: F401
+    _ALL_OPS,
+    _ATTRIBUTE_ALIASES,
+    _COMPARATORS_TEXT,
+    _DATASET_KEYS,
+    _ENTITY_LABEL,
+    _FILTER_ATTRIBUTES,
+    _KINDS,
+    _LIST_OPS,
+    _MAX_DEPTH,
+    _NUMERIC_OPS,
+    _ORDER_ATTRIBUTES,
+    _PREFIXES,
+    _RESERVED,
+    _STRING_OPS,
+)
+
 # --------------------------------------------------------------------------------------------------- AST
 
 
@@ -95,118 +112,6 @@ class OrderKey:
     entity: str
     key: str
     ascending: bool
-
-
-# ---------------------------------------------------------------------------------------- vocabulary
-
-_KINDS = ("runs", "experiments", "logged_models")
-
-_PREFIXES: dict[str, dict[str, str]] = {
-    "runs": {
-        "metric": "metric",
-        "metrics": "metric",
-        "parameter": "param",
-        "parameters": "param",
-        "param": "param",
-        "params": "param",
-        "tag": "tag",
-        "tags": "tag",
-        "attribute": "attribute",
-        "attributes": "attribute",
-        "attr": "attribute",
-        "run": "attribute",
-        "dataset": "dataset",
-        "datasets": "dataset",
-    },
-    "experiments": {
-        "attribute": "attribute",
-        "attributes": "attribute",
-        "attr": "attribute",
-        "tag": "tag",
-        "tags": "tag",
-    },
-    "logged_models": {
-        "metric": "metric",
-        "metrics": "metric",
-        "parameter": "param",
-        "parameters": "param",
-        "param": "param",
-        "params": "param",
-        "tag": "tag",
-        "tags": "tag",
-        "attribute": "attribute",
-        "attributes": "attribute",
-        "attr": "attribute",
-    },
-}
-
-_NUMERIC_OPS = ("=", "!=", ">", ">=", "<", "<=")
-_STRING_OPS = ("=", "!=", "LIKE", "ILIKE")
-_LIST_OPS = ("IN", "NOT IN")
-_ALL_OPS = _NUMERIC_OPS + ("LIKE", "ILIKE") + _LIST_OPS
-
-# attribute name -> (value type, allowed comparators); value type is "string" or "int".
-_FILTER_ATTRIBUTES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
-    "runs": {
-        "run_id": ("string", _STRING_OPS + _LIST_OPS),
-        "run_name": ("string", _STRING_OPS),
-        "user_id": ("string", _STRING_OPS),
-        "status": ("string", _STRING_OPS),
-        "artifact_uri": ("string", _STRING_OPS),
-        "start_time": ("int", _NUMERIC_OPS),
-        "end_time": ("int", _NUMERIC_OPS),
-    },
-    "experiments": {
-        "name": ("string", _STRING_OPS),
-        "creation_time": ("int", _NUMERIC_OPS),
-        "last_update_time": ("int", _NUMERIC_OPS),
-    },
-    "logged_models": {
-        "name": ("string", _STRING_OPS + _LIST_OPS),
-        "model_id": ("string", _STRING_OPS + _LIST_OPS),
-        "model_type": ("string", _STRING_OPS + _LIST_OPS),
-        "status": ("string", _STRING_OPS + _LIST_OPS),
-        "source_run_id": ("string", _STRING_OPS + _LIST_OPS),
-        "creation_timestamp": ("int", _NUMERIC_OPS),
-        "last_updated_timestamp": ("int", _NUMERIC_OPS),
-    },
-}
-
-_ORDER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "runs": ("run_id", "run_name", "user_id", "status", "start_time", "end_time", "artifact_uri"),
-    "experiments": ("name", "experiment_id", "creation_time", "last_update_time"),
-    "logged_models": (
-        "name",
-        "model_id",
-        "model_type",
-        "status",
-        "source_run_id",
-        "creation_timestamp",
-        "last_updated_timestamp",
-    ),
-}
-
-_ATTRIBUTE_ALIASES: dict[str, dict[str, str]] = {
-    "runs": {"created": "start_time"},
-    "experiments": {},
-    "logged_models": {"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
-}
-
-_DATASET_KEYS = ("name", "digest", "context")
-
-_ENTITY_LABEL = {
-    "metric": "metric",
-    "param": "param",
-    "tag": "tag",
-    "attribute": "attribute",
-    "dataset": "dataset field",
-}
-
-# Words that are never read as a bare identifier.
-_RESERVED = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"})
-
-_COMPARATORS_TEXT = "=, !=, >, >=, <, <=, LIKE, ILIKE, IN, NOT IN"
-_MAX_DEPTH = 64
 
 
 # ------------------------------------------------------------------------------------------- tokenizer
