@@ -7,11 +7,8 @@ A URI without a scheme (or with a one-letter one, i.e. a Windows drive) is a loc
 >>> import tempfile
 >>> artifact_store_for_uri(tempfile.mkdtemp()).__class__.__name__
 'LocalArtifactStore'
->>> try:
-...     artifact_store_for_uri("s3://bucket/runs/1")
-... except InvalidParameter as err:
-...     print("server" in err.message)
-True
+>>> artifact_store_for_uri("mlflow-artifacts:/1/r/artifacts", tracking_uri="http://host:5000").root_uri
+'http://host:5000/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts'
 """
 
 from __future__ import annotations
