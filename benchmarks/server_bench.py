@@ -504,6 +504,7 @@ class Bench:
 
     def log_metric(self) -> list[Row]:
         n, n_dockyard = self.counts["mlflow_log_metric"], self.counts["dockyard_log_metric"]
+        own_cpu: dict[tuple[str, str], list[float]] = {}  # (client, server) -> client CPU s per call
         mlflow_client = Row("log_metric", f"mlflow-client log_metric ({n:,} calls)", "mlflow", "calls/s", (">=", 10.0))
         dockyard_client = Row(
             "log_metric",
@@ -516,6 +517,7 @@ class Bench:
         def rate(library: str, client: str, count: int) -> float:
             with self.server(library) as srv:
                 r = self.client(client, "log_metric", [count], srv, "log_metric")
+            own_cpu.setdefault((client, library), []).append(r["client_cpu_seconds"] / count)
             log(
                 f"  {client} client -> {library} server: {count} calls in {r['seconds']:.3f} s "
                 f"= {r['rate']:,.1f} calls/s{cpu_note(r)}"
@@ -527,6 +529,16 @@ class Bench:
             self.attempt(mlflow_client, "dockyard", lambda: rate("dockyard", "mlflow", n))
             self.attempt(dockyard_client, "dockyard", lambda: rate("dockyard", "dockyard", n_dockyard))
         dockyard_client.mlflow = mlflow_client.mlflow
+        per_call = {k: statistics.median(v) * 1000 for k, v in own_cpu.items()}
+        if ("mlflow", "dockyard") in per_call and mlflow_client.figure("mlflow"):
+            ms = per_call[("mlflow", "dockyard")]
+            ceiling = 1000 / ms
+            self.notes.append(
+                f"log_metric: MLflow's client process itself used {ms:.1f} ms of CPU per `log_metric` call against "
+                f"the Dockyard server ({per_call.get(('mlflow', 'mlflow'), float('nan')):.1f} ms against MLflow's), "
+                f"so no server can take it past about {ceiling:,.0f} calls/s on this machine: "
+                f"{ceiling / mlflow_client.figure('mlflow'):.1f}x the MLflow server's rate."
+            )
         return [mlflow_client, dockyard_client]
 
     # -- 3: batched points

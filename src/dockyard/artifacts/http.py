@@ -57,6 +57,14 @@ def _client_for(base: str) -> Any:
         return client
 
 
+def close_clients() -> None:
+    """Close the pooled HTTP clients (tests; a process done with its servers)."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
 class _ResponseReader(io.RawIOBase):
     """A streamed HTTP response body as a raw binary file (wrapped in a BufferedReader for use)."""
 

@@ -75,3 +75,6 @@ def close_all() -> None:
             else:
                 service.close()  # type: ignore[attr-defined]  # the remote client
         _services.clear()
+    from dockyard.artifacts.http import close_clients
+
+    close_clients()
