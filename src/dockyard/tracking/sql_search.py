@@ -1,7 +1,8 @@
 """Compile parsed search filters and order_by keys (``tracking.search``) into SQLAlchemy clauses.
 
-Each comparison on a metric, param, tag or dataset becomes an ``EXISTS`` sub-query on an indexed table,
-so a filter never multiplies rows the way MLflow's joins do, and AND / OR / parentheses compose freely.
+Each comparison on a metric, param, tag or dataset becomes a ``run_uuid IN (sub-query)`` on an indexed
+table, so a filter never multiplies rows the way MLflow's joins do, and AND / OR / parentheses compose
+freely.
 Metric comparisons use ``latest_metrics`` (the latest value per key), never the points.
 """
 
@@ -58,6 +59,8 @@ def _compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
 
 
 def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
+    # Value filters are uncorrelated ``run_uuid IN (...)`` sub-queries: each runs once over its index
+    # (``latest_metrics(key, value)`` for metrics), instead of once per run as a correlated EXISTS.
     run_id = t.runs.c.run_uuid
     if c.entity == "attribute":
         column = _RUN_ATTRIBUTES.get(c.key)
@@ -66,25 +69,25 @@ def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
         return _compare(column, c.op, c.value)
     if c.entity == "metric":
         lm = t.latest_metrics
-        return sa.exists().where(lm.c.run_uuid == run_id, lm.c.key == c.key, _compare(lm.c.value, c.op, c.value))
+        return run_id.in_(sa.select(lm.c.run_uuid).where(lm.c.key == c.key, _compare(lm.c.value, c.op, c.value)))
     if c.entity in ("param", "tag"):
         table = t.params if c.entity == "param" else t.tags
-        return sa.exists().where(
-            table.c.run_uuid == run_id, table.c.key == c.key, _compare(table.c.value, c.op, c.value)
+        return run_id.in_(
+            sa.select(table.c.run_uuid).where(table.c.key == c.key, _compare(table.c.value, c.op, c.value))
         )
     if c.entity == "dataset":
         ri, ds, rit = t.run_inputs, t.datasets, t.run_input_tags
         if c.key in ("name", "digest"):
-            return sa.exists().where(
-                ri.c.run_uuid == run_id,
-                ri.c.dataset_uuid == ds.c.dataset_uuid,
-                _compare(ds.c[c.key], c.op, c.value),
+            return run_id.in_(
+                sa.select(ri.c.run_uuid)
+                .join(ds, ri.c.dataset_uuid == ds.c.dataset_uuid)
+                .where(_compare(ds.c[c.key], c.op, c.value))
             )
         if c.key == "context":
-            return sa.exists().where(
-                rit.c.run_uuid == run_id,
-                rit.c.key == "mlflow.data.context",
-                _compare(rit.c.value, c.op, c.value),
+            return run_id.in_(
+                sa.select(rit.c.run_uuid).where(
+                    rit.c.key == "mlflow.data.context", _compare(rit.c.value, c.op, c.value)
+                )
             )
         raise InvalidFilter(f"unknown dataset field {c.key!r} (use name, digest or context)")
     raise InvalidFilter(f"unknown entity {c.entity!r}")
