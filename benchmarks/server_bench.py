@@ -473,6 +473,7 @@ class Bench:
         self.pythons = pythons
         self.counts = counts
         self.repeat = args.repeat
+        self.artifacts_repeat = args.artifacts_repeat
         self.timeout = args.timeout
         self.keep = args.keep
         self.notes: list[str] = []
@@ -646,7 +647,7 @@ class Bench:
                 f"over {len(srv.peaks)} process(es){cpu_note(r)}"
             )
 
-        for _ in range(self.repeat):
+        for _ in range(self.artifacts_repeat):
             for library in ("mlflow", "dockyard"):
                 try:
                     measure(library)
@@ -691,8 +692,13 @@ def run_notes(bench: Bench, rows: list[Row], scale: float) -> list[str]:
         )
     notes.append(
         "Every measurement starts a fresh server on a new SQLite file and runs its client in a fresh interpreter; "
-        f"each rate is the median of {bench.repeat} such measurements, the search time the median of "
-        f"{SEARCH_SAMPLES} calls after one warm-up, the memory figure the highest of the measurements."
+        f"each rate is the median of {bench.repeat} such measurements"
+        + (
+            f" ({bench.artifacts_repeat} for the artifact transfers; the memory figure is the highest of them)"
+            if any(r.group == "artifacts" for r in rows)
+            else ""
+        )
+        + f", the search time the median of {SEARCH_SAMPLES} calls after one warm-up."
     )
     notes.append(
         "client: the client library used against the MLflow server / against the Dockyard server (one name: "
@@ -745,6 +751,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument(
         "--repeat", type=int, default=3, help="fresh server + client measurements per rate, median kept (default 3)"
     )
+    p.add_argument(
+        "--artifacts-repeat",
+        type=int,
+        default=5,
+        help="the same for the artifact transfers, which are short and noisier (default 5)",
+    )
     p.add_argument("--markdown", action="store_true", help="also print the table as markdown")
     p.add_argument("--write-results", action="store_true", help=f"append the results to {RESULTS.relative_to(REPO)}")
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per client process (default 1800)")
@@ -760,8 +772,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = [n for n in names if n not in GROUPS]
     if unknown:
         p.error(f"unknown workload(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
-    if args.scale <= 0 or args.repeat < 1:
-        p.error("--scale must be positive and --repeat at least 1")
+    if args.scale <= 0 or args.repeat < 1 or args.artifacts_repeat < 1:
+        p.error("--scale must be positive, --repeat and --artifacts-repeat at least 1")
     args.names = [n for n in GROUPS if not names or n in names]
     return args
 

@@ -131,28 +131,45 @@ def decode_experiment(d: dict[str, Any]) -> Experiment:
 
 
 def encode_metric(m: Metric, *, with_run_id: bool = False) -> dict[str, Any]:
-    out: dict[str, Any] = {"key": m.key, "value": encode_double(m.value), "timestamp": m.timestamp, "step": m.step}
+    value = m.value
+    out: dict[str, Any] = {
+        "key": m.key,
+        # Inline test for the usual finite case: this runs a thousand times per log_batch.
+        "value": value if -math.inf < value < math.inf else encode_double(value),
+        "timestamp": m.timestamp,
+        "step": m.step,
+    }
     if with_run_id and m.run_id:
         out["run_id"] = m.run_id
-    for name in ("model_id", "dataset_name", "dataset_digest"):
-        value = getattr(m, name)
-        if value:
-            out[name] = value
+    if m.model_id:
+        out["model_id"] = m.model_id
+    if m.dataset_name:
+        out["dataset_name"] = m.dataset_name
+    if m.dataset_digest:
+        out["dataset_digest"] = m.dataset_digest
     return out
 
 
 def decode_metric(d: Any, field: str = "metric") -> Metric:
     if not isinstance(d, dict):
         raise InvalidParameter(f"{field}: expected an object")
+    value, timestamp, step = d.get("value"), d.get("timestamp"), d.get("step", 0)
+    key = d.get("key", "")
+    if type(value) is not float:
+        value = decode_double(value, f"{field}.value")
+    if type(timestamp) is not int:
+        timestamp = decode_int(timestamp, f"{field}.timestamp", 0) or 0
+    if type(step) is not int:
+        step = decode_int(step, f"{field}.step", 0) or 0
     return Metric(
-        key=d.get("key", ""),
-        value=decode_double(d.get("value"), f"{field}.value"),
-        timestamp=decode_int(d.get("timestamp"), f"{field}.timestamp", 0) or 0,
-        step=decode_int(d.get("step"), f"{field}.step", 0) or 0,
-        run_id=d.get("run_id"),
-        model_id=d.get("model_id") or None,
-        dataset_name=d.get("dataset_name") or None,
-        dataset_digest=d.get("dataset_digest") or None,
+        key,
+        value,
+        timestamp,
+        step,
+        d.get("run_id"),
+        d.get("model_id") or None,
+        d.get("dataset_name") or None,
+        d.get("dataset_digest") or None,
     )
 
 
