@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -134,8 +135,8 @@ def command_name(pid: int) -> str:
     except OSError:
         return "?"
     words = [a.decode(errors="replace") for a in argv if a]
-    words = [os.path.basename(words[0]), *words[1:]] if words else ["?"]
-    return " ".join(words[:4])
+    words = [os.path.basename(w) if w.startswith("/") else w for w in words[:4]] or ["?"]
+    return " ".join(w for w in words if not w.startswith("--"))
 
 
 @dataclass
@@ -286,6 +287,17 @@ def command_template(srv: Server) -> str:
             word = "<port>"
         words.append(display_path(word) if word.startswith("/") else word)
     return " ".join(w if "<" in w else shlex.quote(w) for w in words)
+
+
+def memory_breakdown(srv: Server) -> str:
+    """The peak memory of a server's processes, those with the same command taken together."""
+    groups: dict[str, list[int]] = {}
+    for pid, kb in srv.peaks.items():
+        groups.setdefault(srv.names.get(pid, "?"), []).append(kb)
+    parts = sorted(groups.items(), key=lambda item: -sum(item[1]))
+    return ", ".join(
+        f"{'' if len(kbs) == 1 else f'{len(kbs)} x '}`{name}`: {sum(kbs) / 1024:,.0f} MB" for name, kbs in parts
+    )
 
 
 def tail(path: Path, lines: int = 20) -> str:
@@ -633,8 +645,7 @@ class Bench:
                 before = srv.rss_kb()
                 r = self.client("mlflow", "artifacts", [mb], srv, "artifacts")
                 peak = srv.peak_kb()
-                parts = sorted(srv.peaks.items(), key=lambda item: -item[1])
-                breakdown[library] = ", ".join(f"{srv.names.get(pid, '?')}: {kb / 1024:.0f} MB" for pid, kb in parts)
+                breakdown[library] = memory_breakdown(srv)
             growth[library].append(max(0.0, (peak - before) / 1024))
             memory_side = getattr(memory, library)
             memory_side.append(peak / 1024)
@@ -670,7 +681,7 @@ class Bench:
 
 def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> str:
     lines = [
-        f"## Server benchmarks: {info['date']}",
+        f"### {info['date']}",
         "",
         f"- Command: `{info['command']}`",
         f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}, {info['os']}, load average at the start "
@@ -682,6 +693,32 @@ def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> 
     ]
     lines += [f"- {note}" for note in notes]
     return "\n".join(lines) + "\n"
+
+
+SECTION = "## Server benchmarks"
+SECTION_INTRO = """`benchmarks/server_bench.py --write-results` (`make bench-server`) adds a subsection here. Each
+measurement starts a fresh `mlflow server` or `dockyard server` (SQLite, proxied artifact folder, one
+worker) and drives it from a separate client process; see [README.md](README.md#server-benchmarks).
+*client* names the client library used against the MLflow server / against the Dockyard server (one
+name: the same client against both). `bench.py` results are under *Runs* below.
+"""
+
+
+def add_to_results(text: str, section_text: str) -> str:
+    """Add a run's subsection at the end of the "Server benchmarks" section, which is made when missing,
+    before `bench.py`'s "Runs" section (`bench.py` appends its runs at the end of the file)."""
+    text = text.rstrip("\n")
+    found = re.search(rf"^{SECTION}[ \t]*$", text, re.MULTILINE)
+    if found:
+        following = re.search(r"^## ", text[found.end() :], re.MULTILINE)
+        end = found.end() + following.start() if following else len(text)
+        before, section, after = text[: found.start()], text[found.start() : end], text[end:]
+    else:
+        runs = re.search(r"^## Runs[ \t]*$", text, re.MULTILINE)
+        cut = runs.start() if runs else len(text)
+        before, section, after = text[:cut], SECTION + "\n\n" + SECTION_INTRO, text[cut:]
+    parts = [before.strip("\n"), section.strip("\n") + "\n\n" + section_text.strip("\n"), after.strip("\n")]
+    return "\n\n".join(part for part in parts if part) + "\n"
 
 
 def run_notes(bench: Bench, rows: list[Row], scale: float) -> list[str]:
@@ -817,7 +854,7 @@ def main(argv: list[str]) -> int:
         print(markdown_table(rows))
     if args.write_results:
         existing = RESULTS.read_text() if RESULTS.exists() else RESULTS_HEADER
-        RESULTS.write_text(existing.rstrip("\n") + "\n\n" + results_section(rows, info, notes))
+        RESULTS.write_text(add_to_results(existing, results_section(rows, info, notes)))
         log(f"appended to {RESULTS.relative_to(REPO)}")
     if any(r.errors for r in rows):
         return 1
