@@ -49,7 +49,7 @@ def _view_type(value: str | ViewType, field: str) -> ViewType:
         raise InvalidParameter(f"{field}: {exc}") from None
 
 
-def _order_by(order_by: Sequence[str] | None, kind: str) -> list[str]:
+def _order_by(order_by: Sequence[str] | None) -> list[str]:
     if order_by is None:
         return []
     if isinstance(order_by, str) or not all(isinstance(o, str) for o in order_by):
@@ -98,7 +98,7 @@ class TrackingService:
             _view_type(view_type, "view_type"),
             v.check_max_results(max_results, v.MAX_SEARCH_EXPERIMENTS),
             parse_filter(filter_string, "experiments"),
-            parse_order_by(_order_by(order_by, "experiments"), "experiments"),
+            parse_order_by(_order_by(order_by), "experiments"),
             page_token or None,
         )
 
@@ -321,7 +321,7 @@ class TrackingService:
             parse_filter(filter_string, "runs"),
             _view_type(run_view_type, "run_view_type"),
             v.check_max_results(max_results, v.MAX_SEARCH_RUNS),
-            parse_order_by(_order_by(order_by, "runs"), "runs"),
+            parse_order_by(_order_by(order_by), "runs"),
             page_token or None,
         )
 
@@ -403,7 +403,7 @@ class TrackingService:
         return self.store.search_logged_models(
             [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids],
             parse_filter(filter_string, "logged_models"),
-            parse_order_by(_order_by(order_by, "logged_models"), "logged_models"),
+            parse_order_by(_order_by(order_by), "logged_models"),
             v.check_max_results(max_results, v.MAX_SEARCH_RUNS),
             page_token or None,
         )

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.artifacts.registry import uri_scheme
 from dockyard.db import Database, ensure_schema
 from dockyard.db import tables as t
 from dockyard.errors import ExperimentAlreadyExists, ExperimentNotFound, InvalidParameter, TagNotFound
@@ -29,6 +30,20 @@ IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's variable limit
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def join_location(location: str, *parts: str) -> str:
+    """An artifact location below ``location``: joined with "/" for a URI (``s3://``,
+    ``mlflow-artifacts:``), with the OS's separator for a local path.
+
+    >>> join_location("mlflow-artifacts:", "1")
+    'mlflow-artifacts:/1'
+    >>> join_location("s3://bucket/p/", "1", "abc", "artifacts")
+    's3://bucket/p/1/abc/artifacts'
+    """
+    if uri_scheme(location):
+        return "/".join([location.rstrip("/"), *parts])
+    return os.path.join(location, *parts)
 
 
 def experiment_key(experiment_id: str) -> int:
@@ -62,9 +77,7 @@ class SqlExperimentStore:
         return self._dialect_insert_fn()(table)
 
     def _artifact_location(self, experiment_id: int) -> str:
-        if "://" in self.artifact_root or self.artifact_root.endswith(":"):
-            return f"{self.artifact_root}/{experiment_id}"
-        return os.path.join(self.artifact_root, str(experiment_id))
+        return join_location(self.artifact_root, str(experiment_id))
 
     def _ensure_default_experiment(self) -> None:
         with self.db.read() as conn:

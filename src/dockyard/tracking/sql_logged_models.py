@@ -6,7 +6,6 @@ the transactions.
 from __future__ import annotations
 
 import math
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -26,15 +25,10 @@ from dockyard.tracking.entities import (
     ModelOutput,
 )
 from dockyard.tracking.search import Expr, OrderKey
+from dockyard.tracking.sql_experiments import join_location
 from dockyard.util import now_ms
 
 MODEL_ID_PREFIX = "m-"
-
-
-def _join(location: str, *parts: str) -> str:
-    if "://" in location or location.endswith(":") or location.startswith("mlflow-artifacts:"):
-        return "/".join([location.rstrip("/"), *parts])
-    return os.path.join(location, *parts)
 
 
 def create(
@@ -63,7 +57,7 @@ def create(
             model_id=model_id,
             experiment_id=experiment_id,
             name=name,
-            artifact_location=_join(row.artifact_location, "models", model_id, "artifacts"),
+            artifact_location=join_location(row.artifact_location, "models", model_id, "artifacts"),
             creation_timestamp=now,
             last_updated_timestamp=now,
             status=LoggedModelStatus.PENDING.value,

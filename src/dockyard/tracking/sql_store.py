@@ -9,7 +9,6 @@ tags and metrics into one row set.
 from __future__ import annotations
 
 import math
-import os
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -50,7 +49,7 @@ from dockyard.tracking.entities import (
 )
 from dockyard.tracking.paging import decode_token, encode_token, next_offset_token, offset_from_token
 from dockyard.tracking.search import Expr, OrderKey
-from dockyard.tracking.sql_experiments import SqlExperimentStore, chunks, experiment_key
+from dockyard.tracking.sql_experiments import SqlExperimentStore, chunks, experiment_key, join_location
 
 RUN_NAME_TAG = "mlflow.runName"
 
@@ -112,12 +111,7 @@ class SqlTrackingStore(SqlExperimentStore):
                 raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
             if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
                 raise InvalidParameter(f"Cannot create a run in deleted experiment {experiment_id!r}")
-            location = exp.artifact_location
-            artifact_uri = (
-                f"{location}/{run_id}/artifacts"
-                if "://" in location or location.endswith(":")
-                else os.path.join(location, run_id, "artifacts")
-            )
+            artifact_uri = join_location(exp.artifact_location, run_id, "artifacts")
             conn.execute(
                 self._sql.insert_run,
                 {
