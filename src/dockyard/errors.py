@@ -9,17 +9,24 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── InvalidFilter                          400 INVALID_PARAMETER_VALUE (names the position)
     │   ├── InvalidArtifactPath                    400 INVALID_PARAMETER_VALUE
     │   ├── ParamValueChanged                      400 INVALID_PARAMETER_VALUE
-    │   └── RunNotActive                           400 INVALID_PARAMETER_VALUE
+    │   ├── RunNotActive                           400 INVALID_PARAMETER_VALUE
+    │   ├── AliasNotFound                          400 INVALID_PARAMETER_VALUE (as MLflow answers)
+    │   ├── UnsupportedModel                       400 INVALID_PARAMETER_VALUE (no flavor saves this object)
+    │   └── InvalidModel                           400 INVALID_PARAMETER_VALUE (a model directory is broken)
     ├── BadRequest                                 400 BAD_REQUEST
-    │   └── RequestTooLarge                        413 BAD_REQUEST
+    │   ├── RequestTooLarge                        413 BAD_REQUEST
+    │   └── ModelInputError                        400 BAD_REQUEST (input does not match the signature)
     ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
     │   ├── ArtifactNotFound
     │   ├── LoggedModelNotFound
-    │   └── TagNotFound
+    │   ├── TagNotFound
+    │   ├── RegisteredModelNotFound
+    │   └── ModelVersionNotFound
     ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
-    │   └── ExperimentAlreadyExists
+    │   ├── ExperimentAlreadyExists
+    │   └── RegisteredModelAlreadyExists
     ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
     ├── StoreUnavailable                           503 TEMPORARILY_UNAVAILABLE
     └── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
@@ -90,6 +97,19 @@ class RunNotActive(InvalidParameter):
     """A write to a run that is deleted (MLflow answers INVALID_PARAMETER_VALUE)."""
 
 
+class AliasNotFound(InvalidParameter):
+    """No version holds the alias. MLflow answers INVALID_PARAMETER_VALUE (400) here, not 404, and its
+    clients expect that code, so this is an invalid parameter rather than a missing resource."""
+
+
+class UnsupportedModel(InvalidParameter):
+    """No installed flavor can save this object; the message lists the flavors there are."""
+
+
+class InvalidModel(InvalidParameter):
+    """A model directory or ``MLmodel`` file is missing a file or is corrupted; the message names it."""
+
+
 class BadRequest(DockyardError):
     http_status = 400
     error_code = "BAD_REQUEST"
@@ -99,6 +119,10 @@ class RequestTooLarge(BadRequest):
     """A request body over the server's limit (DOCKYARD_MAX_REQUEST_BYTES)."""
 
     http_status = 413
+
+
+class ModelInputError(BadRequest):
+    """Model input does not match the model's signature; the message names the column and what it expected."""
 
 
 class ResourceNotFound(DockyardError):
@@ -126,12 +150,24 @@ class TagNotFound(ResourceNotFound):
     """Deleting a tag that is not set (MLflow answers RESOURCE_DOES_NOT_EXIST)."""
 
 
+class RegisteredModelNotFound(ResourceNotFound):
+    pass
+
+
+class ModelVersionNotFound(ResourceNotFound):
+    """The version does not exist or was deleted."""
+
+
 class ResourceAlreadyExists(DockyardError):
     http_status = 400
     error_code = "RESOURCE_ALREADY_EXISTS"
 
 
 class ExperimentAlreadyExists(ResourceAlreadyExists):
+    pass
+
+
+class RegisteredModelAlreadyExists(ResourceAlreadyExists):
     pass
 
 
