@@ -231,3 +231,110 @@ run_model_inputs = sa.Table(
     sa.Column("run_uuid", sa.String(32), sa.ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
     sa.Column("model_id", sa.String(40), sa.ForeignKey("logged_models.model_id", ondelete="CASCADE"), primary_key=True),
 )
+
+# ---------------------------------------------------------------------- model registry (0003)
+
+# A registered model has a surrogate key, so a rename is one UPDATE and the audit history follows it.
+registered_models = sa.Table(
+    "registered_models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(256), nullable=False, unique=True),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("description", sa.Text),
+    sqlite_autoincrement=True,  # ids of deleted models are never handed out again
+)
+
+registered_model_tags = sa.Table(
+    "registered_model_tags",
+    metadata,
+    sa.Column(
+        "registered_model_id",
+        sa.Integer,
+        sa.ForeignKey("registered_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# A deleted version keeps its row (``deleted_timestamp`` set), so its number is never reused.
+model_versions = sa.Table(
+    "model_versions",
+    metadata,
+    sa.Column(
+        "registered_model_id",
+        sa.Integer,
+        sa.ForeignKey("registered_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("user_id", sa.String(256)),
+    sa.Column("current_stage", sa.String(20), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("storage_location", sa.Text),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("run_link", sa.Text),
+    sa.Column("logged_model_id", sa.String(40)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("status_message", sa.Text),
+    sa.Column("deleted_timestamp", sa.BigInteger),
+    sa.Index("ix_model_versions_run", "run_id"),
+)
+
+model_version_tags = sa.Table(
+    "model_version_tags",
+    metadata,
+    sa.Column("registered_model_id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["registered_model_id", "version"],
+        ["model_versions.registered_model_id", "model_versions.version"],
+        ondelete="CASCADE",
+        name="fk_model_version_tags_version",
+    ),
+)
+
+registered_model_aliases = sa.Table(
+    "registered_model_aliases",
+    metadata,
+    sa.Column(
+        "registered_model_id",
+        sa.Integer,
+        sa.ForeignKey("registered_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("alias", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["registered_model_id", "version"],
+        ["model_versions.registered_model_id", "model_versions.version"],
+        ondelete="CASCADE",
+        name="fk_registered_model_aliases_version",
+    ),
+)
+
+# The audit history. No foreign key: the history outlives the model it describes.
+registry_events = sa.Table(
+    "registry_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("registered_model_id", sa.Integer, nullable=False),
+    sa.Column("model_name", sa.String(256), nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.String(256), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("alias", sa.String(255)),
+    sa.Column("stage", sa.String(20)),
+    sa.Column("from_stage", sa.String(20)),
+    sa.Column("from_version", sa.Integer),
+    sa.Column("to_version", sa.Integer),
+    sa.Column("reason", sa.Text),
+    sa.Index("ix_registry_events_model", "registered_model_id", "id"),
+)

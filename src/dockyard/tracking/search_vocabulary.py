@@ -5,7 +5,15 @@ Data only; :mod:`dockyard.tracking.search` parses with it.
 
 from __future__ import annotations
 
-_KINDS = ("runs", "experiments", "logged_models")
+_KINDS = ("runs", "experiments", "logged_models", "registered_models", "model_versions")
+
+_ATTRIBUTE_AND_TAG = {
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "attr": "attribute",
+    "tag": "tag",
+    "tags": "tag",
+}
 
 _PREFIXES: dict[str, dict[str, str]] = {
     "runs": {
@@ -44,6 +52,8 @@ _PREFIXES: dict[str, dict[str, str]] = {
         "attributes": "attribute",
         "attr": "attribute",
     },
+    "registered_models": _ATTRIBUTE_AND_TAG,
+    "model_versions": _ATTRIBUTE_AND_TAG,
 }
 
 _NUMERIC_OPS = ("=", "!=", ">", ">=", "<", "<=")
@@ -76,6 +86,19 @@ _FILTER_ATTRIBUTES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
         "creation_timestamp": ("int", _NUMERIC_OPS),
         "last_updated_timestamp": ("int", _NUMERIC_OPS),
     },
+    "registered_models": {
+        "name": ("string", _STRING_OPS + _LIST_OPS),
+        "creation_timestamp": ("int", _NUMERIC_OPS),
+        "last_updated_timestamp": ("int", _NUMERIC_OPS),
+    },
+    "model_versions": {
+        "name": ("string", _STRING_OPS + _LIST_OPS),
+        "run_id": ("string", _STRING_OPS + _LIST_OPS),
+        "source_path": ("string", _STRING_OPS),
+        "version_number": ("int", _NUMERIC_OPS),
+        "creation_timestamp": ("int", _NUMERIC_OPS),
+        "last_updated_timestamp": ("int", _NUMERIC_OPS),
+    },
 }
 
 _ORDER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -90,12 +113,17 @@ _ORDER_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "creation_timestamp",
         "last_updated_timestamp",
     ),
+    "registered_models": ("name", "creation_timestamp", "last_updated_timestamp"),
+    "model_versions": ("name", "version_number", "creation_timestamp", "last_updated_timestamp"),
 }
 
 _ATTRIBUTE_ALIASES: dict[str, dict[str, str]] = {
     "runs": {"created": "start_time"},
     "experiments": {},
     "logged_models": {"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
+    # MLflow's older registered-model order_by key "timestamp" means the last update.
+    "registered_models": {"timestamp": "last_updated_timestamp"},
+    "model_versions": {"version": "version_number", "source": "source_path"},
 }
 
 _DATASET_KEYS = ("name", "digest", "context")

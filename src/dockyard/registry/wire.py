@@ -1,0 +1,147 @@
+"""The registry JSON codec: entities <-> MLflow's protobuf-JSON (``model_registry.proto``), both ways.
+
+MLflow's conventions: snake_case names, enums by name, int64 timestamps as numbers, empty fields
+omitted, and a version number as a *string* (``"version": "3"``), in aliases too. The audit events
+(Dockyard's own ``/api/2.0/dockyard/registry/events``) follow the same rules.
+
+>>> encode_model_version(ModelVersion("churn", 3, 10, 20, source="runs:/r/model", aliases=("champion",)))["version"]
+'3'
+>>> decode_model_version({"name": "churn", "version": "3", "current_stage": "Production"}).current_stage
+<Stage.PRODUCTION: 'Production'>
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.errors import InvalidParameter
+from dockyard.registry.entities import (
+    ModelVersion,
+    ModelVersionStatus,
+    RegisteredModel,
+    RegistryEvent,
+    RegistryEventKind,
+    Stage,
+)
+from dockyard.tracking.wire import decode_int, decode_key_values, encode_key_values
+
+
+def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: x for k, x in d.items() if x is not None and x != [] and x != {}}
+
+
+def _version(value: Any, field: str) -> int:
+    number = decode_int(value, field)
+    if number is None:
+        raise InvalidParameter(f"{field}: missing version number")
+    return number
+
+
+def _optional_version(value: Any, field: str) -> int | None:
+    return None if value is None or value == "" else _version(value, field)
+
+
+def _stage(value: Any) -> Stage | None:
+    return None if not value else Stage.parse(value)
+
+
+def encode_model_version(m: ModelVersion) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "name": m.name,
+            "version": str(m.version),
+            "creation_timestamp": m.creation_timestamp,
+            "last_updated_timestamp": m.last_updated_timestamp,
+            "user_id": m.user_id,
+            "current_stage": m.current_stage.value,
+            "description": m.description,
+            "source": m.source,
+            "run_id": m.run_id,
+            "status": m.status.value,
+            "status_message": m.status_message,
+            "tags": encode_key_values(m.tags),
+            "run_link": m.run_link,
+            "aliases": list(m.aliases),
+            "model_id": m.model_id,
+        }
+    )
+
+
+def decode_model_version(d: dict[str, Any]) -> ModelVersion:
+    return ModelVersion(
+        name=d.get("name", ""),
+        version=_version(d.get("version"), "version"),
+        creation_timestamp=decode_int(d.get("creation_timestamp"), "creation_timestamp", 0) or 0,
+        last_updated_timestamp=decode_int(d.get("last_updated_timestamp"), "last_updated_timestamp", 0) or 0,
+        description=d.get("description"),
+        user_id=d.get("user_id") or None,
+        current_stage=_stage(d.get("current_stage")) or Stage.NONE,
+        source=d.get("source", ""),
+        run_id=d.get("run_id") or None,
+        run_link=d.get("run_link") or None,
+        status=ModelVersionStatus(d.get("status") or "READY"),
+        status_message=d.get("status_message") or None,
+        tags=decode_key_values(d.get("tags"), "tags"),
+        aliases=tuple(d.get("aliases") or ()),
+        model_id=d.get("model_id") or None,
+    )
+
+
+def encode_registered_model(m: RegisteredModel) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "name": m.name,
+            "creation_timestamp": m.creation_timestamp,
+            "last_updated_timestamp": m.last_updated_timestamp,
+            "description": m.description,
+            "latest_versions": [encode_model_version(x) for x in m.latest_versions],
+            "tags": encode_key_values(m.tags),
+            "aliases": [{"alias": a, "version": str(x)} for a, x in m.aliases.items()],
+        }
+    )
+
+
+def decode_registered_model(d: dict[str, Any]) -> RegisteredModel:
+    return RegisteredModel(
+        name=d.get("name", ""),
+        creation_timestamp=decode_int(d.get("creation_timestamp"), "creation_timestamp", 0) or 0,
+        last_updated_timestamp=decode_int(d.get("last_updated_timestamp"), "last_updated_timestamp", 0) or 0,
+        description=d.get("description"),
+        latest_versions=tuple(decode_model_version(x) for x in d.get("latest_versions") or ()),
+        tags=decode_key_values(d.get("tags"), "tags"),
+        aliases={a["alias"]: _version(a.get("version"), "aliases.version") for a in d.get("aliases") or ()},
+    )
+
+
+def encode_event(e: RegistryEvent) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "event_id": e.event_id,
+            "timestamp": e.timestamp,
+            "user_id": e.user_id,
+            "name": e.name,
+            "kind": e.kind.value,
+            "alias": e.alias,
+            "stage": None if e.stage is None else e.stage.value,
+            "from_stage": None if e.from_stage is None else e.from_stage.value,
+            "from_version": None if e.from_version is None else str(e.from_version),
+            "to_version": None if e.to_version is None else str(e.to_version),
+            "reason": e.reason,
+        }
+    )
+
+
+def decode_event(d: dict[str, Any]) -> RegistryEvent:
+    return RegistryEvent(
+        event_id=decode_int(d.get("event_id"), "event_id", 0) or 0,
+        timestamp=decode_int(d.get("timestamp"), "timestamp", 0) or 0,
+        user_id=d.get("user_id", ""),
+        name=d.get("name", ""),
+        kind=RegistryEventKind(str(d.get("kind", ""))),
+        alias=d.get("alias"),
+        stage=_stage(d.get("stage")),
+        from_stage=_stage(d.get("from_stage")),
+        from_version=_optional_version(d.get("from_version"), "from_version"),
+        to_version=_optional_version(d.get("to_version"), "to_version"),
+        reason=d.get("reason"),
+    )
