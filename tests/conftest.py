@@ -27,6 +27,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
+    # Downloaded models are cached per test, never in the user's home.
+    monkeypatch.setenv("DOCKYARD_MODEL_CACHE", str(tmp_path / "model-cache"))
     yield
     from dockyard.tracking import fluent
 
@@ -37,8 +39,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
             fluent._state.client.close()
     finally:
         fluent._state.__init__()  # type: ignore[misc]
+        from dockyard.registry import backends as registry_backends
         from dockyard.tracking.backends import close_all
 
+        registry_backends.close_all()
         close_all()
 
 

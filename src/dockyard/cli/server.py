@@ -38,6 +38,8 @@ def build_app(options: ServerOptions) -> Starlette:
     """Open the stores the options name and build the app (called once per worker process)."""
     from dockyard.artifacts import artifact_store_for_uri
     from dockyard.db import Database
+    from dockyard.registry.service import RegistryService
+    from dockyard.registry.sql_store import SqlRegistryStore
     from dockyard.server.app import create_app
     from dockyard.tracking.service import TrackingService
     from dockyard.tracking.sql_store import SqlTrackingStore
@@ -48,9 +50,13 @@ def build_app(options: ServerOptions) -> Starlette:
         root = PROXY_ROOT
     else:
         root = options.artifacts_destination
-    tracking = TrackingService(SqlTrackingStore(Database(options.backend_store_uri), artifact_root=root))
+    db = Database(options.backend_store_uri)
+    tracking = TrackingService(SqlTrackingStore(db, artifact_root=root))
+    # One database for runs and registry. Clients do not say who they are, so the audit history
+    # records "unknown" unless a call names its user_id.
+    registry = RegistryService(SqlRegistryStore(db), tracking=tracking, default_user=lambda: "unknown")
     artifacts = artifact_store_for_uri(options.artifacts_destination) if options.serve_artifacts else None
-    return create_app(options.settings, tracking=tracking, artifacts=artifacts)
+    return create_app(options.settings, tracking=tracking, artifacts=artifacts, registry=registry)
 
 
 def _options(

@@ -1,4 +1,4 @@
-"""The composition root of the server: ``create_app(settings, *, tracking, artifacts)``.
+"""The composition root of the server: ``create_app(settings, *, tracking, artifacts, registry)``.
 
 No module-level app, engine or store: the CLI (or a test) builds the services and hands them in, and
 uvicorn runs the returned app in process.
@@ -22,18 +22,22 @@ if TYPE_CHECKING:
 
     from dockyard.artifacts import ArtifactStore
     from dockyard.config import Settings
+    from dockyard.registry.service import RegistryService
     from dockyard.tracking.service import TrackingService
 
 PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 
 
-def _api_routes() -> list[Any]:
+def _api_routes(*, with_registry: bool = False) -> list[Any]:
     from starlette.routing import Route
 
-    from dockyard.server.api import experiments, extensions, logged_models, runs
+    from dockyard.server.api import experiments, extensions, logged_models, model_versions, registered_models, runs
 
+    modules: list[Any] = [experiments, runs, logged_models, extensions]
+    if with_registry:
+        modules += [registered_models, model_versions]
     routes = []
-    for module in (experiments, runs, logged_models, extensions):
+    for module in modules:
         for method, path, handler in module.ROUTES:
             for prefix in PREFIXES:
                 routes.append(Route(prefix + path, endpoint(handler), methods=[method]))
@@ -45,8 +49,10 @@ def create_app(
     *,
     tracking: TrackingService,
     artifacts: ArtifactStore | None = None,
+    registry: RegistryService | None = None,
 ) -> Starlette:
-    """The tracking server as an ASGI app; ``artifacts`` is the proxy's destination (None: no proxy)."""
+    """The tracking server as an ASGI app; ``artifacts`` is the proxy's destination (None: no proxy),
+    ``registry`` the model registry (None: no registry routes)."""
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
@@ -62,12 +68,12 @@ def create_app(
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
-        *_api_routes(),
+        *_api_routes(with_registry=registry is not None),
         *artifact_api.routes(PREFIXES),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={DockyardError: dockyard_error, Exception: unexpected_error},
     )
-    app.state.ctx = ServerContext(settings=settings, tracking=tracking, artifacts=artifacts)
+    app.state.ctx = ServerContext(settings=settings, tracking=tracking, artifacts=artifacts, registry=registry)
     return app

@@ -1,0 +1,244 @@
+"""The registry service over HTTP: the same surface as :class:`~dockyard.registry.service.RegistryService`,
+spoken as MLflow's model registry REST API (``/api/2.0/mlflow/registered-models/...``,
+``/mlflow/model-versions/...``) plus Dockyard's ``/api/2.0/dockyard/registry/events``.
+
+Transport, retries and error decoding are the tracking client's (:class:`~dockyard.tracking.remote.
+RemoteTrackingService`), so errors come back as the same exception classes as from a local store.
+Creating a model or a version is not retried once the request may have reached the server (it
+would write twice); everything else is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from dockyard.errors import InvalidParameter
+from dockyard.registry import validation as v
+from dockyard.registry import wire
+from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
+from dockyard.tracking.context import current_user
+from dockyard.tracking.entities import Page
+from dockyard.tracking.remote import API, EXTENSIONS, RemoteTrackingService
+from dockyard.tracking.wire import encode_key_values
+
+
+def _tags(tags: dict[str, Any] | None) -> list[dict[str, str]]:
+    return encode_key_values({k: str(x) for k, x in (tags or {}).items()})
+
+
+def _clean(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: x for k, x in body.items() if x is not None}
+
+
+class RemoteRegistryService:
+    """Registry calls against a server at ``base_url``; ``http`` may be any httpx2-compatible client
+    (the tests pass Starlette's TestClient). Alias moves, stage transitions and deletions send this
+    process's user (or ``user_id``) for the server's audit history."""
+
+    def __init__(self, base_url: str, *, http: Any = None, retries: int = 5, backoff: float = 0.5) -> None:
+        self.transport = RemoteTrackingService(base_url, http=http, retries=retries, backoff=backoff)
+        self.base_url = self.transport.base_url
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def _call(self, method: str, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        return self.transport.call(method, API + path, _clean(body), idempotent=idempotent)
+
+    @staticmethod
+    def _user(user_id: str | None) -> str:
+        return user_id or current_user()
+
+    # ------------------------------------------------------------------ registered models
+
+    def create_registered_model(
+        self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
+    ) -> RegisteredModel:
+        body = {"name": v.check_model_name(name), "tags": _tags(tags), "description": description}
+        out = self._call("POST", "/registered-models/create", body, idempotent=False)
+        return wire.decode_registered_model(out["registered_model"])
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        out = self._call("GET", "/registered-models/get", {"name": v.check_model_name(name)})
+        return wire.decode_registered_model(out["registered_model"])
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        body = {"name": v.check_model_name(name), "new_name": v.check_model_name(new_name, "new_name")}
+        return wire.decode_registered_model(self._call("POST", "/registered-models/rename", body)["registered_model"])
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        body = {"name": v.check_model_name(name), "description": description}
+        return wire.decode_registered_model(self._call("PATCH", "/registered-models/update", body)["registered_model"])
+
+    def delete_registered_model(self, name: str) -> None:
+        self._call("DELETE", "/registered-models/delete", {"name": v.check_model_name(name)})
+
+    def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
+        body = {"name": v.check_model_name(name), "key": key, "value": None if value is None else str(value)}
+        self._call("POST", "/registered-models/set-tag", body)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        self._call("DELETE", "/registered-models/delete-tag", {"name": v.check_model_name(name), "key": key})
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[RegisteredModel]:
+        body = {
+            "filter": filter_string,
+            "max_results": max_results,
+            "order_by": list(order_by or []) or None,
+            "page_token": page_token or None,
+        }
+        out = self._call("GET", "/registered-models/search", body)
+        models = [wire.decode_registered_model(m) for m in out.get("registered_models", [])]
+        return Page(models, out.get("next_page_token", ""))
+
+    def get_latest_versions(self, name: str, stages: Sequence[str | Stage] | None = None) -> list[ModelVersion]:
+        if isinstance(stages, str):
+            raise InvalidParameter("stages must be a list of stage names such as ['Production']")
+        body = {"name": v.check_model_name(name), "stages": [str(s) for s in stages or ()]}
+        out = self._call("POST", "/registered-models/get-latest-versions", body)
+        return [wire.decode_model_version(m) for m in out.get("model_versions", [])]
+
+    # ------------------------------------------------------------------ versions
+
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        description: str | None = None,
+        model_id: str | None = None,
+        run_link: str | None = None,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        body = {
+            "name": v.check_model_name(name),
+            "source": source,
+            "run_id": run_id,
+            "tags": _tags(tags),
+            "description": description,
+            "model_id": model_id,
+            "run_link": run_link,
+            "user_id": user_id,
+        }
+        out = self._call("POST", "/model-versions/create", body, idempotent=False)
+        return wire.decode_model_version(out["model_version"])
+
+    def get_model_version(self, name: str, version: int | str) -> ModelVersion:
+        body = {"name": v.check_model_name(name), "version": str(v.check_version(version))}
+        return wire.decode_model_version(self._call("GET", "/model-versions/get", body)["model_version"])
+
+    def update_model_version(self, name: str, version: int | str, description: str | None = None) -> ModelVersion:
+        body = {"name": v.check_model_name(name), "version": str(v.check_version(version)), "description": description}
+        return wire.decode_model_version(self._call("PATCH", "/model-versions/update", body)["model_version"])
+
+    def delete_model_version(self, name: str, version: int | str, user_id: str | None = None) -> None:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            "user_id": self._user(user_id),
+        }
+        self._call("DELETE", "/model-versions/delete", body)
+
+    def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            "key": key,
+            "value": None if value is None else str(value),
+        }
+        self._call("POST", "/model-versions/set-tag", body)
+
+    def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
+        body = {"name": v.check_model_name(name), "version": str(v.check_version(version)), "key": key}
+        self._call("DELETE", "/model-versions/delete-tag", body)
+
+    def transition_model_version_stage(
+        self,
+        name: str,
+        version: int | str,
+        stage: str | Stage,
+        archive_existing_versions: bool = False,
+        reason: str | None = None,
+        user_id: str | None = None,
+    ) -> ModelVersion:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            "stage": str(stage),
+            "archive_existing_versions": archive_existing_versions,
+            "reason": reason,
+            "user_id": self._user(user_id),
+        }
+        return wire.decode_model_version(self._call("POST", "/model-versions/transition-stage", body)["model_version"])
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> Page[ModelVersion]:
+        body = {
+            "filter": filter_string,
+            "max_results": max_results,
+            "order_by": list(order_by or []) or None,
+            "page_token": page_token or None,
+        }
+        out = self._call("GET", "/model-versions/search", body)
+        return Page(
+            [wire.decode_model_version(m) for m in out.get("model_versions", [])], out.get("next_page_token", "")
+        )
+
+    def get_model_version_download_uri(self, name: str, version: int | str) -> str:
+        body = {"name": v.check_model_name(name), "version": str(v.check_version(version))}
+        return str(self._call("GET", "/model-versions/get-download-uri", body)["artifact_uri"])
+
+    # ------------------------------------------------------------------ aliases and history
+
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: int | str, reason: str | None = None, user_id: str | None = None
+    ) -> None:
+        body = {
+            "name": v.check_model_name(name),
+            "alias": alias,
+            "version": str(v.check_version(version)),
+            "reason": reason,
+            "user_id": self._user(user_id),
+        }
+        self._call("POST", "/registered-models/alias", body)
+
+    def delete_registered_model_alias(
+        self, name: str, alias: str, reason: str | None = None, user_id: str | None = None
+    ) -> None:
+        body = {"name": v.check_model_name(name), "alias": alias, "reason": reason, "user_id": self._user(user_id)}
+        self._call("DELETE", "/registered-models/alias", body)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        out = self._call("GET", "/registered-models/alias", {"name": v.check_model_name(name), "alias": alias})
+        return wire.decode_model_version(out["model_version"])
+
+    def get_registry_events(
+        self,
+        name: str,
+        alias: str | None = None,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        newest_first: bool = False,
+    ) -> Page[RegistryEvent]:
+        body = {
+            "name": v.check_model_name(name),
+            "alias": alias,
+            "max_results": max_results,
+            "page_token": page_token or None,
+            "newest_first": "true" if newest_first else None,
+        }
+        out = self.transport.call("GET", EXTENSIONS + "/registry/events", _clean(body), idempotent=True)
+        return Page([wire.decode_event(e) for e in out.get("events", [])], out.get("next_page_token", ""))
