@@ -67,8 +67,15 @@ def test_env_none_reads_os_environ(monkeypatch: pytest.MonkeyPatch, base: Path) 
     assert s.flush_interval == 2.5
 
 
-def test_os_environ_without_dockyard_variables_gives_defaults(base: Path) -> None:
+def test_os_environ_without_dockyard_variables_gives_defaults(base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DOCKYARD_MODEL_CACHE")  # the autouse fixture points it at the test's folder
     assert Settings.from_env(cwd=base) == Settings.from_env({}, cwd=base)
+
+
+def test_model_cache(base: Path) -> None:
+    assert Settings.from_env({}, cwd=base).model_cache_dir == Path("~/.cache/dockyard/models").expanduser()
+    s = Settings.from_env({"DOCKYARD_MODEL_CACHE": "cache"}, cwd=base)
+    assert s.model_cache_dir == base.resolve() / "cache"
 
 
 def test_unknown_variables_are_ignored(base: Path) -> None:
@@ -92,6 +99,7 @@ def test_environment_variables_registry() -> None:
         "DOCKYARD_LOG_QUEUE_SIZE",
         "DOCKYARD_CAPTURE_CONTEXT",
         "DOCKYARD_MAX_REQUEST_BYTES",
+        "DOCKYARD_MODEL_CACHE",
     }
     for name, meaning in ENVIRONMENT_VARIABLES.items():
         assert name.startswith("DOCKYARD_")

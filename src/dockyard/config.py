@@ -30,6 +30,7 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DOCKYARD_LOG_QUEUE_SIZE": "Queued logging calls before callers block (back-pressure; default 100000).",
     "DOCKYARD_CAPTURE_CONTEXT": "'false' turns off git/packages/host capture on new runs (default 'true').",
     "DOCKYARD_MAX_REQUEST_BYTES": "Largest JSON request body the server accepts, in bytes (default 33554432).",
+    "DOCKYARD_MODEL_CACHE": "Where downloaded models are cached by content (default ~/.cache/dockyard/models).",
 }
 
 DEFAULT_DIR = ".dockyard"
@@ -120,6 +121,7 @@ class Settings:
     log_queue_size: int = 100_000
     capture_context: bool = True
     max_request_bytes: int = 32 * 1024 * 1024  # JSON API bodies; artifact uploads stream and have no cap
+    model_cache: str = ""  # "": ~/.cache/dockyard/models (see model_cache_dir)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None) -> Settings:
@@ -139,7 +141,14 @@ class Settings:
             log_queue_size=_integer(env, "DOCKYARD_LOG_QUEUE_SIZE", 100_000, minimum=1),
             capture_context=_bool(env, "DOCKYARD_CAPTURE_CONTEXT", True),
             max_request_bytes=_integer(env, "DOCKYARD_MAX_REQUEST_BYTES", 32 * 1024 * 1024, minimum=1024),
+            model_cache=str((base / Path(env["DOCKYARD_MODEL_CACHE"]).expanduser()).resolve())
+            if env.get("DOCKYARD_MODEL_CACHE")
+            else "",
         )
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return Path(self.model_cache) if self.model_cache else Path("~/.cache/dockyard/models").expanduser()
 
     def with_tracking_uri(self, uri: str) -> Settings:
         """A copy pointing at another store (the registry follows unless it was set separately)."""

@@ -29,8 +29,11 @@ from dockyard.tracking.entities import (
     DatasetInput,
     Experiment,
     FileInfo,
+    LoggedModel,
+    LoggedModelStatus,
     Metric,
     ModelInput,
+    ModelOutput,
     Page,
     Param,
     Run,
@@ -368,6 +371,49 @@ class Client:
         if context:
             all_tags["mlflow.data.context"] = context
         self.log_inputs(run_id, [DatasetInput(dataset, all_tags)])
+
+    # ------------------------------------------------------------------ logged models (MLflow 3)
+
+    def create_logged_model(
+        self,
+        experiment_id: str,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None,
+        model_type: str | None = None,
+    ) -> LoggedModel:
+        return self._service.create_logged_model(
+            experiment_id, name, model_type=model_type, source_run_id=source_run_id, params=params, tags=tags
+        )
+
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        return self._read().get_logged_model(model_id)
+
+    def finalize_logged_model(self, model_id: str, status: str | LoggedModelStatus) -> LoggedModel:
+        return self._service.finalize_logged_model(model_id, status)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        self._service.delete_logged_model(model_id)
+
+    def set_logged_model_tags(self, model_id: str, tags: dict[str, Any]) -> None:
+        self._service.set_logged_model_tags(model_id, tags)
+
+    def log_model_params(self, model_id: str, params: dict[str, Any]) -> None:
+        self._service.log_logged_model_params(model_id, params)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 50,
+        page_token: str | None = None,
+    ) -> Page[LoggedModel]:
+        return self._read().search_logged_models(experiment_ids, filter_string, order_by, max_results, page_token)
+
+    def log_outputs(self, run_id: str, models: Sequence[ModelOutput]) -> None:
+        self._service.log_outputs(run_id, models)
 
     # ------------------------------------------------------------------ artifacts
 

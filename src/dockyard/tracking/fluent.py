@@ -118,6 +118,11 @@ def _client() -> Client:
         return _state.client
 
 
+def current_client() -> Client:
+    """The client the fluent API logs through (tracking URI from ``set_tracking_uri`` or the settings)."""
+    return _client()
+
+
 def _at_exit() -> None:
     # End runs still open at exit (FINISHED, as MLflow does) and write everything queued.
     try:

@@ -1,0 +1,26 @@
+"""``dockyard.lightgbm``: save, log and load LightGBM boosters and scikit-learn-API models
+(MLflow's ``mlflow.lightgbm`` API).
+
+Saved as LightGBM's text format (boosters) or skops.
+Needs ``pip install 'dockyard[lightgbm]'``. See ``docs/models.md``.
+
+    import dockyard
+    import dockyard.lightgbm
+
+    with dockyard.start_run():
+        info = dockyard.lightgbm.log_model(model, name="model", input_example=X[:5])
+    native = dockyard.lightgbm.load_model(info.model_uri)
+"""
+
+from __future__ import annotations
+
+from dockyard.model_api import FlavorAPI
+
+FLAVOR_NAME = "lightgbm"
+
+_api = FlavorAPI(FLAVOR_NAME)
+save_model = _api.save_model
+log_model = _api.log_model
+load_model = _api.load_model
+
+__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]

@@ -1,0 +1,254 @@
+"""Check model input against a signature before the model sees it.
+
+Errors are :class:`~dockyard.errors.ModelInputError` and name the column (or tensor) and what was
+expected. Only lossless coercions are applied, and they are the documented ones:
+
+- columns are put in the schema's order, and columns the schema does not name are dropped;
+- integers become floats or wider integers (``int32 -> long``, ``long -> double``), ``float -> double``;
+- a ``datetime`` column given as ISO strings is parsed;
+- a tensor given as a DataFrame or nested lists becomes an array; integers widen to a float dtype.
+
+Anything lossy (float to integer, double to float, text to number) is refused.
+
+    >>> import pandas as pd
+    >>> from dockyard.models.signature import ColSpec, Schema
+    >>> schema = Schema([ColSpec("double", "x"), ColSpec("string", "s")])
+    >>> enforce_schema({"s": ["a"], "x": [1]}, schema).dtypes.tolist()
+    [dtype('float64'), dtype('O')]
+    >>> enforce_schema({"x": [1.0]}, schema)
+    Traceback (most recent call last):
+    ...
+    dockyard.errors.ModelInputError: missing input column 's' (expected string)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dockyard.errors import ModelInputError
+from dockyard.models.signature import COLUMN_TYPES, ColSpec, ParamSchema, Schema, TensorSpec
+
+# Source numpy kind -> target types it may widen to without loss.
+_NUMERIC_TARGETS = {"integer": "i", "long": "i", "float": "f", "double": "f"}
+
+
+def enforce_schema(data: Any, schema: Schema) -> Any:
+    """``data`` checked and coerced to ``schema``: a DataFrame for columns, an array (or dict) for tensors."""
+    if schema.is_tensor:
+        return _enforce_tensors(data, schema)
+    return _enforce_columns(_as_frame(data, schema), schema)
+
+
+# ---------------------------------------------------------------------- columns
+
+
+def _as_frame(data: Any, schema: Schema) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, pd.Series):
+        return data.to_frame(name=schema.specs[0].name if len(schema) == 1 else data.name)
+    if isinstance(data, dict):
+        if all(isinstance(v, list | tuple | np.ndarray | pd.Series) for v in data.values()):
+            return pd.DataFrame({k: list(v) if isinstance(v, tuple) else v for k, v in data.items()})
+        return pd.DataFrame([data])
+    if isinstance(data, list | tuple):
+        if data and all(isinstance(row, dict) for row in data):
+            return pd.DataFrame(list(data))
+        if not schema.has_names or len(schema) == 1:
+            return pd.DataFrame({schema.specs[0].name or 0: list(data)})
+    if isinstance(data, np.ndarray) and data.ndim == 2 and schema.has_names and data.shape[1] == len(schema):
+        # A plain 2-D array for a column schema: columns by position, as the signature lists them.
+        return pd.DataFrame(data, columns=schema.names())
+    if isinstance(data, np.ndarray) and data.ndim == 1 and len(schema) == 1:
+        return pd.DataFrame({schema.specs[0].name or 0: data})
+    if isinstance(data, str | bytes | int | float | bool) and len(schema) == 1:
+        return pd.DataFrame({schema.specs[0].name or 0: [data]})
+    raise ModelInputError(
+        f"input of type {type(data).__name__} does not fit a column signature of "
+        f"{len(schema)} column(s) {schema.names()}: send a DataFrame, a dict of columns or a list of records"
+    )
+
+
+def _enforce_columns(frame: Any, schema: Schema) -> Any:
+    specs: list[ColSpec] = [s for s in schema.specs if isinstance(s, ColSpec)]
+    if not schema.has_names:
+        if frame.shape[1] != 1 and len(specs) == 1:
+            raise ModelInputError(f"expected one column of {specs[0].describe()}, got {frame.shape[1]} columns")
+        frame = frame.copy()
+        for position, spec in enumerate(specs):
+            frame.iloc[:, position] = _coerce_column(frame.iloc[:, position], spec, f"column {position}")
+        return frame
+    present = {str(c): c for c in frame.columns}
+    missing = [s for s in specs if s.name not in present and s.required]
+    if missing:
+        wanted = ", ".join(f"{s.name!r} (expected {s.describe()})" for s in missing)
+        noun = "column" if len(missing) == 1 else "columns"
+        raise ModelInputError(f"missing input {noun} {wanted}")
+    columns = {}
+    for spec in specs:
+        assert spec.name is not None
+        if spec.name in present:
+            columns[spec.name] = _coerce_column(frame[present[spec.name]], spec, f"column {spec.name!r}")
+    import pandas as pd
+
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _coerce_column(column: Any, spec: ColSpec, label: str) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if not spec.is_scalar:
+        return column  # composite types: presence only
+    wanted = str(spec.type)
+    has_missing = bool(column.isna().any())
+    if has_missing and spec.required and wanted not in ("double", "float"):
+        raise ModelInputError(f"{label} has missing values but is required (expected {wanted})")
+    dtype = column.dtype
+    kind = getattr(dtype, "kind", "O")
+    if wanted == "string":
+        if pd.api.types.is_string_dtype(dtype) or (kind == "O" and _all(column, str)):
+            return column
+        return _refuse(label, wanted, column)
+    if wanted == "binary":
+        if kind == "O" and _all(column, bytes | bytearray):
+            return column
+        return _refuse(label, wanted, column)
+    if wanted == "boolean":
+        if kind == "b" or str(dtype) == "boolean" or (kind == "O" and _all(column, bool)):
+            return column.astype(bool) if not has_missing else column
+        return _refuse(label, wanted, column)
+    if wanted == "datetime":
+        if kind == "M":
+            return column
+        if kind == "O" or pd.api.types.is_string_dtype(dtype):
+            try:
+                return pd.to_datetime(column)
+            except (ValueError, TypeError) as exc:
+                raise ModelInputError(f"{label}: expected datetime, could not parse {exc}") from exc
+        return _refuse(label, wanted, column)
+    # Numbers.
+    target = np.dtype(COLUMN_TYPES[wanted])
+    if kind == "O" and not has_missing and _all(column, int | float) and not _any(column, bool):
+        column = pd.to_numeric(column)
+        kind, dtype = column.dtype.kind, column.dtype
+    if kind in "iu" and target.kind == "f":
+        return column.astype(target)
+    if kind in "iuf" and np.can_cast(dtype, target, "safe"):
+        return column.astype(target) if dtype != target else column
+    if kind == "f" and target.kind == "i" and not has_missing and bool((column == column.round()).all()):
+        # Whole floats (JSON numbers such as 3.0) for an integer column: exact, so allowed.
+        return column.astype(target)
+    if has_missing and target.kind == "i":
+        raise ModelInputError(f"{label} has missing values, which an integer column ({wanted}) cannot hold")
+    return _refuse(label, wanted, column)
+
+
+def _all(column: Any, types: Any) -> bool:
+    return all(isinstance(v, types) for v in column if v is not None)
+
+
+def _any(column: Any, types: Any) -> bool:
+    return any(isinstance(v, types) for v in column)
+
+
+def _refuse(label: str, wanted: str, column: Any) -> Any:
+    got = str(column.dtype)
+    if got == "object" and len(column):
+        got = f"values such as {column.iloc[0]!r}"
+    raise ModelInputError(f"{label}: expected {wanted}, got {got}")
+
+
+# ---------------------------------------------------------------------- tensors
+
+
+def _enforce_tensors(data: Any, schema: Schema) -> Any:
+    import numpy as np
+
+    specs: list[TensorSpec] = [s for s in schema.specs if isinstance(s, TensorSpec)]
+    if schema.has_names and len(specs) > 1 or isinstance(data, dict):
+        if not isinstance(data, dict):
+            import pandas as pd
+
+            if isinstance(data, pd.DataFrame):
+                data = {str(c): data[c].to_numpy() for c in data.columns}
+            else:
+                raise ModelInputError(f"expected a dict of tensors named {schema.names()}, got {type(data).__name__}")
+        missing = [s.name for s in specs if s.name not in data]
+        if missing:
+            raise ModelInputError(f"missing input tensor(s) {missing}")
+        return {s.name: _coerce_tensor(data[s.name], s, f"tensor {s.name!r}") for s in specs if s.name is not None}
+    spec = specs[0]
+    if not isinstance(data, np.ndarray):
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame | pd.Series):
+            data = data.to_numpy()
+        else:
+            try:
+                data = np.asarray(data)
+            except ValueError as exc:
+                raise ModelInputError(f"input is not a regular array: {exc}") from exc
+    return _coerce_tensor(data, spec, "input tensor" if spec.name is None else f"tensor {spec.name!r}")
+
+
+def _coerce_tensor(array: Any, spec: TensorSpec, label: str) -> Any:
+    import numpy as np
+
+    array = np.asarray(array)
+    target = np.dtype(spec.dtype)
+    if array.dtype != target:
+        exact = np.can_cast(array.dtype, target, "safe") or (array.dtype.kind in "iub" and target.kind == "f")
+        if not exact:
+            raise ModelInputError(f"{label}: expected dtype {spec.dtype}, got {array.dtype}")
+        array = array.astype(target)
+    expected = spec.shape
+    if len(expected) != array.ndim:
+        raise ModelInputError(f"{label}: expected shape {list(expected)}, got {list(array.shape)}")
+    for want, got in zip(expected, array.shape, strict=True):
+        if want != -1 and want != got:
+            raise ModelInputError(f"{label}: expected shape {list(expected)}, got {list(array.shape)}")
+    return array
+
+
+# ---------------------------------------------------------------------- params
+
+
+def enforce_params(params: dict[str, Any] | None, schema: ParamSchema | None) -> dict[str, Any] | None:
+    """Params with defaults filled in; a param the schema does not declare is an error naming it."""
+    if schema is None:
+        return params
+    given = dict(params or {})
+    out: dict[str, Any] = {}
+    declared = {s.name: s for s in schema.specs}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise ModelInputError(f"unknown params {unknown}; the model accepts {sorted(declared)}")
+    for name, spec in declared.items():
+        if name not in given:
+            out[name] = spec.default
+            continue
+        out[name] = _coerce_param(given[name], spec.type, spec.shape is not None, name)
+    return out
+
+
+def _coerce_param(value: Any, kind: str, is_list: bool, name: str) -> Any:
+    if is_list:
+        if not isinstance(value, list | tuple):
+            raise ModelInputError(f"param {name!r}: expected a list of {kind}, got {type(value).__name__}")
+        return [_coerce_param(v, kind, False, name) for v in value]
+    ok = {
+        "boolean": isinstance(value, bool),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "long": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "double": isinstance(value, int | float) and not isinstance(value, bool),
+        "string": isinstance(value, str),
+        "datetime": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise ModelInputError(f"param {name!r}: expected {kind}, got {value!r}")
+    return float(value) if kind in ("float", "double") else value

@@ -1,0 +1,162 @@
+"""Load a model directory: a :class:`Predictor` (any flavor) or a flavor's native object.
+
+Loading checks the directory before importing anything heavy: ``MLmodel`` must parse, the files it
+names must exist (a missing one is named in the error), and a model saved with another version of its
+library gives a :class:`ModelVersionWarning` naming both versions.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+from dockyard.errors import InvalidModel
+from dockyard.models.enforce import enforce_params, enforce_schema
+from dockyard.models.flavors import Flavor, Loaded, flavor_for_loader, get_flavor
+from dockyard.models.manifest import MLMODEL, PYFUNC, Model
+from dockyard.models.signature import ModelSignature
+from dockyard.models.uris import resolve_model_uri
+
+
+class ModelVersionWarning(UserWarning):
+    """The model was saved with another version of its library than the one installed."""
+
+
+class Predictor:
+    """A loaded model: ``predict(data, params=None)`` with the signature enforced, and its metadata."""
+
+    def __init__(self, path: Path, metadata: Model, flavor: Flavor, loaded: Loaded) -> None:
+        self.path = path
+        self.metadata = metadata
+        self.flavor = flavor.name
+        self._loaded = loaded
+
+    @property
+    def signature(self) -> ModelSignature | None:
+        return self.metadata.signature
+
+    @property
+    def native(self) -> Any:
+        """The underlying model object (an estimator, a booster, a module, a PythonModel...)."""
+        return self._loaded.native
+
+    @property
+    def model_id(self) -> str | None:
+        return self.metadata.model_id
+
+    @property
+    def run_id(self) -> str | None:
+        return self.metadata.run_id
+
+    @property
+    def input_example(self) -> Any:
+        from dockyard.models.examples import load_example
+
+        return load_example(self.path, self.metadata.saved_input_example_info)
+
+    def prepare(self, data: Any, params: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any] | None]:
+        """``(data, params)`` checked and coerced against the signature, as ``predict`` passes them on."""
+        signature = self.metadata.signature
+        if signature is None:
+            return data, params
+        if signature.inputs is not None:
+            data = enforce_schema(data, signature.inputs)
+        return data, enforce_params(params, signature.params)
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        data, params = self.prepare(data, params)
+        return self._loaded.predict(data, params)
+
+    def __repr__(self) -> str:
+        return f"<Predictor flavor={self.flavor!r} path={str(self.path)!r}>"
+
+
+_code_lock = threading.Lock()
+
+
+def _add_code_path(directory: Path, section: dict[str, Any]) -> None:
+    code = section.get("code")
+    if not code:
+        return
+    path = directory / str(code)
+    if not path.is_dir():
+        raise InvalidModel(f"model directory {directory} is missing directory {code} (its code_paths)")
+    with _code_lock:
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+
+
+def _check_files(directory: Path, section: dict[str, Any]) -> None:
+    for key in ("model_path", "data", "python_model", "pickled_model", "model_data"):
+        name = section.get(key)
+        if isinstance(name, str) and name and not (directory / name).exists():
+            raise InvalidModel(f"model directory {directory} is missing file {name} (named by MLmodel's {key})")
+
+
+def _check_version(flavor: Flavor, section: dict[str, Any]) -> None:
+    from dockyard.models.requirements import installed_version
+
+    saved = section.get(flavor.version_key)
+    if not saved:
+        return
+    installed = installed_version(flavor.package)
+    saved_text = str(saved).split("+", 1)[0]
+    if installed is not None and installed != saved_text:
+        warnings.warn(
+            f"this model was saved with {flavor.package} {saved_text} but {installed} is installed; "
+            "it may fail to load or predict differently",
+            ModelVersionWarning,
+            stacklevel=4,
+        )
+
+
+def load_model(model_uri: str | os.PathLike[str], *, dst_path: str | os.PathLike[str] | None = None) -> Predictor:
+    """A predictor for any model URI: a path, ``runs:/``, ``models:/``, ``s3://``...
+
+    >>> load_model("/no/such/model")
+    Traceback (most recent call last):
+    ...
+    dockyard.errors.InvalidModel: /no/such/model is not a model directory: missing file MLmodel
+    """
+    directory = resolve_model_uri(model_uri, dst_path=dst_path)
+    return load_predictor(directory)
+
+
+def load_predictor(directory: Path) -> Predictor:
+    metadata = Model.load(directory)
+    pyfunc = metadata.pyfunc
+    if pyfunc is None:
+        raise InvalidModel(
+            f"the model at {directory} has no {PYFUNC} flavor to predict with "
+            f"(its flavors: {', '.join(metadata.flavors)}); load it with its flavor's load_model"
+        )
+    loader = str(pyfunc.get("loader_module") or "")
+    if not loader:
+        raise InvalidModel(f"{directory / MLMODEL}: the {PYFUNC} section names no loader_module")
+    flavor = flavor_for_loader(loader)
+    _check_files(directory, pyfunc)
+    _check_version(flavor, metadata.flavors.get(flavor.name, pyfunc))
+    _add_code_path(directory, pyfunc)
+    return Predictor(directory, metadata, flavor, flavor.predictor(directory, pyfunc, metadata))
+
+
+def load_native(
+    model_uri: str | os.PathLike[str], flavor_name: str, *, dst_path: str | os.PathLike[str] | None = None
+) -> Any:
+    """The native object of a model through one flavor (``dockyard.sklearn.load_model`` and friends)."""
+    directory = resolve_model_uri(model_uri, dst_path=dst_path)
+    metadata = Model.load(directory)
+    section = metadata.flavors.get(flavor_name)
+    if section is None:
+        raise InvalidModel(
+            f"the model at {directory} has no {flavor_name!r} flavor (its flavors: {', '.join(metadata.flavors)})"
+        )
+    flavor = get_flavor(flavor_name)
+    _check_files(directory, section)
+    _check_version(flavor, section)
+    _add_code_path(directory, section)
+    return flavor.load(directory, section)
