@@ -126,7 +126,7 @@ class RemoteRegistryService:
             "description": description,
             "model_id": model_id,
             "run_link": run_link,
-            "user_id": user_id,
+            "user_id": self._user(user_id),
         }
         out = self._call("POST", "/model-versions/create", body, idempotent=False)
         return wire.decode_model_version(out["model_version"])

@@ -23,6 +23,7 @@ from dockyard.registry.entities import (
     RegistryEventKind,
     Stage,
 )
+from dockyard.tracking.sql_experiments import chunks
 from dockyard.util import now_ms
 
 rm = t.registered_models
@@ -58,16 +59,20 @@ def touch_model(conn: sa.Connection, model_id: int, when: int | None = None) -> 
 
 def load_versions(conn: sa.Connection, rows: Sequence[Any], names: dict[int, str]) -> list[ModelVersion]:
     """Version entities, with tags and aliases, for rows of ``model_versions``."""
-    keys = {(r.registered_model_id, r.version) for r in rows}
-    model_ids = sorted({r.registered_model_id for r in rows})
+    by_model: dict[int, list[int]] = defaultdict(list)
+    for r in rows:
+        by_model[r.registered_model_id].append(r.version)
     tags: dict[tuple[int, int], dict[str, str]] = defaultdict(dict)
     aliases: dict[tuple[int, int], list[str]] = defaultdict(list)
-    if model_ids:
-        mvt, rma = t.model_version_tags, t.registered_model_aliases
-        for row in conn.execute(sa.select(mvt).where(mvt.c.registered_model_id.in_(model_ids))):
-            if (row.registered_model_id, row.version) in keys:
-                tags[(row.registered_model_id, row.version)][row.key] = row.value
-        query = sa.select(rma).where(rma.c.registered_model_id.in_(model_ids)).order_by(rma.c.alias)
+    mvt, rma = t.model_version_tags, t.registered_model_aliases
+    for model_id, versions in by_model.items():
+        # Only the versions asked for: a model may have thousands, a page holds a few.
+        for chunk in chunks(versions):
+            query = sa.select(mvt).where(mvt.c.registered_model_id == model_id, mvt.c.version.in_(chunk))
+            for row in conn.execute(query):
+                tags[(model_id, row.version)][row.key] = row.value
+    for chunk in chunks(sorted(by_model)):
+        query = sa.select(rma).where(rma.c.registered_model_id.in_(chunk)).order_by(rma.c.alias)
         for row in conn.execute(query):
             aliases[(row.registered_model_id, row.version)].append(row.alias)
     return [
@@ -117,13 +122,13 @@ def load_models(conn: sa.Connection, rows: Sequence[Any]) -> list[RegisteredMode
     tags: dict[int, dict[str, str]] = defaultdict(dict)
     aliases: dict[int, dict[str, int]] = defaultdict(dict)
     latest: dict[int, list[ModelVersion]] = defaultdict(list)
-    if ids:
-        rmt, rma = t.registered_model_tags, t.registered_model_aliases
-        for row in conn.execute(sa.select(rmt).where(rmt.c.registered_model_id.in_(ids))):
+    rmt, rma = t.registered_model_tags, t.registered_model_aliases
+    for chunk in chunks(ids):
+        for row in conn.execute(sa.select(rmt).where(rmt.c.registered_model_id.in_(chunk))):
             tags[row.registered_model_id][row.key] = row.value
-        for row in conn.execute(sa.select(rma).where(rma.c.registered_model_id.in_(ids)).order_by(rma.c.alias)):
+        for row in conn.execute(sa.select(rma).where(rma.c.registered_model_id.in_(chunk)).order_by(rma.c.alias)):
             aliases[row.registered_model_id][row.alias] = row.version
-        version_rows = latest_version_rows(conn, ids)
+        version_rows = latest_version_rows(conn, chunk)
         for row, version in zip(version_rows, load_versions(conn, version_rows, names), strict=True):
             latest[row.registered_model_id].append(version)
     return [
