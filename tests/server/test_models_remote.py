@@ -1,0 +1,107 @@
+"""Models through a real ``dockyard server``: Dockyard's client and MLflow's, each loading the other's.
+
+The model files travel through the server's artifact proxy (``mlflow-artifacts:/``), so loading needs a
+download; the second load of the same model must come from the cache.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LinearRegression
+
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+with warnings.catch_warnings():  # mlflow's flavors warn about their own type hints on import
+    warnings.simplefilter("ignore")
+    import mlflow  # noqa: E402
+    import mlflow.pyfunc  # noqa: E402
+    import mlflow.sklearn  # noqa: E402
+
+import dockyard  # noqa: E402
+import dockyard.sklearn  # noqa: E402
+from dockyard.models import load_model  # noqa: E402
+from server.dockyard_process import Server, dockyard_server  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:mlflow")
+
+X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0]})
+MODEL = LinearRegression().fit(X, [1.0, 2.0, 3.5])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with dockyard_server(tmp_path_factory.mktemp("models-server")) as running:
+        yield running
+
+
+@pytest.fixture
+def remote(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    dockyard.set_tracking_uri(server.url)
+    mlflow.set_tracking_uri(server.url)
+    try:
+        yield server
+    finally:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+
+
+def test_dockyard_model_through_the_server(remote: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    with dockyard.start_run() as run:
+        info = dockyard.sklearn.log_model(MODEL, name="model", input_example=X, registered_model_name="remote-churn")
+    assert info.artifact_path is not None and info.artifact_path.startswith("mlflow-artifacts:/")
+
+    # The logged model is what the server's MLflow 3 endpoints say it is.
+    got = httpx2.get(f"{remote.url}/api/2.0/mlflow/logged-models/{info.model_id}").json()["model"]
+    assert got["info"]["status"] == "LOGGED_MODEL_READY" and got["info"]["source_run_id"] == run.info.run_id
+    assert (remote.artifacts / "0" / "models" / str(info.model_id) / "artifacts" / "MLmodel").is_file()
+
+    from dockyard.artifacts.http import HttpArtifactStore
+
+    downloads = []
+    original = HttpArtifactStore.download
+
+    def counting(self: HttpArtifactStore, path: str, dst_dir: object) -> str:
+        downloads.append(path)
+        return original(self, path, dst_dir)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(HttpArtifactStore, "download", counting)
+    first = load_model(info.model_uri)
+    second = load_model(f"runs:/{run.info.run_id}/model")
+    third = load_model("models:/remote-churn/1")
+    assert first.path == second.path == third.path  # one cache entry, keyed by content
+    assert len(downloads) == 1
+    np.testing.assert_allclose(third.predict(X), MODEL.predict(X))
+
+    # The official client loads the same model from the same server.
+    theirs = mlflow.pyfunc.load_model(info.model_uri)
+    np.testing.assert_allclose(theirs.predict(X), MODEL.predict(X))
+    assert type(mlflow.sklearn.load_model("models:/remote-churn/1")) is LinearRegression
+
+
+def test_mlflow_model_through_the_server(remote: Server) -> None:
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(MODEL, name="model", input_example=X, pip_requirements=["scikit-learn"])
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):
+        predictor = load_model(uri)
+        assert predictor.model_id == info.model_id
+        np.testing.assert_allclose(predictor.predict(X), MODEL.predict(X))
+
+
+def test_missing_remote_model_is_named(remote: Server, tmp_path: Path) -> None:
+    with dockyard.start_run() as run:
+        dockyard.log_text("not a model", "notes/readme.txt")
+    from dockyard.errors import InvalidModel
+
+    with pytest.raises(InvalidModel, match="missing file MLmodel"):
+        load_model(f"runs:/{run.info.run_id}/notes")
