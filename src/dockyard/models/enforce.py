@@ -13,8 +13,8 @@ Anything lossy (float to integer, double to float, text to number) is refused.
     >>> import pandas as pd
     >>> from dockyard.models.signature import ColSpec, Schema
     >>> schema = Schema([ColSpec("double", "x"), ColSpec("string", "s")])
-    >>> enforce_schema({"s": ["a"], "x": [1]}, schema).dtypes.tolist()
-    [dtype('float64'), dtype('O')]
+    >>> enforce_schema({"s": ["a"], "x": [1]}, schema)["x"].dtype
+    dtype('float64')
     >>> enforce_schema({"x": [1.0]}, schema)
     Traceback (most recent call last):
     ...
@@ -157,7 +157,7 @@ def _any(column: Any, types: Any) -> bool:
 
 def _refuse(label: str, wanted: str, column: Any) -> Any:
     got = str(column.dtype)
-    if got == "object" and len(column):
+    if got in ("object", "str", "string") and len(column):
         got = f"values such as {column.iloc[0]!r}"
     raise ModelInputError(f"{label}: expected {wanted}, got {got}")
 
