@@ -72,6 +72,14 @@ def test_all_lists_exactly_the_public_names() -> None:
         "set_tags",
         "set_tracking_uri",
         "start_run",
+        "register_model",
+        "models",
+        "sklearn",
+        "xgboost",
+        "lightgbm",
+        "onnx",
+        "pytorch",
+        "pyfunc",
     }
     assert set(dockyard.__all__) == expected
     for name in dockyard.__all__:
@@ -91,6 +99,20 @@ def test_import_is_light() -> None:
     code = f"import sys, json, dockyard; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_model_modules_are_light_until_used() -> None:
+    """Flavor modules and the models package import no ML library (nor yaml) until a model is used."""
+    modules = "dockyard.models, dockyard.sklearn, dockyard.xgboost, dockyard.lightgbm, dockyard.onnx"
+    code = (
+        f"import sys, json, dockyard, {modules}, dockyard.pytorch, dockyard.pyfunc; "
+        f"print(json.dumps([m for m in {HEAVY!r} + ('xgboost', 'lightgbm', 'onnx', 'skops') if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+    import dockyard.sklearn as sk
+
+    assert dockyard.sklearn is sk and dockyard.models.load_model is not None
 
 
 def test_fluent_names_match_mlflow() -> None:

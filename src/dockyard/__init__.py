@@ -67,6 +67,15 @@ _EXPORTS.update(
         "RunStatus": "dockyard.tracking.entities",
         "errors": "dockyard.errors",
         "data": "dockyard.tracking.datasets",
+        "register_model": "dockyard.model_api",
+        # Model modules, as MLflow's mlflow.sklearn etc.: importing dockyard does not import them.
+        "models": "dockyard.models",
+        "sklearn": "dockyard.sklearn",
+        "xgboost": "dockyard.xgboost",
+        "lightgbm": "dockyard.lightgbm",
+        "onnx": "dockyard.onnx",
+        "pytorch": "dockyard.pytorch",
+        "pyfunc": "dockyard.pyfunc",
     }
 )
 
