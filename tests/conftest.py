@@ -69,7 +69,8 @@ def _truncate_postgres(uri: str) -> None:
                 "TRUNCATE experiments, experiment_tags, runs, params, tags, latest_metrics, metrics, logged_models, "
                 "logged_model_params, logged_model_tags, logged_model_metrics, run_outputs, run_model_inputs, "
                 "datasets, run_inputs, run_input_tags, registered_models, registered_model_tags, model_versions, "
-                "model_version_tags, registered_model_aliases, registry_events RESTART IDENTITY CASCADE"
+                "model_version_tags, registered_model_aliases, registry_events, webhooks, webhook_deliveries "
+                "RESTART IDENTITY CASCADE"
             )
     finally:
         db.dispose()

@@ -12,7 +12,9 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── RunNotActive                           400 INVALID_PARAMETER_VALUE
     │   ├── AliasNotFound                          400 INVALID_PARAMETER_VALUE (as MLflow answers)
     │   ├── UnsupportedModel                       400 INVALID_PARAMETER_VALUE (no flavor saves this object)
-    │   └── InvalidModel                           400 INVALID_PARAMETER_VALUE (a model directory is broken)
+    │   ├── InvalidModel                           400 INVALID_PARAMETER_VALUE (a model directory is broken)
+    │   ├── ModelVersionNotReady                   400 INVALID_PARAMETER_VALUE (promoting a version not READY)
+    │   └── NothingToRollBack                      400 INVALID_PARAMETER_VALUE (no earlier holder of the alias)
     ├── BadRequest                                 400 BAD_REQUEST
     │   ├── RequestTooLarge                        413 BAD_REQUEST
     │   └── ModelInputError                        400 BAD_REQUEST (input does not match the signature)
@@ -23,7 +25,8 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── LoggedModelNotFound
     │   ├── TagNotFound
     │   ├── RegisteredModelNotFound
-    │   └── ModelVersionNotFound
+    │   ├── ModelVersionNotFound
+    │   └── WebhookNotFound
     ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
     │   ├── ExperimentAlreadyExists
     │   └── RegisteredModelAlreadyExists
@@ -110,6 +113,14 @@ class InvalidModel(InvalidParameter):
     """A model directory or ``MLmodel`` file is missing a file or is corrupted; the message names it."""
 
 
+class ModelVersionNotReady(InvalidParameter):
+    """Promoting a model version whose status is not READY (still registering, or failed)."""
+
+
+class NothingToRollBack(InvalidParameter):
+    """A rollback of an alias with no earlier holder to go back to (or whose earlier holder is gone)."""
+
+
 class BadRequest(DockyardError):
     http_status = 400
     error_code = "BAD_REQUEST"
@@ -156,6 +167,10 @@ class RegisteredModelNotFound(ResourceNotFound):
 
 class ModelVersionNotFound(ResourceNotFound):
     """The version does not exist or was deleted."""
+
+
+class WebhookNotFound(ResourceNotFound):
+    pass
 
 
 class ResourceAlreadyExists(DockyardError):

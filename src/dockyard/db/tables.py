@@ -336,5 +336,38 @@ registry_events = sa.Table(
     sa.Column("from_version", sa.Integer),
     sa.Column("to_version", sa.Integer),
     sa.Column("reason", sa.Text),
+    sa.Column("undoes_event_id", sa.BigInteger),  # set on a rollback: the alias move it undid
     sa.Index("ix_registry_events_model", "registered_model_id", "id"),
+)
+
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("webhook_id", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text),
+    sa.Column("events", sa.Text, nullable=False),  # event names, comma-separated
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+)
+
+# One row per delivery attempt; the attempts of one event to one webhook share a delivery_id.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("webhook_id", sa.String(40), nullable=False),
+    sa.Column("delivery_id", sa.String(40), nullable=False),
+    sa.Column("event", sa.String(64), nullable=False),
+    sa.Column("model_name", sa.String(256)),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("response_status", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
 )

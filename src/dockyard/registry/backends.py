@@ -62,14 +62,14 @@ def _local(settings: Settings) -> RegistryService:
 
 
 def close_all() -> None:
-    """Forget every registry this process opened, disposing the engines and HTTP pools it owns
-    (an engine shared with the tracking service is the tracking backend's to close)."""
+    """Forget every registry this process opened: let queued webhook deliveries finish, then dispose
+    the engines and HTTP pools it owns (an engine shared with the tracking service is the tracking
+    backend's to close)."""
     with _lock:
         services = list(_services.values())
         _services.clear()
     for service in services:
+        service.close()
         store = getattr(service, "store", None)
-        if store is None:
-            service.close()  # type: ignore[attr-defined]  # the remote client
-        elif service.tracking is None:
+        if store is not None and service.tracking is None:
             store.db.dispose()

@@ -115,3 +115,53 @@ class RegistryEvent:
     from_version: int | None = None
     to_version: int | None = None
     reason: str | None = None
+    undoes_event_id: int | None = None
+
+    @property
+    def is_rollback(self) -> bool:
+        return self.undoes_event_id is not None
+
+
+class WebhookStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A URL that receives registry events (``model_version.created``...) as signed JSON POSTs.
+
+    The secret that signs them is write-only: it is stored but never returned.
+    """
+
+    webhook_id: str
+    name: str
+    url: str
+    events: tuple[str, ...]
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str | None = None
+    status: WebhookStatus = WebhookStatus.ACTIVE
+
+
+class DeliveryStatus(enum.StrEnum):
+    SUCCEEDED = "succeeded"
+    RETRYING = "retrying"  # this attempt failed; another one is scheduled
+    FAILED = "failed"  # this attempt failed and was the last
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One attempt to deliver one event to one webhook; retries share the ``delivery_id``."""
+
+    id: int
+    webhook_id: str
+    delivery_id: str
+    event: str
+    attempt: int
+    timestamp: int
+    status: DeliveryStatus
+    model_name: str | None = None
+    response_status: int | None = None
+    error: str | None = None
+    payload: str = ""

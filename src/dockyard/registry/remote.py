@@ -1,11 +1,13 @@
 """The registry service over HTTP: the same surface as :class:`~dockyard.registry.service.RegistryService`,
 spoken as MLflow's model registry REST API (``/api/2.0/mlflow/registered-models/...``,
-``/mlflow/model-versions/...``) plus Dockyard's ``/api/2.0/dockyard/registry/events``.
+``/mlflow/model-versions/...``, ``/mlflow/webhooks``) plus Dockyard's ``/api/2.0/dockyard/registry/...``
+(events, promote, rollback, lineage, webhook deliveries).
 
 Transport, retries and error decoding are the tracking client's (:class:`~dockyard.tracking.remote.
 RemoteTrackingService`), so errors come back as the same exception classes as from a local store.
-Creating a model or a version is not retried once the request may have reached the server (it
-would write twice); everything else is idempotent.
+Creating a model, a version or a webhook, promoting and rolling back are not retried once the request
+may have reached the server (a second rollback would go one step further back); everything else is
+idempotent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 from dockyard.errors import InvalidParameter
 from dockyard.registry import validation as v
 from dockyard.registry import wire
-from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
+from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage, Webhook, WebhookDelivery
+from dockyard.registry.lineage import Lineage, decode_lineage
+from dockyard.registry.webhooks import TestResult
 from dockyard.tracking.context import current_user
 from dockyard.tracking.entities import Page
 from dockyard.tracking.remote import API, EXTENSIONS, RemoteTrackingService
@@ -45,6 +49,9 @@ class RemoteRegistryService:
 
     def _call(self, method: str, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
         return self.transport.call(method, API + path, _clean(body), idempotent=idempotent)
+
+    def _extension(self, method: str, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
+        return self.transport.call(method, EXTENSIONS + path, _clean(body), idempotent=idempotent)
 
     @staticmethod
     def _user(user_id: str | None) -> str:
@@ -240,5 +247,115 @@ class RemoteRegistryService:
             "page_token": page_token or None,
             "newest_first": "true" if newest_first else None,
         }
-        out = self.transport.call("GET", EXTENSIONS + "/registry/events", _clean(body), idempotent=True)
+        out = self._extension("GET", "/registry/events", body)
         return Page([wire.decode_event(e) for e in out.get("events", [])], out.get("next_page_token", ""))
+
+    # ------------------------------------------------------------------ promotion, rollback, lineage
+
+    def promote(
+        self,
+        name: str,
+        version: int | str,
+        alias: str | None = None,
+        stage: str | Stage | None = None,
+        reason: str | None = None,
+        user_id: str | None = None,
+        archive_existing: bool = False,
+    ) -> ModelVersion:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            "alias": alias,
+            "stage": None if stage is None else str(stage),
+            "archive_existing": archive_existing,
+            "reason": reason,
+            "user_id": self._user(user_id),
+        }
+        out = self._extension("POST", "/registry/promote", body, idempotent=False)
+        return wire.decode_model_version(out["model_version"])
+
+    def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
+        body = {"name": v.check_model_name(name), "alias": alias, "reason": reason, "user_id": self._user(user_id)}
+        out = self._extension("POST", "/registry/rollback", body, idempotent=False)
+        return wire.decode_model_version(out["model_version"])
+
+    def get_model_version_lineage(self, name: str, version: int | str) -> Lineage:
+        body = {"name": v.check_model_name(name), "version": str(v.check_version(version))}
+        return decode_lineage(self._extension("GET", "/registry/lineage", body)["lineage"])
+
+    # ------------------------------------------------------------------ webhooks
+
+    def _webhook_path(self, webhook_id: str) -> str:
+        from urllib.parse import quote
+
+        if not isinstance(webhook_id, str) or not webhook_id:
+            raise InvalidParameter("Missing value for required parameter 'webhook_id'")
+        return f"/webhooks/{quote(webhook_id, safe='')}"
+
+    def create_webhook(
+        self,
+        name: str,
+        url: str,
+        events: Sequence[str],
+        description: str | None = None,
+        secret: str | None = None,
+        status: str = "ACTIVE",
+    ) -> Webhook:
+        if isinstance(events, str):
+            raise InvalidParameter("webhook events must be a list such as ['model_version.created']")
+        body = {
+            "name": name,
+            "url": url,
+            "events": [wire.encode_webhook_event(e) for e in events],
+            "description": description,
+            "secret": secret,
+            "status": status,
+        }
+        return wire.decode_webhook(self._call("POST", "/webhooks", body, idempotent=False)["webhook"])
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        return wire.decode_webhook(self._call("GET", self._webhook_path(webhook_id), {})["webhook"])
+
+    def list_webhooks(self, max_results: int = 100, page_token: str | None = None) -> Page[Webhook]:
+        out = self._call("GET", "/webhooks", {"max_results": max_results, "page_token": page_token or None})
+        return Page([wire.decode_webhook(w) for w in out.get("webhooks", [])], out.get("next_page_token", ""))
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        name: str | None = None,
+        description: str | None = None,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+        secret: str | None = None,
+        status: str | None = None,
+    ) -> Webhook:
+        body = {
+            "name": name,
+            "description": description,
+            "url": url,
+            "events": None if events is None else [wire.encode_webhook_event(e) for e in events],
+            "secret": secret,
+            "status": status,
+        }
+        return wire.decode_webhook(self._call("PATCH", self._webhook_path(webhook_id), body)["webhook"])
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self._call("DELETE", self._webhook_path(webhook_id), {})
+
+    def test_webhook(self, webhook_id: str, event: str | None = None) -> TestResult:
+        body = {"event": None if event is None else wire.encode_webhook_event(event)}
+        result = self._call("POST", self._webhook_path(webhook_id) + "/test", body, idempotent=False)["result"]
+        return TestResult(
+            bool(result.get("success")),
+            result.get("response_status"),
+            result.get("response_body"),
+            result.get("error_message"),
+        )
+
+    def list_webhook_deliveries(
+        self, webhook_id: str | None = None, max_results: int = 100, page_token: str | None = None
+    ) -> Page[WebhookDelivery]:
+        body = {"webhook_id": webhook_id or None, "max_results": max_results, "page_token": page_token or None}
+        out = self._extension("GET", "/registry/webhook-deliveries", body)
+        return Page([wire.decode_delivery(d) for d in out.get("deliveries", [])], out.get("next_page_token", ""))

@@ -4,13 +4,15 @@ Both the local backend and the remote HTTP client (:mod:`dockyard.registry.remot
 surface, and ``tests/registry/contract.py`` checks both. Method names and arguments follow MLflow's
 ``MlflowClient``, so the server's handlers map REST calls one to one.
 
-Sources of new versions: ``runs:/<run_id>/<path>`` records the run; ``models:/m-<id>`` records the
-logged model and, when the service has the tracking service of the same store, the run that logged it
-and its artifact location (what ``get_model_version_download_uri`` returns); ``models:/NAME/VERSION``
-or ``models:/NAME@ALIAS`` copies that version's location; anything else is kept as given.
+Sources of new versions are resolved by :mod:`dockyard.registry.sources`.
 
 Audit: alias moves and stage transitions record who made them: ``user_id`` when given, else the
-service's ``default_user()`` (the login name of this process, for a local store).
+service's ``default_user()`` (the login name of this process, for a local store). ``promote`` and
+``rollback`` are one transaction each (see :mod:`dockyard.registry.sql_aliases` for what a rollback
+goes back to).
+
+Events: after a write commits, the service hands its events to the :class:`~dockyard.registry.webhooks.
+WebhookDispatcher`, which delivers them to the subscribed webhooks from a background thread.
 
 >>> from dockyard.db import Database
 >>> from dockyard.registry.sql_store import SqlRegistryStore
@@ -27,25 +29,28 @@ service's ``default_user()`` (the login name of this process, for a local store)
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from dockyard.errors import InvalidParameter, ModelVersionNotFound
 from dockyard.registry import validation as v
-from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
+from dockyard.registry.entities import (
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    Stage,
+    Webhook,
+    WebhookDelivery,
+)
+from dockyard.registry.lineage import Lineage, build_lineage
+from dockyard.registry.sources import TrackingLookup, check_model_id, resolve_source
 from dockyard.registry.store import RegistryStore
+from dockyard.registry.webhooks import EVENTS, TestResult, WebhookDispatcher, event_payload
 from dockyard.tracking import validation as tv
 from dockyard.tracking.context import current_user
-from dockyard.tracking.entities import LoggedModel, Page, Run
+from dockyard.tracking.entities import Page
 from dockyard.tracking.search import parse_filter, parse_order_by
 
 MAX_SOURCE_LENGTH = 5000
-
-
-class TrackingLookup(Protocol):
-    """The two tracking calls the registry uses to resolve a version's source."""
-
-    def get_run(self, run_id: str) -> Run: ...
-    def get_logged_model(self, model_id: str) -> LoggedModel: ...
 
 
 def _order_by(order_by: Sequence[str] | None) -> list[str]:
@@ -54,13 +59,6 @@ def _order_by(order_by: Sequence[str] | None) -> list[str]:
     if isinstance(order_by, str) or not all(isinstance(o, str) for o in order_by):
         raise InvalidParameter("order_by must be a list of strings such as ['name DESC']")
     return list(order_by)
-
-
-def _model_id(model_id: Any) -> str:
-    if not isinstance(model_id, str) or not model_id.startswith("m-") or len(model_id) > 40:
-        raise InvalidParameter(f"model_id {model_id!r} is not a logged model id (m-<hex>)")
-    tv.check_run_id(model_id[2:], "model_id")
-    return model_id
 
 
 class RegistryService:
@@ -72,22 +70,35 @@ class RegistryService:
         *,
         tracking: TrackingLookup | None = None,
         default_user: Callable[[], str] = current_user,
+        webhooks: WebhookDispatcher | None = None,
     ) -> None:
         self.store = store
         self.tracking = tracking
         self.default_user = default_user
+        self.webhooks = webhooks or WebhookDispatcher(store.webhooks)
 
     def _user(self, user_id: str | None) -> str:
         return v.check_user(user_id if user_id else self.default_user())
+
+    def _publish(self, events: Sequence[RegistryEvent]) -> None:
+        for event in events:
+            self.webhooks.publish(*event_payload(event))
+
+    def close(self) -> None:
+        """Let queued webhook deliveries finish (up to the dispatcher's ``drain_seconds``)."""
+        self.webhooks.close()
 
     # ------------------------------------------------------------------ registered models
 
     def create_registered_model(
         self, name: str, tags: dict[str, Any] | None = None, description: str | None = None
     ) -> RegisteredModel:
-        return self.store.create_registered_model(
+        model = self.store.create_registered_model(
             v.check_model_name(name), v.check_tags(tags, "registered model tag"), v.check_description(description)
         )
+        data = {"name": model.name, "tags": model.tags, "description": model.description}
+        self.webhooks.publish("registered_model.created", data)
+        return model
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         return self.store.get_registered_model(v.check_model_name(name))
@@ -149,9 +160,9 @@ class RegistryService:
         if "\x00" in source or len(source) > MAX_SOURCE_LENGTH:
             raise InvalidParameter(f"source {source[:80]!r} is not a valid model location")
         run_id = tv.check_run_id(run_id) if run_id else None
-        model_id = _model_id(model_id) if model_id else None
-        storage, run_id, model_id = self._resolve_source(source, run_id, model_id)
-        return self.store.create_model_version(
+        model_id = check_model_id(model_id) if model_id else None
+        storage, run_id, model_id = resolve_source(self, self.tracking, source, run_id, model_id)
+        created = self.store.create_model_version(
             name,
             source,
             storage,
@@ -162,42 +173,18 @@ class RegistryService:
             v.check_user(user_id) if user_id else None,
             model_id,
         )
-
-    def _resolve_source(
-        self, source: str, run_id: str | None, model_id: str | None
-    ) -> tuple[str | None, str | None, str | None]:
-        """(storage location, run id, logged model id) for a new version's source."""
-        storage: str | None = None
-        if source.startswith("runs:/"):
-            source_run, _, path = source[len("runs:/") :].partition("/")
-            source_run = tv.check_run_id(source_run, "source run id")
-            run_id = run_id or source_run
-            if self.tracking is not None:
-                root = self.tracking.get_run(source_run).info.artifact_uri.rstrip("/")
-                storage = f"{root}/{path.strip('/')}" if path.strip("/") else root
-        elif source.startswith("models:/m-"):
-            model_id = model_id or _model_id(source[len("models:/") :].rstrip("/"))
-        elif source.startswith("models:/"):
-            storage = self._version_location(source[len("models:/") :])
-        if model_id and self.tracking is not None:
-            logged = self.tracking.get_logged_model(model_id)
-            run_id = run_id or logged.source_run_id
-            if source.startswith("models:/m-"):
-                storage = logged.artifact_location
-        return storage, run_id, model_id
-
-    def _version_location(self, rest: str) -> str:
-        """Where ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS`` lives (copying a registered version)."""
-        if "@" in rest:
-            name, _, alias = rest.partition("@")
-            found = self.get_model_version_by_alias(name, alias)
-            return self.get_model_version_download_uri(found.name, found.version)
-        name, _, version = rest.rstrip("/").partition("/")
-        if not version.isdigit():
-            raise InvalidParameter(
-                f"source 'models:/{rest}': expected models:/NAME/VERSION, models:/NAME@ALIAS or models:/m-ID"
-            )
-        return self.get_model_version_download_uri(name, version)
+        data = {
+            "name": created.name,
+            "version": str(created.version),
+            "source": created.source,
+            "run_id": created.run_id,
+            "model_id": created.model_id,
+            "tags": created.tags,
+            "description": created.description,
+            "user_id": created.user_id,
+        }
+        self.webhooks.publish("model_version.created", data)
+        return created
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         return self.store.get_model_version(v.check_model_name(name), v.check_version(version))
@@ -209,17 +196,26 @@ class RegistryService:
 
     def delete_model_version(self, name: str, version: int | str, user_id: str | None = None) -> None:
         """Soft delete; the aliases on the version are removed, each with an audit event."""
-        self.store.delete_model_version(v.check_model_name(name), v.check_version(version), self._user(user_id))
+        self._publish(
+            self.store.delete_model_version(v.check_model_name(name), v.check_version(version), self._user(user_id))
+        )
 
     def set_model_version_tag(self, name: str, version: int | str, key: str, value: Any) -> None:
-        self.store.set_model_version_tag(
-            v.check_model_name(name), v.check_version(version), *v.check_tag(key, value, "model version tag")
+        name, number, (key, text) = (
+            v.check_model_name(name),
+            v.check_version(version),
+            v.check_tag(key, value, "model version tag"),
+        )
+        self.store.set_model_version_tag(name, number, key, text)
+        self.webhooks.publish(
+            "model_version_tag.set", {"name": name, "version": str(number), "key": key, "value": text}
         )
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
-        self.store.delete_model_version_tag(
-            v.check_model_name(name), v.check_version(version), tv.check_key(key, "model version tag key")
-        )
+        name, number = v.check_model_name(name), v.check_version(version)
+        key = tv.check_key(key, "model version tag key")
+        self.store.delete_model_version_tag(name, number, key)
+        self.webhooks.publish("model_version_tag.deleted", {"name": name, "version": str(number), "key": key})
 
     def transition_model_version_stage(
         self,
@@ -240,7 +236,7 @@ class RegistryService:
                 f"Model version transition cannot archive existing model versions because {target.value!r} "
                 "is not an active stage (Staging or Production)"
             )
-        return self.store.transition_model_version_stage(
+        moved, events = self.store.transition_model_version_stage(
             v.check_model_name(name),
             v.check_version(version),
             target,
@@ -248,6 +244,8 @@ class RegistryService:
             self._user(user_id),
             v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
         )
+        self._publish(events)
+        return moved
 
     def search_model_versions(
         self,
@@ -272,23 +270,25 @@ class RegistryService:
         self, name: str, alias: str, version: int | str, reason: str | None = None, user_id: str | None = None
     ) -> None:
         """Point ``alias`` at ``version`` (moving it from where it was), recording who, when and why."""
-        self.store.set_registered_model_alias(
+        events = self.store.set_registered_model_alias(
             v.check_model_name(name),
             v.check_alias(alias),
             v.check_version(version),
             self._user(user_id),
             v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
         )
+        self._publish(events)
 
     def delete_registered_model_alias(
         self, name: str, alias: str, reason: str | None = None, user_id: str | None = None
     ) -> None:
-        self.store.delete_registered_model_alias(
+        events = self.store.delete_registered_model_alias(
             v.check_model_name(name),
             v.check_alias(alias, for_write=False),
             self._user(user_id),
             v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
         )
+        self._publish(events)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version ``alias`` points to; ``latest`` (any case) is the highest live version."""
@@ -317,4 +317,129 @@ class RegistryService:
             tv.check_max_results(max_results, v.MAX_EVENTS_PAGE),
             page_token or None,
             bool(newest_first),
+        )
+
+    # ------------------------------------------------------------------ promotion, rollback, lineage
+
+    def promote(
+        self,
+        name: str,
+        version: int | str,
+        alias: str | None = None,
+        stage: str | Stage | None = None,
+        reason: str | None = None,
+        user_id: str | None = None,
+        archive_existing: bool = False,
+    ) -> ModelVersion:
+        """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that
+        is deleted or whose status is not READY is refused with nothing changed."""
+        if alias is None and stage is None:
+            raise InvalidParameter("promote needs an alias, a stage, or both")
+        target = None if stage is None else v.check_stage(stage)
+        if not isinstance(archive_existing, bool):
+            raise InvalidParameter("archive_existing must be true or false")
+        if archive_existing and (target is None or not target.is_active):
+            raise InvalidParameter("archive_existing needs a stage of Staging or Production")
+        promoted, events = self.store.promote(
+            v.check_model_name(name),
+            v.check_version(version),
+            None if alias is None else v.check_alias(alias),
+            target,
+            archive_existing,
+            self._user(user_id),
+            v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
+        )
+        self._publish(events)
+        return promoted
+
+    def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
+        """Point ``alias`` back at the version that held it before its newest move not yet rolled back;
+        returns that version. :class:`~dockyard.errors.NothingToRollBack` when there is none."""
+        restored, events = self.store.rollback(
+            v.check_model_name(name),
+            v.check_alias(alias),
+            self._user(user_id),
+            v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
+        )
+        self._publish(events)
+        return restored
+
+    def get_model_version_lineage(self, name: str, version: int | str) -> Lineage:
+        """The version's logged model, run, datasets, git commit and parent runs (see registry.lineage)."""
+        if self.tracking is None:
+            raise InvalidParameter("this registry has no tracking store to read lineage from")
+        return build_lineage(self, self.tracking, v.check_model_name(name), v.check_version(version))
+
+    # ------------------------------------------------------------------ webhooks
+
+    def create_webhook(
+        self,
+        name: str,
+        url: str,
+        events: Sequence[str],
+        description: str | None = None,
+        secret: str | None = None,
+        status: str = "ACTIVE",
+    ) -> Webhook:
+        created = self.store.webhooks.create_webhook(
+            v.check_model_name(name),
+            v.check_webhook_url(url),
+            v.check_webhook_events(events, EVENTS),
+            v.check_description(description),
+            v.check_optional_text(secret, "secret", 1000),
+            v.check_webhook_status(status),
+        )
+        self.webhooks.invalidate()
+        return created
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        return self.store.webhooks.get_webhook(tv.check_string(webhook_id, "webhook_id", 40, allow_empty=False))
+
+    def list_webhooks(self, max_results: int = 100, page_token: str | None = None) -> Page[Webhook]:
+        return self.store.webhooks.list_webhooks(tv.check_max_results(max_results, 1000), page_token or None)
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        name: str | None = None,
+        description: str | None = None,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+        secret: str | None = None,
+        status: str | None = None,
+    ) -> Webhook:
+        """Change the fields given (None: unchanged)."""
+        changes: dict[str, object] = {}
+        if name is not None:
+            changes["name"] = v.check_model_name(name)
+        if description is not None:
+            changes["description"] = v.check_description(description)
+        if url is not None:
+            changes["url"] = v.check_webhook_url(url)
+        if events is not None:
+            changes["events"] = v.check_webhook_events(events, EVENTS)
+        if secret is not None:
+            changes["secret"] = v.check_optional_text(secret, "secret", 1000)
+        if status is not None:
+            changes["status"] = v.check_webhook_status(status)
+        updated = self.store.webhooks.update_webhook(self.get_webhook(webhook_id).webhook_id, changes)
+        self.webhooks.invalidate()
+        return updated
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        self.store.webhooks.delete_webhook(self.get_webhook(webhook_id).webhook_id)
+        self.webhooks.invalidate()
+
+    def test_webhook(self, webhook_id: str, event: str | None = None) -> TestResult:
+        """Send one sample ``event`` (default: the webhook's first) now, without retries."""
+        if event is not None:
+            event = v.check_webhook_events([event], EVENTS)[0]
+        return self.webhooks.test(self.get_webhook(webhook_id).webhook_id, event)
+
+    def list_webhook_deliveries(
+        self, webhook_id: str | None = None, max_results: int = 100, page_token: str | None = None
+    ) -> Page[WebhookDelivery]:
+        """Delivery attempts, newest first (one webhook's when ``webhook_id`` is given)."""
+        return self.store.webhooks.list_deliveries(
+            webhook_id or None, tv.check_max_results(max_results, 10_000), page_token or None
         )

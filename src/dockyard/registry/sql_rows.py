@@ -158,22 +158,32 @@ def write_event(
     to_version: int | None = None,
     reason: str | None = None,
     when: int | None = None,
-) -> None:
-    conn.execute(
-        t.registry_events.insert().values(
-            registered_model_id=model.id,
-            model_name=model.name,
-            timestamp=when or now_ms(),
-            user_id=user_id,
-            kind=kind.value,
-            alias=alias,
-            stage=None if stage is None else stage.value,
-            from_stage=None if from_stage is None else from_stage.value,
-            from_version=from_version,
-            to_version=to_version,
-            reason=reason,
-        )
-    )
+    undoes_event_id: int | None = None,
+) -> RegistryEvent:
+    """Record one audit event; returns it (what the service publishes to webhooks after the commit)."""
+    values = {
+        "registered_model_id": model.id,
+        "model_name": model.name,
+        "timestamp": when or now_ms(),
+        "user_id": user_id,
+        "kind": kind.value,
+        "alias": alias,
+        "stage": None if stage is None else stage.value,
+        "from_stage": None if from_stage is None else from_stage.value,
+        "from_version": from_version,
+        "to_version": to_version,
+        "reason": reason,
+        "undoes_event_id": undoes_event_id,
+    }
+    event_id = conn.execute(t.registry_events.insert().values(**values).returning(t.registry_events.c.id)).scalar_one()
+    return load_event(_Values(id=event_id, **values))
+
+
+class _Values(dict[str, Any]):
+    """Column values read as attributes, so :func:`load_event` builds an event from what was inserted."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self[name]
 
 
 def load_event(row: Any) -> RegistryEvent:
@@ -189,4 +199,5 @@ def load_event(row: Any) -> RegistryEvent:
         from_version=row.from_version,
         to_version=row.to_version,
         reason=row.reason,
+        undoes_event_id=row.undoes_event_id,
     )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from dockyard.db import Database, ensure_schema
 from dockyard.db import tables as t
 from dockyard.errors import AliasNotFound, RegisteredModelAlreadyExists
+from dockyard.registry import sql_aliases as aliases
 from dockyard.registry import sql_rows as rows
 from dockyard.registry import sql_search
 from dockyard.registry.entities import (
@@ -26,6 +27,7 @@ from dockyard.registry.entities import (
     RegistryEventKind,
     Stage,
 )
+from dockyard.registry.sql_webhooks import SqlWebhookStore
 from dockyard.tracking.entities import Page
 from dockyard.tracking.paging import next_offset_token, offset_from_token
 from dockyard.tracking.search import Expr, OrderKey
@@ -47,6 +49,7 @@ class SqlRegistryStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         ensure_schema(db)
+        self.webhooks = SqlWebhookStore(db)
 
     def _insert(self, table: sa.Table) -> Any:
         """INSERT with ``on_conflict_do_*``, which SQLite and PostgreSQL spell the same way."""
@@ -226,7 +229,7 @@ class SqlRegistryStore:
             )
             return self._version(conn, model, version)
 
-    def delete_model_version(self, name: str, version: int, user_id: str) -> None:
+    def delete_model_version(self, name: str, version: int, user_id: str) -> list[RegistryEvent]:
         """Soft delete: the row stays (its number is never reused); its aliases go, each with an event."""
         now = now_ms()
         with self.db.write() as conn:
@@ -237,7 +240,7 @@ class SqlRegistryStore:
                 .where(rma.c.registered_model_id == model.id, rma.c.version == version)
                 .order_by(rma.c.alias)
             ).scalars()
-            for alias in list(held):
+            events = [
                 rows.write_event(
                     conn,
                     model,
@@ -248,6 +251,8 @@ class SqlRegistryStore:
                     reason=f"version {version} was deleted",
                     when=now,
                 )
+                for alias in list(held)
+            ]
             conn.execute(rma.delete().where(rma.c.registered_model_id == model.id, rma.c.version == version))
             conn.execute(
                 mv.update()
@@ -255,6 +260,7 @@ class SqlRegistryStore:
                 .values(deleted_timestamp=now, last_updated_timestamp=now)
             )
             rows.touch_model(conn, model.id, now)
+            return events
 
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
         with self.db.write() as conn:
@@ -273,57 +279,13 @@ class SqlRegistryStore:
 
     def transition_model_version_stage(
         self, name: str, version: int, stage: Stage, archive_existing_versions: bool, user_id: str, reason: str | None
-    ) -> ModelVersion:
+    ) -> tuple[ModelVersion, list[RegistryEvent]]:
         now = now_ms()
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
-            current = rows.version_row(conn, model.id, name, version)
-            live_others = sa.and_(
-                mv.c.registered_model_id == model.id, mv.c.version != version, mv.c.deleted_timestamp.is_(None)
-            )
-            previous = conn.execute(
-                sa.select(sa.func.max(mv.c.version)).where(live_others, mv.c.current_stage == stage.value)
-            ).scalar()
-            if archive_existing_versions:
-                archived = conn.execute(
-                    sa.select(mv.c.version).where(live_others, mv.c.current_stage == stage.value).order_by(mv.c.version)
-                ).scalars()
-                for other in list(archived):
-                    rows.write_event(
-                        conn,
-                        model,
-                        RegistryEventKind.STAGE_TRANSITION,
-                        user_id,
-                        stage=Stage.ARCHIVED,
-                        from_stage=stage,
-                        to_version=other,
-                        reason=f"archived: version {version} moved to {stage.value}",
-                        when=now,
-                    )
-                conn.execute(
-                    mv.update()
-                    .where(live_others, mv.c.current_stage == stage.value)
-                    .values(current_stage=Stage.ARCHIVED.value, last_updated_timestamp=now)
-                )
-            conn.execute(
-                mv.update()
-                .where(mv.c.registered_model_id == model.id, mv.c.version == version)
-                .values(current_stage=stage.value, last_updated_timestamp=now)
-            )
-            rows.write_event(
-                conn,
-                model,
-                RegistryEventKind.STAGE_TRANSITION,
-                user_id,
-                stage=stage,
-                from_stage=Stage(current.current_stage),
-                from_version=previous,
-                to_version=version,
-                reason=reason,
-                when=now,
-            )
+            events = aliases.transition(conn, model, version, stage, archive_existing_versions, user_id, reason, now)
             rows.touch_model(conn, model.id, now)
-            return self._version(conn, model, version)
+            return self._version(conn, model, version), events
 
     def search_model_versions(
         self, filter_expr: Expr | None, max_results: int, order_by: list[OrderKey], page_token: str | None
@@ -350,43 +312,62 @@ class SqlRegistryStore:
 
     # ------------------------------------------------------------------ aliases and history
 
-    def set_registered_model_alias(self, name: str, alias: str, version: int, user_id: str, reason: str | None) -> None:
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: int, user_id: str, reason: str | None
+    ) -> list[RegistryEvent]:
         """Point ``alias`` at ``version``; a move to where it already points changes and records nothing."""
-        now = now_ms()
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
-            rows.version_row(conn, model.id, name, version)
-            previous = conn.execute(
-                sa.select(rma.c.version).where(rma.c.registered_model_id == model.id, rma.c.alias == alias)
-            ).scalar()
-            if previous == version:
-                return
-            self._upsert_pair(conn, rma, {"registered_model_id": model.id, "alias": alias}, "version", version)
-            rows.write_event(
-                conn,
-                model,
-                RegistryEventKind.ALIAS_SET,
-                user_id,
-                alias=alias,
-                from_version=previous,
-                to_version=version,
-                reason=reason,
-                when=now,
-            )
+            event = aliases.set_alias(conn, model, alias, version, user_id, reason)
+            return [] if event is None else [event]
 
-    def delete_registered_model_alias(self, name: str, alias: str, user_id: str, reason: str | None) -> None:
+    def delete_registered_model_alias(
+        self, name: str, alias: str, user_id: str, reason: str | None
+    ) -> list[RegistryEvent]:
         """Remove ``alias``; removing one that is not set does nothing (as MLflow)."""
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
-            previous = conn.execute(
-                sa.select(rma.c.version).where(rma.c.registered_model_id == model.id, rma.c.alias == alias)
-            ).scalar()
-            if previous is None:
-                return
-            conn.execute(rma.delete().where(rma.c.registered_model_id == model.id, rma.c.alias == alias))
-            rows.write_event(
-                conn, model, RegistryEventKind.ALIAS_DELETED, user_id, alias=alias, from_version=previous, reason=reason
-            )
+            event = aliases.delete_alias(conn, model, alias, user_id, reason)
+            return [] if event is None else [event]
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str | None,
+        stage: Stage | None,
+        archive_existing_versions: bool,
+        user_id: str,
+        reason: str | None,
+    ) -> tuple[ModelVersion, list[RegistryEvent]]:
+        """Move ``alias`` to a READY ``version`` and transition its ``stage``, both or neither."""
+        now = now_ms()
+        with self.db.write() as conn:
+            model = rows.model_row(conn, name, lock=True)
+            aliases.check_promotable(conn, model, version)
+            events = []
+            if alias is not None:
+                event = aliases.set_alias(conn, model, alias, version, user_id, reason, when=now)
+                events += [] if event is None else [event]
+            if stage is not None:
+                events += aliases.transition(
+                    conn, model, version, stage, archive_existing_versions, user_id, reason, now
+                )
+            rows.touch_model(conn, model.id, now)
+            return self._version(conn, model, version), events
+
+    def rollback(
+        self, name: str, alias: str, user_id: str, reason: str | None
+    ) -> tuple[ModelVersion, list[RegistryEvent]]:
+        """Point ``alias`` back where it was before its newest move not yet undone (see sql_aliases)."""
+        now = now_ms()
+        with self.db.write() as conn:
+            model = rows.model_row(conn, name, lock=True)
+            undone, version = aliases.rollback_step(conn, model, alias)
+            why = reason or f"rollback: undoes event {undone}"
+            event = aliases.set_alias(conn, model, alias, version, user_id, why, when=now, undoes_event_id=undone)
+            rows.touch_model(conn, model.id, now)
+            return self._version(conn, model, version), [] if event is None else [event]
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         with self.db.read() as conn:

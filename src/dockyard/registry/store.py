@@ -2,20 +2,54 @@
 
 Inputs arrive validated. A store checks what needs the database (existence, deletion, name clashes)
 inside the write transaction, so a rejected call changes nothing; and every alias move or stage
-transition writes its audit event in that same transaction. :class:`~dockyard.registry.sql_store.
-SqlRegistryStore` implements it for SQLite and PostgreSQL.
+transition writes its audit event in that same transaction and returns the events it wrote (the
+service publishes them to webhooks after the commit). :class:`~dockyard.registry.sql_store.
+SqlRegistryStore` implements it for SQLite and PostgreSQL, with its webhooks in ``webhooks``.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
+from dockyard.registry.entities import (
+    ModelVersion,
+    RegisteredModel,
+    RegistryEvent,
+    Stage,
+    Webhook,
+    WebhookDelivery,
+    WebhookStatus,
+)
 from dockyard.tracking.entities import Page
 from dockyard.tracking.search import Expr, OrderKey
 
 
+class WebhookStore(Protocol):
+    def create_webhook(
+        self,
+        name: str,
+        url: str,
+        events: list[str],
+        description: str | None,
+        secret: str | None,
+        status: WebhookStatus,
+    ) -> Webhook: ...
+    def get_webhook(self, webhook_id: str) -> Webhook: ...
+    def list_webhooks(self, max_results: int, page_token: str | None) -> Page[Webhook]: ...
+    def update_webhook(self, webhook_id: str, changes: dict[str, object]) -> Webhook: ...
+    def delete_webhook(self, webhook_id: str) -> None: ...
+    def get_secret(self, webhook_id: str) -> str | None: ...
+    def subscribers(self, event: str) -> list[tuple[Webhook, str | None]]: ...
+    def record_attempt(self, attempt: WebhookDelivery) -> None: ...
+    def list_deliveries(
+        self, webhook_id: str | None, max_results: int, page_token: str | None
+    ) -> Page[WebhookDelivery]: ...
+
+
 class RegistryStore(Protocol):
+    @property
+    def webhooks(self) -> WebhookStore: ...
+
     # registered models
     def create_registered_model(self, name: str, tags: dict[str, str], description: str | None) -> RegisteredModel: ...
     def get_registered_model(self, name: str) -> RegisteredModel: ...
@@ -44,12 +78,12 @@ class RegistryStore(Protocol):
     ) -> ModelVersion: ...
     def get_model_version(self, name: str, version: int) -> ModelVersion: ...
     def update_model_version(self, name: str, version: int, description: str | None) -> ModelVersion: ...
-    def delete_model_version(self, name: str, version: int, user_id: str) -> None: ...
+    def delete_model_version(self, name: str, version: int, user_id: str) -> list[RegistryEvent]: ...
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None: ...
     def transition_model_version_stage(
         self, name: str, version: int, stage: Stage, archive_existing_versions: bool, user_id: str, reason: str | None
-    ) -> ModelVersion: ...
+    ) -> tuple[ModelVersion, list[RegistryEvent]]: ...
     def search_model_versions(
         self, filter_expr: Expr | None, max_results: int, order_by: list[OrderKey], page_token: str | None
     ) -> Page[ModelVersion]: ...
@@ -58,8 +92,23 @@ class RegistryStore(Protocol):
     # aliases and their history
     def set_registered_model_alias(
         self, name: str, alias: str, version: int, user_id: str, reason: str | None
-    ) -> None: ...
-    def delete_registered_model_alias(self, name: str, alias: str, user_id: str, reason: str | None) -> None: ...
+    ) -> list[RegistryEvent]: ...
+    def delete_registered_model_alias(
+        self, name: str, alias: str, user_id: str, reason: str | None
+    ) -> list[RegistryEvent]: ...
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str | None,
+        stage: Stage | None,
+        archive_existing_versions: bool,
+        user_id: str,
+        reason: str | None,
+    ) -> tuple[ModelVersion, list[RegistryEvent]]: ...
+    def rollback(
+        self, name: str, alias: str, user_id: str, reason: str | None
+    ) -> tuple[ModelVersion, list[RegistryEvent]]: ...
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion: ...
     def get_registry_events(
         self, name: str, alias: str | None, max_results: int, page_token: str | None, newest_first: bool

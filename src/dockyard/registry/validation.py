@@ -17,10 +17,11 @@ dockyard.errors.InvalidParameter: alias 'v2' is reserved: 'v<number>' names a ve
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from dockyard.errors import InvalidParameter
-from dockyard.registry.entities import Stage
+from dockyard.registry.entities import Stage, WebhookStatus
 from dockyard.tracking import validation as tv
 
 MAX_MODEL_NAME_LENGTH = 256
@@ -132,3 +133,32 @@ def check_optional_text(value: Any, field: str, limit: int) -> str | None:
 
 def check_user(user: Any) -> str:
     return tv.check_string(user, "user_id", 256, allow_empty=False)
+
+
+def check_webhook_url(url: Any) -> str:
+    """An absolute ``http(s)://`` URL with a host."""
+    from urllib.parse import urlparse
+
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidParameter("Missing value for required parameter 'url'")
+    parsed = urlparse(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise InvalidParameter(f"webhook url {url!r} must be an http:// or https:// URL with a host")
+    return tv.check_string(url.strip(), "url", 4000)
+
+
+def check_webhook_events(events: Any, known: Collection[str]) -> list[str]:
+    """A non-empty list of known event names (``model_version.created``...), without repeats."""
+    if isinstance(events, str) or not isinstance(events, (list, tuple)) or not events:
+        raise InvalidParameter(f"webhook events must be a non-empty list, from: {', '.join(known)}")
+    unknown = [e for e in events if e not in known]
+    if unknown:
+        raise InvalidParameter(f"unknown webhook event(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
+    return list(dict.fromkeys(events))
+
+
+def check_webhook_status(status: Any) -> WebhookStatus:
+    try:
+        return WebhookStatus(str(status).upper())
+    except ValueError:
+        raise InvalidParameter(f"webhook status {status!r} must be ACTIVE or DISABLED") from None

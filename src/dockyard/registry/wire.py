@@ -16,12 +16,16 @@ from typing import Any
 
 from dockyard.errors import InvalidParameter
 from dockyard.registry.entities import (
+    DeliveryStatus,
     ModelVersion,
     ModelVersionStatus,
     RegisteredModel,
     RegistryEvent,
     RegistryEventKind,
     Stage,
+    Webhook,
+    WebhookDelivery,
+    WebhookStatus,
 )
 from dockyard.tracking.wire import decode_int, decode_key_values, encode_key_values
 
@@ -127,6 +131,7 @@ def encode_event(e: RegistryEvent) -> dict[str, Any]:
             "from_version": None if e.from_version is None else str(e.from_version),
             "to_version": None if e.to_version is None else str(e.to_version),
             "reason": e.reason,
+            "undoes_event_id": e.undoes_event_id,
         }
     )
 
@@ -144,4 +149,85 @@ def decode_event(d: dict[str, Any]) -> RegistryEvent:
         from_version=_optional_version(d.get("from_version"), "from_version"),
         to_version=_optional_version(d.get("to_version"), "to_version"),
         reason=d.get("reason"),
+        undoes_event_id=decode_int(d.get("undoes_event_id"), "undoes_event_id"),
+    )
+
+
+# ---------------------------------------------------------------------------------------- webhooks
+# MLflow's webhooks.proto: an event is {"entity": "MODEL_VERSION", "action": "CREATED"} (enum names);
+# Dockyard's own model_version.stage_changed is {"entity": "MODEL_VERSION", "action": "STAGE_CHANGED"}.
+
+
+def encode_webhook_event(event: str) -> dict[str, str]:
+    entity, _, action = event.partition(".")
+    return {"entity": entity.upper(), "action": action.upper()}
+
+
+def decode_webhook_event(d: Any) -> str:
+    if isinstance(d, str):  # Dockyard's CLI and client may send "model_version.created"
+        return d
+    if not isinstance(d, dict) or not d.get("entity") or not d.get("action"):
+        raise InvalidParameter(f"webhook event {d!r} must be an object with 'entity' and 'action'")
+    return f"{str(d['entity']).lower()}.{str(d['action']).lower()}"
+
+
+def encode_webhook(w: Webhook) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "webhook_id": w.webhook_id,
+            "name": w.name,
+            "description": w.description,
+            "url": w.url,
+            "events": [encode_webhook_event(e) for e in w.events],
+            "status": w.status.value,
+            "creation_timestamp": w.creation_timestamp,
+            "last_updated_timestamp": w.last_updated_timestamp,
+        }
+    )
+
+
+def decode_webhook(d: dict[str, Any]) -> Webhook:
+    return Webhook(
+        webhook_id=d.get("webhook_id", ""),
+        name=d.get("name", ""),
+        url=d.get("url", ""),
+        events=tuple(decode_webhook_event(e) for e in d.get("events") or ()),
+        creation_timestamp=decode_int(d.get("creation_timestamp"), "creation_timestamp", 0) or 0,
+        last_updated_timestamp=decode_int(d.get("last_updated_timestamp"), "last_updated_timestamp", 0) or 0,
+        description=d.get("description") or None,
+        status=WebhookStatus(d.get("status") or "ACTIVE"),
+    )
+
+
+def encode_delivery(x: WebhookDelivery) -> dict[str, Any]:
+    return _drop_empty(
+        {
+            "id": x.id,
+            "webhook_id": x.webhook_id,
+            "delivery_id": x.delivery_id,
+            "event": x.event,
+            "attempt": x.attempt,
+            "timestamp": x.timestamp,
+            "status": x.status.value,
+            "model_name": x.model_name,
+            "response_status": x.response_status,
+            "error": x.error,
+            "payload": x.payload,
+        }
+    )
+
+
+def decode_delivery(d: dict[str, Any]) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=decode_int(d.get("id"), "id", 0) or 0,
+        webhook_id=d.get("webhook_id", ""),
+        delivery_id=d.get("delivery_id", ""),
+        event=d.get("event", ""),
+        attempt=decode_int(d.get("attempt"), "attempt", 0) or 0,
+        timestamp=decode_int(d.get("timestamp"), "timestamp", 0) or 0,
+        status=DeliveryStatus(d.get("status") or "failed"),
+        model_name=d.get("model_name"),
+        response_status=decode_int(d.get("response_status"), "response_status"),
+        error=d.get("error"),
+        payload=d.get("payload", ""),
     )

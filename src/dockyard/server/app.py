@@ -31,11 +31,20 @@ PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 def _api_routes(*, with_registry: bool = False) -> list[Any]:
     from starlette.routing import Route
 
-    from dockyard.server.api import experiments, extensions, logged_models, model_versions, registered_models, runs
+    from dockyard.server.api import (
+        experiments,
+        extensions,
+        logged_models,
+        model_versions,
+        registered_models,
+        registry_extensions,
+        runs,
+        webhooks,
+    )
 
     modules: list[Any] = [experiments, runs, logged_models, extensions]
     if with_registry:
-        modules += [registered_models, model_versions]
+        modules += [registered_models, model_versions, registry_extensions, webhooks]
     routes = []
     for module in modules:
         for method, path, handler in module.ROUTES:
