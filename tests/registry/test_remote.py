@@ -20,6 +20,7 @@ from dockyard.tracking.remote import RemoteTrackingService
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore
 from registry.contract import RegistryContract
+from registry.contract_promotion import PromotionContract
 
 
 @pytest.fixture
@@ -48,5 +49,21 @@ def registry(http: Any) -> RemoteRegistryService:
     return RemoteRegistryService("http://testserver", http=http, retries=0)
 
 
-class TestRemoteService(RegistryContract):
+class TestRemoteService(RegistryContract, PromotionContract):
     pass
+
+
+def test_promote_refuses_a_version_that_is_not_ready(db_uri: str, registry: RemoteRegistryService) -> None:
+    from dockyard.db import tables as t
+    from dockyard.errors import ModelVersionNotReady
+
+    registry.create_registered_model("m")
+    registry.create_model_version("m", "s3://bucket/model")
+    db = Database(db_uri)
+    with db.write() as conn:
+        conn.execute(t.model_versions.update().values(status="FAILED_REGISTRATION"))
+    db.dispose()
+    with pytest.raises(ModelVersionNotReady, match="FAILED_REGISTRATION") as info:
+        registry.promote("m", 1, alias="champion")
+    assert info.value.http_status == 400
+    assert registry.get_registered_model("m").aliases == {}

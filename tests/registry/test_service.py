@@ -14,6 +14,7 @@ from dockyard.registry.sql_store import SqlRegistryStore
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore
 from registry.contract import RegistryContract
+from registry.contract_promotion import PromotionContract
 
 
 @pytest.fixture
@@ -33,5 +34,21 @@ def registry(db: Database, tracking: TrackingService) -> Any:
     return RegistryService(SqlRegistryStore(db), tracking=tracking)
 
 
-class TestLocalService(RegistryContract):
+class TestLocalService(RegistryContract, PromotionContract):
     pass
+
+
+def test_promote_refuses_a_version_that_is_not_ready(db: Database, registry: RegistryService) -> None:
+
+    from dockyard.db import tables as t
+    from dockyard.errors import ModelVersionNotReady
+
+    registry.create_registered_model("m")
+    registry.create_model_version("m", "s3://bucket/model")
+    with db.write() as conn:
+        conn.execute(t.model_versions.update().values(status="PENDING_REGISTRATION", status_message="uploading"))
+    with pytest.raises(ModelVersionNotReady, match="PENDING_REGISTRATION.*uploading"):
+        registry.promote("m", 1, alias="champion", stage="Production")
+    assert registry.get_registered_model("m").aliases == {}
+    assert registry.get_model_version("m", 1).current_stage.value == "None"
+    assert list(registry.get_registry_events("m")) == []
