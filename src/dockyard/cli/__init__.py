@@ -1,4 +1,4 @@
-"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``server`` and ``ui``.
+"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server`` and ``ui``.
 
 Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
 names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a
@@ -14,6 +14,7 @@ from dockyard.__about__ import __version__
 from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup
 from dockyard.cli.db import db
 from dockyard.cli.experiments import experiments
+from dockyard.cli.models import models
 from dockyard.cli.runs import runs
 from dockyard.cli.server import server, ui
 
@@ -32,5 +33,6 @@ def main() -> None:
 main.add_command(db)
 main.add_command(experiments)
 main.add_command(runs)
+main.add_command(models)
 main.add_command(server)
 main.add_command(ui)

@@ -122,6 +122,18 @@ class RegistryEvent:
         return self.undoes_event_id is not None
 
 
+# Webhook event name -> what it means. MLflow's names (3.3+), plus model_version.stage_changed.
+WEBHOOK_EVENTS: dict[str, str] = {
+    "registered_model.created": "a registered model was created",
+    "model_version.created": "a model version was created",
+    "model_version_tag.set": "a model version tag was set",
+    "model_version_tag.deleted": "a model version tag was deleted",
+    "model_version_alias.created": "an alias was set or moved (promote and rollback included)",
+    "model_version_alias.deleted": "an alias was removed (explicitly, or with its version)",
+    "model_version.stage_changed": "a model version changed stage (Dockyard's own event)",
+}
+
+
 class WebhookStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
     DISABLED = "DISABLED"

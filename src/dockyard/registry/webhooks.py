@@ -42,7 +42,14 @@ from typing import Any
 
 from dockyard.__about__ import __version__
 from dockyard.errors import DockyardError
-from dockyard.registry.entities import DeliveryStatus, RegistryEvent, RegistryEventKind, Webhook, WebhookDelivery
+from dockyard.registry.entities import (
+    WEBHOOK_EVENTS,
+    DeliveryStatus,
+    RegistryEvent,
+    RegistryEventKind,
+    Webhook,
+    WebhookDelivery,
+)
 from dockyard.registry.store import WebhookStore
 from dockyard.util import now_ms
 
@@ -52,16 +59,7 @@ SIGNATURE_HEADER = "X-MLflow-Signature"
 TIMESTAMP_HEADER = "X-MLflow-Timestamp"
 DELIVERY_ID_HEADER = "X-MLflow-Delivery-Id"
 
-# Event name -> what it means. MLflow's names, plus model_version.stage_changed.
-EVENTS: dict[str, str] = {
-    "registered_model.created": "a registered model was created",
-    "model_version.created": "a model version was created",
-    "model_version_tag.set": "a model version tag was set",
-    "model_version_tag.deleted": "a model version tag was deleted",
-    "model_version_alias.created": "an alias was set or moved (promote and rollback included)",
-    "model_version_alias.deleted": "an alias was removed (explicitly, or with its version)",
-    "model_version.stage_changed": "a model version changed stage (Dockyard's own event)",
-}
+EVENTS = WEBHOOK_EVENTS
 RETRIED_STATUSES = frozenset({408, 429})
 _MV = {"name": "example-model", "version": "1"}
 SAMPLES: dict[str, dict[str, Any]] = {  # what a test delivery sends
