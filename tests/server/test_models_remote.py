@@ -46,6 +46,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def remote(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        # mlflow.set_experiment in other modules writes these into os.environ and they outlive the test.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    mlflow.tracking.fluent._active_experiment_id = None
     dockyard.set_tracking_uri(server.url)
     mlflow.set_tracking_uri(server.url)
     try:
@@ -53,6 +58,7 @@ def remote(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
     finally:
         while mlflow.active_run() is not None:
             mlflow.end_run()
+        mlflow.tracking.fluent._active_experiment_id = None
         mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
