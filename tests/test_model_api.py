@@ -175,3 +175,14 @@ def test_registry_lookup_seam_with_any_registry(tmp_path: Path, client: dockyard
 
     with pytest.raises(InvalidParameter, match="loop"):
         ModelResolver(client, registry=loop).fetch("models:/anything/1")
+
+
+def test_client_has_mlflow_client_registry_methods(client: dockyard.Client) -> None:
+    with dockyard.start_run():
+        info = dockyard.sklearn.log_model(MODEL, name="model", registered_model_name="fraud")
+    client.set_registered_model_alias("fraud", "champion", 1)
+    assert client.get_model_version_by_alias("fraud", "champion").model_id == info.model_id
+    assert [m.name for m in client.search_registered_models().items] == ["fraud"]
+    assert "transition_model_version_stage" in dir(client)
+    with pytest.raises(AttributeError, match="no attribute 'not_a_method'"):
+        client.not_a_method  # noqa: B018

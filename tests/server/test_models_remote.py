@@ -111,3 +111,31 @@ def test_missing_remote_model_is_named(remote: Server, tmp_path: Path) -> None:
 
     with pytest.raises(InvalidModel, match="missing file MLmodel"):
         load_model(f"runs:/{run.info.run_id}/notes")
+
+
+@pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")  # deprecated, still used
+def test_official_client_registers_and_loads_by_alias_and_stage(remote: Server) -> None:
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            MODEL, name="model", pip_requirements=["scikit-learn"], registered_model_name="mlflow-registered"
+        )
+    client = mlflow.MlflowClient(remote.url)
+    client.set_registered_model_alias("mlflow-registered", "champion", "1")
+    client.transition_model_version_stage("mlflow-registered", "1", "Production")
+    for uri in (
+        "models:/mlflow-registered@champion",
+        "models:/mlflow-registered/1",
+        "models:/mlflow-registered/Production",
+    ):
+        np.testing.assert_allclose(mlflow.pyfunc.load_model(uri).predict(X), MODEL.predict(X))
+        assert load_model(uri).model_id == info.model_id
+
+    # Dockyard's own client, over HTTP, sees and moves the same alias.
+    ours = dockyard.Client(remote.url)
+    assert ours.get_model_version_by_alias("mlflow-registered", "champion").model_id == info.model_id
+    with dockyard.start_run():
+        dockyard.sklearn.log_model(
+            LinearRegression().fit(X, [0.0, 1.0, 0.0]), name="m", registered_model_name="mlflow-registered"
+        )
+    ours.set_registered_model_alias("mlflow-registered", "champion", 2)
+    assert client.get_model_version_by_alias("mlflow-registered", "champion").version == "2"

@@ -42,13 +42,46 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
+from dockyard.registry.backends import open_registry
 from dockyard.util import now_ms
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from dockyard.artifacts import ArtifactStore
+    from dockyard.registry.service import RegistryService
     from dockyard.tracking.service import TrackingService
+
+
+# MlflowClient's model-registry methods, served by the registry (see Client.registry).
+REGISTRY_METHODS = frozenset(
+    {
+        "create_registered_model",
+        "get_registered_model",
+        "rename_registered_model",
+        "update_registered_model",
+        "delete_registered_model",
+        "set_registered_model_tag",
+        "delete_registered_model_tag",
+        "search_registered_models",
+        "get_latest_versions",
+        "create_model_version",
+        "get_model_version",
+        "update_model_version",
+        "delete_model_version",
+        "set_model_version_tag",
+        "delete_model_version_tag",
+        "transition_model_version_stage",
+        "search_model_versions",
+        "get_model_version_download_uri",
+        "set_registered_model_alias",
+        "delete_registered_model_alias",
+        "get_model_version_by_alias",
+        "get_registry_events",
+        "promote",
+        "rollback",
+    }
+)
 
 
 class Client:
@@ -79,6 +112,7 @@ class Client:
         self._logger_lock = threading.Lock()
         self._queued_params: dict[str, dict[str, str]] = {}  # run -> params queued in the background
         self._artifact_pool: ThreadPoolExecutor | None = None
+        self._registry: RegistryService | None = None
         self._artifact_jobs: list[Future[None]] = []
 
     @property
@@ -371,6 +405,24 @@ class Client:
         if context:
             all_tags["mlflow.data.context"] = context
         self.log_inputs(run_id, [DatasetInput(dataset, all_tags)])
+
+    # ------------------------------------------------------------------ model registry
+
+    @property
+    def registry(self) -> RegistryService:
+        """The model registry of this client's settings (``DOCKYARD_REGISTRY_URI``, else the tracking URI)."""
+        if self._registry is None:
+            self._registry = open_registry(self.settings)
+        return self._registry
+
+    def __getattr__(self, name: str) -> Any:
+        # MlflowClient's registry methods, on the client as in MLflow: they are the registry's own.
+        if name in REGISTRY_METHODS:
+            return getattr(self.registry, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *REGISTRY_METHODS})
 
     # ------------------------------------------------------------------ logged models (MLflow 3)
 
