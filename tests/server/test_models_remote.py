@@ -28,6 +28,7 @@ with warnings.catch_warnings():  # mlflow's flavors warn about their own type hi
 import dockyard  # noqa: E402
 import dockyard.sklearn  # noqa: E402
 from dockyard.models import load_model  # noqa: E402
+
 from server.dockyard_process import Server, dockyard_server  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:mlflow")

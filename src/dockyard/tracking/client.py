@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.config import Settings
 from dockyard.errors import InvalidParameter, LoggingFailed, ParamValueChanged, RunNotActive
+from dockyard.registry.backends import open_registry
 from dockyard.tracking.async_logger import AsyncLogger, fits_one_call, write_chunked, write_values
 from dockyard.tracking.entities import (
     Dataset,
@@ -42,7 +43,6 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from dockyard.registry.backends import open_registry
 from dockyard.util import now_ms
 
 if TYPE_CHECKING:
