@@ -25,6 +25,8 @@ from dockyard.errors import (
     ModelVersionNotReady,
     NothingToRollBack,
     ParamValueChanged,
+    PredictionFailed,
+    PredictionTimeout,
     RegisteredModelAlreadyExists,
     RegisteredModelNotFound,
     RequestTooLarge,
@@ -34,6 +36,7 @@ from dockyard.errors import (
     RunNotFound,
     StoreUnavailable,
     TagNotFound,
+    UnsupportedMediaType,
     UnsupportedModel,
     WebhookNotFound,
     error_class_for,
@@ -56,6 +59,7 @@ TREE = [
     (BadRequest, DockyardError, 400, "BAD_REQUEST"),
     (RequestTooLarge, BadRequest, 413, "BAD_REQUEST"),
     (ModelInputError, BadRequest, 400, "BAD_REQUEST"),
+    (UnsupportedMediaType, BadRequest, 415, "BAD_REQUEST"),
     (ResourceNotFound, DockyardError, 404, "RESOURCE_DOES_NOT_EXIST"),
     (ExperimentNotFound, ResourceNotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
     (RunNotFound, ResourceNotFound, 404, "RESOURCE_DOES_NOT_EXIST"),
@@ -71,6 +75,8 @@ TREE = [
     (MissingExtra, DockyardError, 500, "INTERNAL_ERROR"),
     (StoreUnavailable, DockyardError, 503, "TEMPORARILY_UNAVAILABLE"),
     (LoggingFailed, DockyardError, 500, "INTERNAL_ERROR"),
+    (PredictionFailed, DockyardError, 500, "INTERNAL_ERROR"),
+    (PredictionTimeout, DockyardError, 504, "DEADLINE_EXCEEDED"),
 ]
 
 # Classes whose constructor takes a single message.
@@ -84,6 +90,7 @@ CANONICAL = {
     "RESOURCE_DOES_NOT_EXIST": ResourceNotFound,
     "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
     "TEMPORARILY_UNAVAILABLE": StoreUnavailable,
+    "DEADLINE_EXCEEDED": PredictionTimeout,
 }
 
 
@@ -176,12 +183,12 @@ def test_error_class_for_known_codes(code: str, expected: type[DockyardError]) -
 @pytest.mark.parametrize(("cls", "parent", "status", "code"), TREE, ids=[c[0].__name__ for c in TREE])
 def test_error_class_for_round_trip(cls: type[DockyardError], parent: type, status: int, code: str) -> None:
     """Encoding an error and decoding its code gives a class it is an instance of, with the same status
-    (except 413, which MLflow's codes cannot express: it decodes as a 400 BAD_REQUEST)."""
+    (except 413 and 415, which MLflow's codes cannot express: they decode as a 400 BAD_REQUEST)."""
     err = _make(cls)
     decoded = error_class_for(err.to_dict()["error_code"])
     assert isinstance(err, decoded)
     assert decoded.error_code == code
-    assert decoded.http_status == (400 if cls is RequestTooLarge else status)
+    assert decoded.http_status == (400 if cls in (RequestTooLarge, UnsupportedMediaType) else status)
     rebuilt = decoded(str(err.to_dict()["message"]))
     assert rebuilt.to_dict()["error_code"] == err.to_dict()["error_code"]
     assert rebuilt.message == err.message

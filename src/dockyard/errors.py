@@ -17,7 +17,8 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   └── NothingToRollBack                      400 INVALID_PARAMETER_VALUE (no earlier holder of the alias)
     ├── BadRequest                                 400 BAD_REQUEST
     │   ├── RequestTooLarge                        413 BAD_REQUEST
-    │   └── ModelInputError                        400 BAD_REQUEST (input does not match the signature)
+    │   ├── ModelInputError                        400 BAD_REQUEST (input does not match the signature)
+    │   └── UnsupportedMediaType                   415 BAD_REQUEST (a scoring request's content type)
     ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -32,7 +33,9 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   └── RegisteredModelAlreadyExists
     ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
     ├── StoreUnavailable                           503 TEMPORARILY_UNAVAILABLE
-    └── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
+    ├── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
+    ├── PredictionFailed                           500 INTERNAL_ERROR (the model raised while predicting)
+    └── PredictionTimeout                          504 DEADLINE_EXCEEDED (a scoring request ran too long)
 
 >>> err = RunNotFound("Run 'abc' not found")
 >>> (err.http_status, err.error_code)
@@ -136,6 +139,12 @@ class ModelInputError(BadRequest):
     """Model input does not match the model's signature; the message names the column and what it expected."""
 
 
+class UnsupportedMediaType(BadRequest):
+    """A scoring request whose content type is neither JSON nor CSV (MLflow answers 415 too)."""
+
+    http_status = 415
+
+
 class ResourceNotFound(DockyardError):
     http_status = 404
     error_code = "RESOURCE_DOES_NOT_EXIST"
@@ -207,6 +216,17 @@ class LoggingFailed(DockyardError):
     """A background flush of queued metrics, params or tags failed; ``__cause__`` holds the store error."""
 
 
+class PredictionFailed(DockyardError):
+    """The model itself raised while predicting; ``__cause__`` holds its exception."""
+
+
+class PredictionTimeout(DockyardError):
+    """A scoring request took longer than the server's ``--timeout``."""
+
+    http_status = 504
+    error_code = "DEADLINE_EXCEEDED"
+
+
 # The classes the remote client decodes an envelope into, by MLflow error_code.
 _BY_CODE: dict[str, type[DockyardError]] = {
     "INVALID_PARAMETER_VALUE": InvalidParameter,
@@ -214,6 +234,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
     "RESOURCE_DOES_NOT_EXIST": ResourceNotFound,
     "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
     "TEMPORARILY_UNAVAILABLE": StoreUnavailable,
+    "DEADLINE_EXCEEDED": PredictionTimeout,
     "INTERNAL_ERROR": DockyardError,
 }
 
