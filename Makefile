@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test demo bench bench-server lint clean
+.PHONY: test demo bench bench-server bench-models lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ bench: $(VENV)/.installed-all
 
 bench-server: $(VENV)/.installed-all
 	$(PY) benchmarks/server_bench.py --write-results
+
+bench-models: $(VENV)/.installed-all
+	$(PY) benchmarks/model_bench.py --write-results
 
 lint: $(VENV)/.installed-all
 	$(VENV)/bin/ruff check src tests benchmarks examples
