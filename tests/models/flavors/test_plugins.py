@@ -37,7 +37,8 @@ class DoublerFlavor:
 
     def save(self, obj, directory, **options):
         (directory / "factor.json").write_text(json.dumps(obj.factor))
-        return SavedFlavor({"data": "factor.json", "doubler_version": "0.1"}, {"loader_module": self.loader_module, "data": "factor.json"})
+        section = {"data": "factor.json", "doubler_version": "0.1"}
+        return SavedFlavor(section, {"loader_module": self.loader_module, "data": "factor.json"})
 
     def load(self, directory, section):
         return Doubler(json.loads((Path(directory) / section["data"]).read_text()))
