@@ -1,4 +1,5 @@
-"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server`` and ``ui``.
+"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server``, ``ui``, ``serve``
+and ``predict``.
 
 Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
 names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a
@@ -16,6 +17,7 @@ from dockyard.cli.db import db
 from dockyard.cli.experiments import experiments
 from dockyard.cli.models import models
 from dockyard.cli.runs import runs
+from dockyard.cli.serve import serve
 from dockyard.cli.server import server, ui
 
 __all__ = ["DockyardGroup", "main"]
@@ -36,3 +38,4 @@ main.add_command(runs)
 main.add_command(models)
 main.add_command(server)
 main.add_command(ui)
+main.add_command(serve)

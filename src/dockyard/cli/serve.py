@@ -1,0 +1,220 @@
+"""``dockyard serve MODEL_URI``: the scoring server for one model, run by uvicorn in this process.
+
+The CLI is the composition root: it resolves the model URI (a path, ``runs:/``, ``models:/``...),
+loads the model, builds the app with :func:`~dockyard.serving.create_scoring_app` and hands it to
+uvicorn. A local model path touches neither the tracking store nor the registry, so ``dockyard[serve]``
+is all a deployment needs. For ``models:/name@alias`` it builds the registry lookup the app polls to
+follow the alias. With ``--workers N`` each worker process loads the model itself from the same
+picklable :class:`ServeOptions`.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, tracking_uri_option
+from dockyard.errors import DockyardError, MissingExtra
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from dockyard.config import Settings
+    from dockyard.models.loading import Predictor
+    from dockyard.serving.app import ServingOptions
+    from dockyard.serving.model import Lookup, ServedModel
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    model_uri: str
+    settings: Settings
+    serving: ServingOptions
+
+
+def _registry_lookup(settings: Settings, model_uri: str) -> Lookup:
+    from dockyard.model_uris import registry_lookup
+    from dockyard.models.uris import parse_model_uri
+    from dockyard.registry.backends import open_registry
+
+    parsed = parse_model_uri(model_uri)
+    lookup = registry_lookup(open_registry(settings))
+
+    def current() -> tuple[str, str]:
+        source, version = lookup(parsed)
+        return source, str(version)
+
+    return current
+
+
+def _loader(settings: Settings) -> Any:
+    def load(uri: str) -> Predictor:
+        from dockyard.models.loading import load_predictor
+        from dockyard.models.uris import parse_model_uri, resolve_model_uri
+
+        if parse_model_uri(uri).kind == "path":
+            return load_predictor(resolve_model_uri(uri))
+        from dockyard.model_uris import ModelResolver
+        from dockyard.tracking.client import Client
+
+        return load_predictor(ModelResolver(Client(settings=settings)).fetch(uri))
+
+    return load
+
+
+def load_served(options: ServeOptions) -> tuple[ServedModel, Lookup | None]:
+    """The model to serve, and the lookup to poll when its URI names an alias."""
+    from dockyard.models.uris import parse_model_uri
+    from dockyard.serving.model import ServedModel, warm_up
+
+    parsed = parse_model_uri(options.model_uri)
+    load = _loader(options.settings)
+    if parsed.kind != "registered":
+        predictor = load(options.model_uri)
+        warm_up(predictor)
+        return ServedModel(predictor, options.model_uri), None
+    lookup = _registry_lookup(options.settings, options.model_uri)
+    source, version = lookup()
+    predictor = load(source)
+    warm_up(predictor)
+    served = ServedModel(predictor, options.model_uri, parsed.name, version)
+    return served, lookup if parsed.alias is not None else None
+
+
+def build_app(options: ServeOptions) -> Starlette:
+    """Load the model and build the app (called once per worker process)."""
+    from dockyard.serving.app import create_scoring_app
+
+    served, lookup = load_served(options)
+    loader = _loader(options.settings) if lookup is not None else None
+    serving = options.serving
+    if lookup is None or serving.follow_interval <= 0:
+        lookup = loader = None
+    return create_scoring_app(served, serving, lookup=lookup, loader=loader)
+
+
+def run_server(options: ServeOptions, host: str, port: int, workers: int, log_level: str) -> None:
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingExtra("uvicorn", "serve") from None
+    try:
+        app = build_app(options) if workers == 1 else None  # load before listening: fail here
+    except DockyardError as exc:
+        raise click.ClickException(exc.message) from None
+    s = options.serving
+    batching = f"batches up to {s.max_batch_size} rows" if s.max_batch_size > 1 else "no batching"
+    click.echo(
+        f"Dockyard scoring server for {options.model_uri} on http://{host}:{port} "
+        f"({workers} worker{'s' if workers != 1 else ''}, {batching}, timeout {s.timeout:g} s)",
+        err=True,
+    )
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    if app is not None:
+        uvicorn.Server(uvicorn.Config(app, **common)).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(functools.partial(build_app, options), factory=True, workers=workers, **common)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+@click.command("serve", context_settings=CONTEXT_SETTINGS)
+@click.argument("model_uri", metavar="MODEL_URI")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option(
+    "--max-batch-size",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Most rows merged into one predict call from concurrent requests (1 turns batching off).",
+)
+@click.option(
+    "--max-batch-delay-ms",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 10_000),
+    help="How long a batch waits for more requests (0: only those already waiting).",
+)
+@click.option(
+    "--timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(0.001, None),
+    help="Seconds a request may take before it is answered 504.",
+)
+@click.option(
+    "--follow-interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0, None),
+    help="Seconds between registry checks when MODEL_URI is models:/NAME@ALIAS (0: never switch).",
+)
+@click.option(
+    "--name",
+    "model_name",
+    default=None,
+    help="The model's name under /v2/models/ [default: its registered name, else 'model'].",
+)
+@click.option(
+    "--prediction-log",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write every request's inputs, outputs, latency and model version to JSON Lines files here.",
+)
+@click.option(
+    "--prediction-log-max-mb",
+    default=64.0,
+    show_default=True,
+    type=click.FloatRange(0.001, None),
+    help="Size at which a prediction log file is rotated.",
+)
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn's log level.",
+)
+@tracking_uri_option
+def serve(
+    model_uri: str,
+    host: str,
+    port: int,
+    workers: int,
+    max_batch_size: int,
+    max_batch_delay_ms: float,
+    timeout: float,
+    follow_interval: float,
+    model_name: str | None,
+    prediction_log: str | None,
+    prediction_log_max_mb: float,
+    log_level: str,
+    tracking_uri: str | None,
+) -> None:
+    """Serve MODEL_URI over HTTP: MLflow's /invocations, the Open Inference Protocol, /metrics.
+
+    MODEL_URI is any model URI: a directory, runs:/RUN_ID/PATH, models:/NAME/VERSION,
+    models:/NAME@ALIAS (followed when the alias moves), models:/m-ID...
+    """
+    import os
+
+    from dockyard.serving.app import ServingOptions
+
+    settings = build_settings(tracking_uri)
+    serving = ServingOptions(
+        max_batch_size=max_batch_size,
+        max_batch_delay_ms=max_batch_delay_ms,
+        timeout=timeout,
+        max_request_bytes=settings.max_request_bytes,
+        model_name=model_name,
+        prediction_log=os.path.abspath(prediction_log) if prediction_log else None,
+        prediction_log_max_bytes=int(prediction_log_max_mb * 1024 * 1024),
+        follow_interval=follow_interval,
+    )
+    run_server(ServeOptions(model_uri, settings, serving), host, port, workers, log_level)

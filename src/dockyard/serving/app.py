@@ -1,0 +1,324 @@
+"""The scoring app for one model: ``create_scoring_app(model, options, ...)``.
+
+Routes (MLflow's scoring server, the Open Inference Protocol, and operations):
+
+| route | what |
+| --- | --- |
+| ``POST /invocations`` | JSON (``dataframe_split``, ``dataframe_records``, ``instances``, ``inputs``) or CSV |
+| ``GET /ping``, ``GET /health`` | 200 once the model is loaded |
+| ``GET /version`` | the model version answering: URI, registered name and version, model id, run id |
+| ``GET /metrics`` | Prometheus text format |
+| ``GET /openapi.json`` | an OpenAPI document generated from the signature |
+| ``/v2/health/live``, ``/v2/health/ready``, ``/v2/models/{name}[/ready]`` | Open Inference Protocol v2 |
+| ``POST /v2/models/{name}/infer`` | Open Inference Protocol v2 |
+
+Every scoring request is read up to the body limit (413 past it), decoded (400 for malformed JSON or
+CSV, 415 for another content type), checked against the signature (400 naming the column) and then
+predicted, merged with concurrent requests (see :mod:`dockyard.serving.batching`). An exception inside
+the model answers 500 with the error envelope; a request over ``timeout`` seconds answers 504. Both are
+per request: the server keeps serving. Each answer carries ``X-Dockyard-Model-Version`` (and
+``X-Dockyard-Model-Id``) naming the version that produced it.
+
+Nothing here imports the tracking server, the database layer or SQLAlchemy: a registry, when there is
+one, reaches the app only as the ``lookup`` function the CLI builds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dockyard.__about__ import __version__
+from dockyard.errors import BadRequest, DockyardError, PredictionFailed, PredictionTimeout, RequestTooLarge
+from dockyard.serving.batching import Batcher
+from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
+from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
+from dockyard.serving.payloads import Inputs, decode_request, encode_predictions
+from dockyard.serving.predlog import Entry, PredictionLog
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from dockyard.models.loading import Predictor
+    from dockyard.models.signature import Schema
+
+DEFAULT_MAX_BATCH_SIZE = 64
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """How the app scores: batching, limits, the prediction log, alias polling."""
+
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE  # rows per predict call; 1 turns batching off
+    max_batch_delay_ms: float = 0.0  # how long a batch waits for company (0: only what is already waiting)
+    timeout: float = 60.0  # seconds per request, then 504
+    max_request_bytes: int = 32 * 1024 * 1024
+    model_name: str | None = None  # the name under /v2/models/; default: the registered name, else "model"
+    prediction_log: str | None = None  # a directory for JSON Lines files
+    prediction_log_max_bytes: int = 64 * 1024 * 1024
+    follow_interval: float = 10.0  # seconds between registry polls when following an alias
+
+
+Decode = Callable[[bytes, str, "Schema | None"], Inputs]
+Encode = Callable[[Any, ServedModel, Inputs], bytes]
+ErrorBody = Callable[[DockyardError], dict[str, Any]]
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 as soon as it passes ``limit`` bytes (never read whole first)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise RequestTooLarge(f"request body of {int(declared)} bytes is over the server's limit of {limit} bytes")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"request body is over the server's limit of {limit} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    from starlette.responses import Response
+
+    body = json.dumps(payload, separators=(",", ":"), default=str).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+class Scorer:
+    """Everything a scoring request goes through; one per app."""
+
+    def __init__(self, holder: ModelHolder, options: ServingOptions) -> None:
+        self.holder = holder
+        self.options = options
+        self.metrics = ServingMetrics()
+        self.metrics.model_loaded(holder.current)
+        holder.on_swap(lambda old, new: self.metrics.model_loaded(new, old))
+        self.batcher = Batcher(
+            holder,
+            max_batch_size=options.max_batch_size,
+            max_batch_delay=options.max_batch_delay_ms / 1000.0,
+            observe=self.metrics.observe_predict,
+        )
+        self.log = (
+            PredictionLog(options.prediction_log, max_bytes=options.prediction_log_max_bytes)
+            if options.prediction_log
+            else None
+        )
+
+    @property
+    def model_name(self) -> str:
+        return self.options.model_name or self.holder.current.name or "model"
+
+    async def _score(
+        self, body: bytes, content_type: str, decode: Decode, encode: Encode
+    ) -> tuple[bytes, ServedModel | None, int, BaseException | None]:
+        inputs = decode(body, content_type, self.holder.current.input_schema)
+        outcome = await self.batcher.submit(inputs)
+        if outcome.error is not None or outcome.model is None:
+            return b"", outcome.model, 0, outcome.error
+        return encode(outcome.predictions, outcome.model, inputs), outcome.model, inputs.rows or 0, None
+
+    async def handle(
+        self, request: Request, endpoint: str, decode: Decode, encode: Encode, error_body: ErrorBody
+    ) -> Response:
+        from starlette.responses import Response
+
+        started = time.perf_counter()
+        content_type = request.headers.get("content-type", "")
+        body = b""
+        model: ServedModel | None = None
+        rows = 0
+        error: DockyardError | None = None
+        try:
+            body = await read_body(request, self.options.max_request_bytes)
+            content, model, rows, failure = await asyncio.wait_for(
+                self._score(body, content_type, decode, encode), self.options.timeout
+            )
+            if failure is not None:
+                raise failure
+        except TimeoutError:
+            error = PredictionTimeout(
+                f"the prediction took longer than the server's timeout of {self.options.timeout:g} s"
+            )
+        except DockyardError as exc:
+            error = exc
+        except Exception as exc:  # a bug of ours or a decoder's: still one envelope, and keep serving
+            error = PredictionFailed(f"{type(exc).__name__}: {exc}")
+        model = model or self.holder.current
+        headers = {"x-dockyard-model-version": model.label, "x-dockyard-model-id": model.model_id or ""}
+        if error is not None:
+            content = json.dumps(error_body(error), separators=(",", ":")).encode()
+            status = error.http_status
+        else:
+            status = 200
+        elapsed = time.perf_counter() - started
+        self.metrics.observe_request(
+            endpoint, status, elapsed, model, rows, None if error is None else type(error).__name__
+        )
+        if self.log is not None:
+            self.log.write(
+                Entry(
+                    endpoint, status, elapsed * 1000, rows, model.describe(), body, content_type, content, time.time()
+                )
+            )
+        return Response(content, status_code=status, media_type="application/json", headers=headers)
+
+    def close(self) -> None:
+        self.batcher.close()
+        if self.log is not None:
+            self.log.close()
+
+
+def _decode_v2(body: bytes, content_type: str, schema: Schema | None) -> Inputs:
+    from dockyard.serving.v2 import decode_infer
+
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    inputs = decode_infer(payload, schema)
+    request_id = payload.get("id") if isinstance(payload, dict) else None
+    inputs.request_id = request_id if isinstance(request_id, str) else None
+    return inputs
+
+
+def _routes(scorer: Scorer) -> list[Any]:
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from dockyard.serving import v2
+    from dockyard.serving.openapi import openapi_document
+
+    def envelope(error: DockyardError) -> dict[str, Any]:
+        return {"error_code": error.error_code, "message": error.message}
+
+    def v2_error(error: DockyardError) -> dict[str, Any]:
+        return {"error": error.message, "error_code": error.error_code}
+
+    def encode_v2(predictions: Any, model: ServedModel, inputs: Inputs) -> bytes:
+        out: dict[str, Any] = {"model_name": scorer.model_name, "model_version": model.label}
+        if inputs.request_id is not None:
+            out["id"] = inputs.request_id
+        out["outputs"] = v2.encode_outputs(predictions)
+        return json.dumps(out, separators=(",", ":")).encode()
+
+    async def invocations(request: Request) -> Response:
+        return await scorer.handle(
+            request, "invocations", decode_request, lambda p, _m, _i: encode_predictions(p), envelope
+        )
+
+    async def ping(request: Request) -> Response:
+        return Response("\n", media_type="application/json")
+
+    async def version(request: Request) -> Response:
+        return _json({"dockyard_version": __version__, **scorer.holder.current.describe()})
+
+    async def metrics(request: Request) -> Response:
+        return Response(scorer.metrics.render(), media_type=CONTENT_TYPE)
+
+    async def openapi(request: Request) -> Response:
+        return _json(
+            openapi_document(scorer.holder.current, title=f"{scorer.model_name} scoring API", version=__version__)
+        )
+
+    def known(request: Request) -> Response | None:
+        name = request.path_params["name"]
+        if name != scorer.model_name:
+            return _json(
+                {"error": f"model {name!r} is not served here (this server serves {scorer.model_name!r})"}, 404
+            )
+        return None
+
+    async def v2_live(request: Request) -> Response:
+        return _json({"live": True})
+
+    async def v2_ready(request: Request) -> Response:
+        return _json({"ready": True})
+
+    async def v2_server(request: Request) -> Response:
+        return _json({"name": "dockyard", "version": __version__, "extensions": []})
+
+    async def v2_model(request: Request) -> Response:
+        served = scorer.holder.current
+        signature = served.predictor.signature
+        outputs = None if signature is None else signature.outputs
+        return known(request) or _json(v2.model_metadata(scorer.model_name, served.label, served.input_schema, outputs))
+
+    async def v2_model_ready(request: Request) -> Response:
+        return known(request) or _json({"name": scorer.model_name, "ready": True})
+
+    async def v2_infer(request: Request) -> Response:
+        return known(request) or await scorer.handle(request, "v2_infer", _decode_v2, encode_v2, v2_error)
+
+    return [
+        Route("/invocations", invocations, methods=["POST"]),
+        Route("/ping", ping, methods=["GET"]),
+        Route("/health", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/v2", v2_server, methods=["GET"]),
+        Route("/v2/health/live", v2_live, methods=["GET"]),
+        Route("/v2/health/ready", v2_ready, methods=["GET"]),
+        Route("/v2/models/{name}", v2_model, methods=["GET"]),
+        Route("/v2/models/{name}/ready", v2_model_ready, methods=["GET"]),
+        Route("/v2/models/{name}/infer", v2_infer, methods=["POST"]),
+    ]
+
+
+def create_scoring_app(
+    model: Predictor | ServedModel,
+    options: ServingOptions | None = None,
+    *,
+    lookup: Lookup | None = None,
+    loader: Loader | None = None,
+) -> Starlette:
+    """The scoring app for one loaded model.
+
+    With ``lookup`` (``() -> (source URI, version)``) and ``loader`` (source URI -> Predictor), the app
+    polls the lookup every ``options.follow_interval`` seconds and swaps in the version it names.
+    """
+    try:
+        from starlette.applications import Starlette
+    except ImportError:
+        from dockyard.errors import MissingExtra
+
+        raise MissingExtra("starlette", "serve") from None
+    options = options or ServingOptions()
+    served = model if isinstance(model, ServedModel) else ServedModel(model, str(model.path))
+    holder = ModelHolder(served)
+    scorer = Scorer(holder, options)
+    follower = None
+    if lookup is not None and loader is not None:
+        follower = AliasFollower(
+            holder, lookup, loader, interval=options.follow_interval, model_uri=served.model_uri, name=served.name or ""
+        )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if follower is not None:
+            follower.start()
+        try:
+            yield
+        finally:
+            if follower is not None:
+                follower.stop()
+            scorer.close()
+
+    app = Starlette(routes=_routes(scorer), lifespan=lifespan)
+    app.state.scorer = scorer
+    app.state.holder = holder
+    app.state.follower = follower
+    return app
+
+
+__all__ = ["ServingOptions", "create_scoring_app", "read_body"]

@@ -1,0 +1,282 @@
+"""The ``/invocations`` payloads of ``mlflow models serve``: decoding requests, encoding predictions.
+
+A JSON body is an object with exactly one of the input fields, plus optional ``params``:
+
+- ``dataframe_split``: ``{"columns": [...], "data": [[...], ...], "index": [...]?}`` (pandas' split orient);
+- ``dataframe_records``: ``[{"col": value, ...}, ...]``;
+- ``instances``: rows, TF-serving style (a list of rows, or of objects of named tensors);
+- ``inputs``: columns, TF-serving style (a dict of lists, or one tensor as nested lists, or any value).
+
+A ``text/csv`` body is a table with a header row. Anything else is refused with 415. The answer is
+``{"predictions": ...}``, with DataFrames as records and numpy values as plain JSON.
+
+    >>> item = decode_request(b'{"dataframe_split": {"columns": ["x"], "data": [[1], [2]]}}', "application/json")
+    >>> item.rows, item.frame().to_dict("list")
+    (2, {'x': [1, 2]})
+    >>> encode_predictions([1.5, float("nan")])
+    b'{"predictions":[1.5,null]}'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from dockyard.errors import BadRequest, UnsupportedMediaType
+
+if TYPE_CHECKING:
+    from dockyard.models.signature import Schema
+
+FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+CONTENT_TYPES = ("application/json", "text/csv")
+
+_PROTOCOL_NOTE = (
+    "The scoring protocol changed in MLflow 2.0: a request must name its format. Send "
+    '{"dataframe_split": {"columns": [...], "data": [[...]]}}, {"dataframe_records": [{...}]}, '
+    '{"instances": [...]} or {"inputs": ...}, optionally with "params": {...}.'
+)
+
+
+@dataclass
+class Inputs:
+    """One request's model input: ``data`` as ``predict`` receives it, its params, and how many rows it has.
+
+    ``rows`` is set when the input can be merged with others along its first axis (adaptive batching);
+    ``columns``/``records`` hold a table still as JSON rows, turned into a DataFrame only once per batch.
+    """
+
+    data: Any
+    params: dict[str, Any] | None = None
+    rows: int | None = None
+    columns: tuple[str, ...] | None = None
+    records: list[list[Any]] | None = None
+    request_id: str | None = None  # the Open Inference Protocol's "id", echoed in the answer
+
+    def frame(self) -> Any:
+        """The table as a DataFrame (built from the JSON rows on first use)."""
+        if self.data is None and self.records is not None:
+            import pandas as pd
+
+            self.data = pd.DataFrame(self.records, columns=list(self.columns or ()))
+        return self.data
+
+    @property
+    def params_key(self) -> str:
+        """Requests merge only with requests whose params are the same."""
+        return "" if not self.params else json.dumps(self.params, sort_keys=True, default=str)
+
+
+def parse_content_type(header: str) -> str:
+    """The media type of a ``Content-Type`` header; only ``charset=utf-8`` may follow it.
+
+    >>> parse_content_type("application/json; charset=UTF-8")
+    'application/json'
+    """
+    media, _, rest = header.partition(";")
+    media = media.strip().lower()
+    if media not in CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            f"this predictor only accepts the content types {list(CONTENT_TYPES)}, got {header.strip() or 'none'!r}"
+        )
+    for parameter in filter(None, (p.strip() for p in rest.split(";"))):
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() != "charset" or value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"unsupported content type parameter {parameter!r} (only charset=utf-8)")
+    return media
+
+
+def decode_request(body: bytes, content_type: str, schema: Schema | None = None) -> Inputs:
+    """The model input a request body carries; BadRequest (400) or UnsupportedMediaType (415) if it cannot."""
+    media = parse_content_type(content_type)
+    if media == "text/csv":
+        return decode_csv(body)
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    return decode_json(payload, schema)
+
+
+def decode_csv(body: bytes) -> Inputs:
+    import io
+
+    import pandas as pd
+
+    if not body.strip():
+        raise BadRequest("the CSV body is empty: send a header row and at least one row")
+    try:
+        frame = pd.read_csv(io.BytesIO(body))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise BadRequest(f"the request body is not valid CSV: {' '.join(str(exc).split())}") from None
+    return Inputs(frame, rows=len(frame))
+
+
+def decode_json(payload: Any, schema: Schema | None = None) -> Inputs:
+    if not isinstance(payload, dict):
+        raise BadRequest(
+            f"the request body must be a JSON object with exactly one of the fields {list(FORMATS)}, "
+            f"got a JSON {type(payload).__name__}. {_PROTOCOL_NOTE}"
+        )
+    present = [k for k in FORMATS if k in payload]
+    if len(present) != 1:
+        raise BadRequest(
+            f"the request body must be a JSON object with exactly one of the fields {list(FORMATS)}; "
+            f"it has the fields {sorted(payload)}. {_PROTOCOL_NOTE}"
+        )
+    params = payload.get("params")
+    if params is not None and not isinstance(params, dict):
+        raise BadRequest(f"'params' must be a JSON object, got {type(params).__name__}")
+    kind = present[0]
+    value = payload[kind]
+    if kind == "dataframe_split":
+        inputs = _split(value)
+    elif kind == "dataframe_records":
+        inputs = _records(value)
+    elif kind == "instances":
+        inputs = _instances(value, schema)
+    else:
+        inputs = _columnar(value, schema)
+    inputs.params = params
+    return inputs
+
+
+def _split(value: Any) -> Inputs:
+    if not isinstance(value, dict) or not isinstance(value.get("data"), list):
+        raise BadRequest('dataframe_split must be an object {"columns": [...], "data": [[...], ...]}')
+    data, columns, index = value["data"], value.get("columns"), value.get("index")
+    if columns is not None and not isinstance(columns, list):
+        raise BadRequest("dataframe_split: 'columns' must be a list of names")
+    if index is not None and (not isinstance(index, list) or len(index) != len(data)):
+        raise BadRequest("dataframe_split: 'index' must be a list as long as 'data'")
+    width = len(columns) if columns is not None else None
+    for position, row in enumerate(data):
+        if not isinstance(row, list) or (width is not None and len(row) != width):
+            raise BadRequest(
+                f"dataframe_split: row {position} must be a list of {width if width is not None else 'the'} values"
+            )
+    if columns is not None and index is None and all(isinstance(c, str) for c in columns):
+        return Inputs(None, rows=len(data), columns=tuple(columns), records=data)
+    import pandas as pd
+
+    try:
+        frame = pd.DataFrame(data, columns=columns, index=index)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"dataframe_split: {exc}") from None
+    return Inputs(frame, rows=len(frame))
+
+
+def _records(value: Any) -> Inputs:
+    if not isinstance(value, list) or not all(isinstance(r, dict) for r in value):
+        raise BadRequest("dataframe_records must be a list of objects, one per row")
+    if value:
+        first = tuple(value[0])
+        if all(isinstance(c, str) for c in first) and all(tuple(r) == first for r in value):
+            return Inputs(None, rows=len(value), columns=first, records=[list(r.values()) for r in value])
+    import pandas as pd
+
+    return Inputs(pd.DataFrame(value), rows=len(value))
+
+
+def _tensor_names(schema: Schema | None) -> list[str] | None:
+    if schema is not None and schema.is_tensor and schema.has_names:
+        return schema.names()
+    return None
+
+
+def _array(value: Any, label: str) -> Any:
+    import numpy as np
+
+    try:
+        array = np.asarray(value)
+    except ValueError as exc:
+        raise BadRequest(f"{label} is not a regular array (rows of different lengths?): {exc}") from None
+    if array.dtype == object and array.ndim > 1:
+        raise BadRequest(f"{label} is not a regular array (rows of different lengths?)")
+    return array
+
+
+def _instances(value: Any, schema: Schema | None) -> Inputs:
+    if not isinstance(value, list):
+        raise BadRequest("instances must be a list of rows")
+    if value and all(isinstance(r, dict) for r in value):
+        if _tensor_names(schema) is not None:
+            keys = list(value[0])
+            if any(list(r) != keys for r in value):
+                raise BadRequest("instances: every object must name the same tensors")
+            columns = {k: _array([r[k] for r in value], f"instances tensor {k!r}") for k in keys}
+            return Inputs(columns, rows=len(value))
+        return _records(value)
+    array = _array(value, "instances")
+    return Inputs(array, rows=len(array) if array.ndim >= 1 else None)
+
+
+def _columnar(value: Any, schema: Schema | None) -> Inputs:
+    if isinstance(value, dict):
+        if schema is not None and not schema.is_tensor:
+            import pandas as pd
+
+            if all(isinstance(v, list) for v in value.values()):
+                lengths = {len(v) for v in value.values()}
+                if len(lengths) > 1:
+                    raise BadRequest("inputs: every column must have the same number of values")
+                frame = pd.DataFrame(value)
+                return Inputs(frame, rows=len(frame))
+            return Inputs(pd.DataFrame([value]), rows=1)
+        return Inputs({k: _array(v, f"inputs tensor {k!r}") for k, v in value.items()})
+    if isinstance(value, list):
+        array = _array(value, "inputs")
+        if array.dtype == object:
+            return Inputs(value)
+        return Inputs(array, rows=len(array) if array.ndim >= 1 else None)
+    return Inputs(value)
+
+
+# ---------------------------------------------------------------------------------------- encoding
+
+
+def jsonable(value: Any) -> Any:
+    """Predictions as plain JSON values: DataFrames as records, arrays as lists, NaN as null."""
+    import numpy as np
+
+    module = type(value).__module__
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iub":
+            return value.tolist()
+        return _clean(value.tolist())
+    if module.startswith("pandas"):
+        if hasattr(value, "to_dict") and hasattr(value, "columns"):
+            return _clean(value.to_dict(orient="records"))
+        if hasattr(value, "tolist"):
+            return _clean(value.tolist())
+    if isinstance(value, np.generic):
+        return _clean(value.item())
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return _clean(value)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if type(value).__module__ == "numpy":
+        return _clean(value.item())
+    return value
+
+
+def encode_predictions(predictions: Any) -> bytes:
+    """The ``/invocations`` response body."""
+    return json.dumps({"predictions": jsonable(predictions)}, separators=(",", ":")).encode()
