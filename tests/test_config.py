@@ -100,6 +100,9 @@ def test_environment_variables_registry() -> None:
         "DOCKYARD_CAPTURE_CONTEXT",
         "DOCKYARD_MAX_REQUEST_BYTES",
         "DOCKYARD_MODEL_CACHE",
+        "DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING",
+        "DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL",
+        "DOCKYARD_RUN_ID",
     }
     for name, meaning in ENVIRONMENT_VARIABLES.items():
         assert name.startswith("DOCKYARD_")
@@ -314,6 +317,27 @@ def test_infinite_queue_size_is_invalid_parameter(base: Path, raw: str) -> None:
 def test_fractional_queue_size_is_rejected(base: Path, raw: str) -> None:
     with pytest.raises(InvalidParameter, match="DOCKYARD_LOG_QUEUE_SIZE"):
         Settings.from_env({"DOCKYARD_LOG_QUEUE_SIZE": raw}, cwd=base)
+
+
+def test_system_metrics_settings(base: Path) -> None:
+    default = Settings.from_env({}, cwd=base)
+    assert (default.enable_system_metrics_logging, default.system_metrics_sampling_interval) == (False, 10.0)
+    s = Settings.from_env(
+        {"DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING": "true", "DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL": "0.5"},
+        cwd=base,
+    )
+    assert (s.enable_system_metrics_logging, s.system_metrics_sampling_interval) == (True, 0.5)
+    for raw in ("0", "-1", "fast"):
+        with pytest.raises(InvalidParameter, match="DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL"):
+            Settings.from_env({"DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL": raw}, cwd=base)
+    with pytest.raises(InvalidParameter, match="DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING"):
+        Settings.from_env({"DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING": "sometimes"}, cwd=base)
+
+
+def test_run_id(base: Path) -> None:
+    assert Settings.from_env({}, cwd=base).run_id is None
+    assert Settings.from_env({"DOCKYARD_RUN_ID": " "}, cwd=base).run_id is None
+    assert Settings.from_env({"DOCKYARD_RUN_ID": "abc123 "}, cwd=base).run_id == "abc123"
 
 
 def test_every_setting_together(base: Path) -> None:

@@ -31,6 +31,9 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
     "DOCKYARD_CAPTURE_CONTEXT": "'false' turns off git/packages/host capture on new runs (default 'true').",
     "DOCKYARD_MAX_REQUEST_BYTES": "Largest JSON request body the server accepts, in bytes (default 33554432).",
     "DOCKYARD_MODEL_CACHE": "Where downloaded models are cached by content (default ~/.cache/dockyard/models).",
+    "DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING": "'true' samples CPU, memory (and GPU) into every run (default 'false').",
+    "DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL": "Seconds between system metrics samples (default 10.0).",
+    "DOCKYARD_RUN_ID": "A run for the first start_run() of the process to resume (set by dockyard runs reproduce).",
 }
 
 DEFAULT_DIR = ".dockyard"
@@ -122,6 +125,9 @@ class Settings:
     capture_context: bool = True
     max_request_bytes: int = 32 * 1024 * 1024  # JSON API bodies; artifact uploads stream and have no cap
     model_cache: str = ""  # "": ~/.cache/dockyard/models (see model_cache_dir)
+    enable_system_metrics_logging: bool = False
+    system_metrics_sampling_interval: float = 10.0
+    run_id: str | None = None  # the first top-level start_run() resumes this run (MLflow's MLFLOW_RUN_ID)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None) -> Settings:
@@ -144,6 +150,11 @@ class Settings:
             model_cache=str((base / Path(env["DOCKYARD_MODEL_CACHE"]).expanduser()).resolve())
             if env.get("DOCKYARD_MODEL_CACHE")
             else "",
+            enable_system_metrics_logging=_bool(env, "DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING", False),
+            system_metrics_sampling_interval=_number(
+                env, "DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL", 10.0, minimum=0.01
+            ),
+            run_id=(env.get("DOCKYARD_RUN_ID") or "").strip() or None,
         )
 
     @property

@@ -22,7 +22,7 @@ import atexit
 import os
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.config import Settings
 from dockyard.errors import InvalidParameter
@@ -42,6 +42,9 @@ from dockyard.tracking.entities import (
 )
 from dockyard.util import now_ms
 
+if TYPE_CHECKING:
+    from dockyard.tracking.system_metrics import SystemMetricsMonitor
+
 PARENT_RUN_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"
 SEARCH_PAGE = 10_000
@@ -56,6 +59,8 @@ class _State:
         self.local = threading.local()
         self.last_run_id: str | None = None
         self.atexit_registered = False
+        self.env_run_used = False  # DOCKYARD_RUN_ID is resumed by the first top-level start_run only
+        self.monitors: dict[str, SystemMetricsMonitor] = {}
 
     @property
     def stack(self) -> list[ActiveRun]:
@@ -232,8 +237,15 @@ def start_run(
     nested: bool = False,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
+    log_system_metrics: bool | None = None,
 ) -> ActiveRun:
-    """Start a new run (or resume ``run_id``) and make it the active run of this thread."""
+    """Start a new run (or resume ``run_id``) and make it the active run of this thread.
+
+    ``log_system_metrics=True`` samples CPU, memory (and GPU) into the run until it ends; ``None``
+    follows ``DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING``. Without ``run_id``, the first top-level run of
+    the process resumes the run ``DOCKYARD_RUN_ID`` names, when it is set (``dockyard runs reproduce``
+    starts scripts that way).
+    """
     client = _client()
     stack = _state.stack
     if stack and not nested:
@@ -241,6 +253,15 @@ def start_run(
             f"Run {stack[-1].info.run_id!r} is already active. End it with end_run(), or start a nested "
             "run with start_run(nested=True)"
         )
+    system_metrics = client.settings.enable_system_metrics_logging if log_system_metrics is None else log_system_metrics
+    if system_metrics:
+        from dockyard.tracking.system_metrics import require_psutil
+
+        require_psutil()  # before the run exists, so a missing extra leaves nothing behind
+    given_by_env = False
+    if run_id is None and not stack and client.settings.run_id and not _state.env_run_used:
+        run_id, given_by_env = client.settings.run_id, True
+        _state.env_run_used = True
     if run_id is not None:
         if any(r.info.run_id == run_id for r in stack):
             raise InvalidParameter(f"Run {run_id!r} is already active")
@@ -248,8 +269,17 @@ def start_run(
         if existing.info.lifecycle_stage.value != "active":
             raise InvalidParameter(f"Cannot resume run {run_id!r}: it is deleted")
         client.update_run(run_id, status=RunStatus.RUNNING, name=run_name)
-        if tags:
-            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+        resume_tags = dict(tags or {})
+        if given_by_env and client.settings.capture_context:
+            # The launcher created the run empty: record this process's source and packages in it.
+            from dockyard.tracking.context import capture_run_context
+
+            captured = capture_run_context()
+            resume_tags = {**captured.tags, **resume_tags}
+            for path, content in captured.artifacts.items():
+                client.write_artifact_in_background(run_id, path, content)
+        if resume_tags:
+            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in resume_tags.items()])
         run = client.get_run(run_id)
     else:
         all_tags: dict[str, Any] = {}
@@ -275,6 +305,11 @@ def start_run(
     active = ActiveRun(run)
     stack.append(active)
     _state.last_run_id = run.info.run_id
+    if system_metrics:
+        from dockyard.tracking.system_metrics import SystemMetricsMonitor
+
+        interval = client.settings.system_metrics_sampling_interval
+        _state.monitors[run.info.run_id] = SystemMetricsMonitor(client, run.info.run_id, interval).start()
     return active
 
 
@@ -297,10 +332,15 @@ def end_run(status: str | RunStatus = RunStatus.FINISHED) -> None:
         return
     run = stack[-1]
     client = _client()
+    monitor = _state.monitors.pop(run.info.run_id, None)
     try:
-        client.set_terminated(run.info.run_id, status)
+        if monitor is not None:
+            monitor.stop()  # its last sample is queued before the run is ended
     finally:
-        stack.pop()
+        try:
+            client.set_terminated(run.info.run_id, status)
+        finally:
+            stack.pop()
 
 
 def _run_id() -> str:
