@@ -226,7 +226,10 @@ def _columnar(value: Any, schema: Schema | None) -> Inputs:
             return Inputs(pd.DataFrame([value]), rows=1)
         return Inputs({k: _array(v, f"inputs tensor {k!r}") for k, v in value.items()})
     if isinstance(value, list):
-        array = _array(value, "inputs")
+        try:
+            array = _array(value, "inputs")
+        except BadRequest:  # not an array: a list for a custom model, passed on as it is
+            return Inputs(value)
         if array.dtype == object:
             return Inputs(value)
         return Inputs(array, rows=len(array) if array.ndim >= 1 else None)
