@@ -23,4 +23,24 @@ save_model = _api.save_model
 log_model = _api.log_model
 load_model = _api.load_model
 
-__all__ = ["FLAVOR_NAME", "load_model", "log_model", "save_model"]
+
+def autolog(
+    log_models: bool = True,
+    log_input_examples: bool = True,
+    log_datasets: bool = True,
+    disable: bool = False,
+    silent: bool = False,
+) -> None:
+    """Autolog this library's training (see ``dockyard.autolog`` and ``docs/autolog.md``)."""
+    from dockyard.autologging.boosting import autolog_lightgbm as enable
+
+    enable(
+        log_models=log_models,
+        log_input_examples=log_input_examples,
+        log_datasets=log_datasets,
+        disable=disable,
+        silent=silent,
+    )
+
+
+__all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]
