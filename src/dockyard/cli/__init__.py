@@ -16,6 +16,7 @@ from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup
 from dockyard.cli.db import db
 from dockyard.cli.experiments import experiments
 from dockyard.cli.models import models
+from dockyard.cli.predict import predict
 from dockyard.cli.runs import runs
 from dockyard.cli.serve import serve
 from dockyard.cli.server import server, ui
@@ -39,3 +40,4 @@ main.add_command(models)
 main.add_command(server)
 main.add_command(ui)
 main.add_command(serve)
+main.add_command(predict)

@@ -65,8 +65,9 @@ def _loader(settings: Settings) -> Any:
     return load
 
 
-def load_served(options: ServeOptions) -> tuple[ServedModel, Lookup | None]:
-    """The model to serve, and the lookup to poll when its URI names an alias."""
+def load_served(options: ServeOptions, *, warm: bool = True) -> tuple[ServedModel, Lookup | None]:
+    """The model to serve, and the lookup to poll when its URI names an alias (``warm``: run the input
+    example through it once, so the first request pays no lazy setup)."""
     from dockyard.models.uris import parse_model_uri
     from dockyard.serving.model import ServedModel, warm_up
 
@@ -74,12 +75,14 @@ def load_served(options: ServeOptions) -> tuple[ServedModel, Lookup | None]:
     load = _loader(options.settings)
     if parsed.kind != "registered":
         predictor = load(options.model_uri)
-        warm_up(predictor)
+        if warm:
+            warm_up(predictor)
         return ServedModel(predictor, options.model_uri), None
     lookup = _registry_lookup(options.settings, options.model_uri)
     source, version = lookup()
     predictor = load(source)
-    warm_up(predictor)
+    if warm:
+        warm_up(predictor)
     served = ServedModel(predictor, options.model_uri, parsed.name, version)
     return served, lookup if parsed.alias is not None else None
 
