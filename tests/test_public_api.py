@@ -80,6 +80,9 @@ def test_all_lists_exactly_the_public_names() -> None:
         "onnx",
         "pytorch",
         "pyfunc",
+        "autolog",
+        "datasets",
+        "optuna",
     }
     assert set(dockyard.__all__) == expected
     for name in dockyard.__all__:
@@ -124,7 +127,8 @@ def test_fluent_names_match_mlflow() -> None:
         "log_param": ["key", "value", "synchronous"],
         "log_metrics": ["metrics", "step", "timestamp", "synchronous"],
         "set_tag": ["key", "value", "synchronous"],
-        "start_run": ["run_id", "experiment_id", "run_name", "nested", "tags", "description"],
+        "start_run": ["run_id", "experiment_id", "run_name", "nested", "tags", "description", "log_system_metrics"],
+        "autolog": ["log_models", "log_input_examples", "log_datasets", "disable", "silent"],
         "log_artifact": ["local_path", "artifact_path"],
         "log_dict": ["dictionary", "artifact_file"],
         "log_text": ["text", "artifact_file"],
@@ -133,3 +137,14 @@ def test_fluent_names_match_mlflow() -> None:
     }
     for name, params in expectations.items():
         assert list(inspect.signature(getattr(dockyard, name)).parameters)[: len(params)] == params, name
+
+
+def test_issue_7_modules_are_light_until_used() -> None:
+    """dockyard.datasets, dockyard.optuna and dockyard.autologging import no ML library (nor optuna)."""
+    code = (
+        "import sys, json, dockyard.datasets, dockyard.optuna, dockyard.autologging; "
+        f"print(json.dumps([m for m in {HEAVY!r} + ('optuna', 'xgboost', 'lightgbm', 'psutil') if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+    assert callable(dockyard.autolog) and dockyard.optuna.optimize is not None

@@ -68,6 +68,9 @@ _EXPORTS.update(
         "errors": "dockyard.errors",
         "data": "dockyard.tracking.datasets",
         "register_model": "dockyard.model_api",
+        "autolog": "dockyard.autologging",
+        "datasets": "dockyard.datasets",
+        "optuna": "dockyard.optuna",
         # Model modules, as MLflow's mlflow.sklearn etc.: importing dockyard does not import them.
         "models": "dockyard.models",
         "sklearn": "dockyard.sklearn",
@@ -97,7 +100,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from dockyard import datasets as datasets
     from dockyard import errors as errors
+    from dockyard import optuna as optuna
+    from dockyard.autologging import autolog as autolog
     from dockyard.config import Settings as Settings
     from dockyard.tracking import datasets as data  # noqa: F401
     from dockyard.tracking.client import Client as Client
