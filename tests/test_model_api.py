@@ -186,3 +186,13 @@ def test_client_has_mlflow_client_registry_methods(client: dockyard.Client) -> N
     assert "transition_model_version_stage" in dir(client)
     with pytest.raises(AttributeError, match="no attribute 'not_a_method'"):
         client.not_a_method  # noqa: B018
+
+
+@pytest.mark.parametrize("synchronous", [True, False])
+def test_metrics_logged_against_a_model(client: dockyard.Client, synchronous: bool) -> None:
+    with dockyard.start_run():
+        info = dockyard.sklearn.log_model(MODEL, name="model")
+        dockyard.log_metric("rmse", 0.25, model_id=info.model_id, synchronous=synchronous)
+        dockyard.log_metrics({"mae": 0.5}, model_id=info.model_id, synchronous=synchronous)
+    metrics = {m.key: m.value for m in client.get_logged_model(info.model_id).metrics}
+    assert metrics == {"rmse": 0.25, "mae": 0.5}

@@ -309,8 +309,11 @@ class Client:
         timestamp: int | None = None,
         step: int | None = None,
         synchronous: bool = True,
+        model_id: str | None = None,
     ) -> None:
-        metric = Metric(key, value, now_ms() if timestamp is None else timestamp, 0 if step is None else step)
+        """Log one value; ``model_id`` also records it against that logged model (MLflow 3)."""
+        ts = now_ms() if timestamp is None else timestamp
+        metric = Metric(key, value, ts, 0 if step is None else step, model_id=model_id)
         if synchronous:
             self._service.log_batch(run_id, metrics=[metric])
         else:

@@ -387,8 +387,12 @@ def log_metric(
     step: int | None = None,
     timestamp: int | None = None,
     synchronous: bool | None = None,
+    model_id: str | None = None,
 ) -> None:
-    _client().log_metric(_run_id(), key, value, timestamp, step, synchronous=_synchronous(synchronous))
+    """Log one metric value; ``model_id`` also records it against a logged model (MLflow 3)."""
+    _client().log_metric(
+        _run_id(), key, value, timestamp, step, synchronous=_synchronous(synchronous), model_id=model_id
+    )
 
 
 def log_metrics(
@@ -396,14 +400,14 @@ def log_metrics(
     step: int | None = None,
     timestamp: int | None = None,
     synchronous: bool | None = None,
+    model_id: str | None = None,
 ) -> None:
     if not isinstance(metrics, dict):
         raise InvalidParameter(f"log_metrics takes a dict, got {type(metrics).__name__}")
     ts = now_ms() if timestamp is None else timestamp
     st = 0 if step is None else step
-    _client().log_batch(
-        _run_id(), metrics=[Metric(k, v, ts, st) for k, v in metrics.items()], synchronous=_synchronous(synchronous)
-    )
+    batch = [Metric(k, v, ts, st, model_id=model_id) for k, v in metrics.items()]
+    _client().log_batch(_run_id(), metrics=batch, synchronous=_synchronous(synchronous))
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
