@@ -29,6 +29,7 @@ from dockyard.errors import (
     PredictionTimeout,
     RegisteredModelAlreadyExists,
     RegisteredModelNotFound,
+    ReproductionFailed,
     RequestTooLarge,
     ResourceAlreadyExists,
     ResourceNotFound,
@@ -77,6 +78,7 @@ TREE = [
     (LoggingFailed, DockyardError, 500, "INTERNAL_ERROR"),
     (PredictionFailed, DockyardError, 500, "INTERNAL_ERROR"),
     (PredictionTimeout, DockyardError, 504, "DEADLINE_EXCEEDED"),
+    (ReproductionFailed, DockyardError, 500, "INTERNAL_ERROR"),
 ]
 
 # Classes whose constructor takes a single message.

@@ -35,7 +35,8 @@ understands it and Dockyard's remote client can decode it back into the same cla
     ├── StoreUnavailable                           503 TEMPORARILY_UNAVAILABLE
     ├── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
     ├── PredictionFailed                           500 INTERNAL_ERROR (the model raised while predicting)
-    └── PredictionTimeout                          504 DEADLINE_EXCEEDED (a scoring request ran too long)
+    ├── PredictionTimeout                          504 DEADLINE_EXCEEDED (a scoring request ran too long)
+    └── ReproductionFailed                         500 INTERNAL_ERROR (re-running a run's script failed)
 
 >>> err = RunNotFound("Run 'abc' not found")
 >>> (err.http_status, err.error_code)
@@ -225,6 +226,10 @@ class PredictionTimeout(DockyardError):
 
     http_status = 504
     error_code = "DEADLINE_EXCEEDED"
+
+
+class ReproductionFailed(DockyardError):
+    """``dockyard runs reproduce``: the worktree, the environment or the re-run script failed."""
 
 
 # The classes the remote client decodes an envelope into, by MLflow error_code.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import getpass
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -65,8 +66,10 @@ def capture_run_context(argv: list[str] | None = None) -> RunContext:
 
     Tags: ``mlflow.user``, ``mlflow.source.name`` (absolute path of the entry-point script, or
     ``"<console>"`` for ``python -c`` and interactive use), ``mlflow.source.type`` (``"LOCAL"``),
-    ``dockyard.source.command`` (the shell-quoted command line), ``dockyard.python.version``,
-    ``dockyard.host``; inside a git work tree also ``mlflow.source.git.commit``,
+    ``dockyard.source.command`` (the shell-quoted command line), ``dockyard.source.args`` (the
+    arguments after the script, as a JSON list), ``dockyard.source.cwd`` (the working directory),
+    ``dockyard.python.version``, ``dockyard.host``; inside a git work tree also
+    ``mlflow.source.git.commit``, ``dockyard.source.git.root`` (the work tree's top folder),
     ``mlflow.source.git.branch`` (absent on a detached HEAD), ``mlflow.source.git.repoURL`` (the
     "origin" remote with any credentials removed, absent without one) and ``dockyard.source.git.dirty``
     (``"true"`` when tracked files differ from HEAD; untracked files alone do not count).
@@ -113,6 +116,8 @@ def _capture(script: str, cwd: str, argv: tuple[str, ...]) -> RunContext:
         "mlflow.source.name": script,
         "mlflow.source.type": "LOCAL",
         "dockyard.source.command": shlex.join([sys.executable or "python", *argv]),
+        "dockyard.source.args": json.dumps(list(argv[1:])),
+        "dockyard.source.cwd": cwd,
         "dockyard.python.version": platform.python_version(),
         "dockyard.host": _host(),
     }
@@ -211,6 +216,9 @@ def _git_info_unchecked(directory: str) -> tuple[dict[str, str], bytes | None]:
         return {}, None
 
     tags = {"mlflow.source.git.commit": commit, "dockyard.source.git.dirty": "true" if dirty else "false"}
+    root = repo_root(directory)
+    if root is not None:
+        tags["dockyard.source.git.root"] = root
     if branch and branch != "(detached)":
         tags["mlflow.source.git.branch"] = branch
     remote = _git(["config", "--get", "remote.origin.url"], directory, env)
@@ -223,6 +231,18 @@ def _git_info_unchecked(directory: str) -> tuple[dict[str, str], bytes | None]:
     if diff is None:
         return tags, None
     return tags, _diff_artifact(commit, diff, untracked)
+
+
+def repo_root(directory: str) -> str | None:
+    """The work tree holding ``directory``: the nearest ancestor with a ``.git`` entry (no subprocess)."""
+    path = os.path.abspath(directory)
+    while True:
+        if os.path.exists(os.path.join(path, ".git")):
+            return path
+        parent = os.path.dirname(path)
+        if parent == path:
+            return None
+        path = parent
 
 
 def _without_credentials(url: str) -> str:
