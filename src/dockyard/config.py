@@ -39,6 +39,15 @@ ENVIRONMENT_VARIABLES: dict[str, str] = {
 DEFAULT_DIR = ".dockyard"
 
 
+def subprocess_environment(*, without: tuple[str, ...] = ()) -> dict[str, str]:
+    """A copy of this process's environment for a child process, less the names in ``without``.
+
+    >>> "DOCKYARD_RUN_ID" in subprocess_environment(without=("DOCKYARD_RUN_ID",))
+    False
+    """
+    return {k: v for k, v in os.environ.items() if k not in without}
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name)
     if raw is None or raw == "":

@@ -17,6 +17,7 @@ from dockyard.cli.db import db
 from dockyard.cli.experiments import experiments
 from dockyard.cli.models import models
 from dockyard.cli.predict import predict
+from dockyard.cli.reproduce import reproduce_run
 from dockyard.cli.runs import runs
 from dockyard.cli.serve import serve
 from dockyard.cli.server import server, ui
@@ -35,6 +36,7 @@ def main() -> None:
 
 main.add_command(db)
 main.add_command(experiments)
+runs.add_command(reproduce_run)
 main.add_command(runs)
 main.add_command(models)
 main.add_command(server)
