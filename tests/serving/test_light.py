@@ -1,5 +1,5 @@
 """``dockyard serve PATH`` needs only ``dockyard[serve]``: no SQLAlchemy, database or tracking-server import
-(the CLI's output helpers import the plain entity dataclasses, which have no third-party imports)."""
+(the CLI's other commands import a few plain tracking modules, but no store, service or client)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,10 @@ def report(self, *args, **kwargs):
         name for name in sys.modules
         if name.split(".")[0] in ("sqlalchemy", "alembic", "psycopg", "mlflow")
         or name.startswith(("dockyard.db", "dockyard.server"))
-        or (name.startswith(("dockyard.tracking.", "dockyard.registry.")) and not name.endswith(".entities"))
+        or (
+            name.startswith(("dockyard.tracking.", "dockyard.registry."))
+            and name.rsplit(".", 1)[1].startswith(("sql", "store", "service", "backends", "remote", "client"))
+        )
     )
     print(json.dumps({"heavy": heavy, "app": type(self.config.app).__name__}))
 

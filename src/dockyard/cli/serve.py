@@ -132,7 +132,7 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
 @click.option(
     "--max-batch-size",
-    default=64,
+    default=1024,
     show_default=True,
     type=click.IntRange(1, 1_000_000),
     help="Most rows merged into one predict call from concurrent requests (1 turns batching off).",
@@ -150,6 +150,13 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
     show_default=True,
     type=click.FloatRange(0.001, None),
     help="Seconds a request may take before it is answered 504.",
+)
+@click.option(
+    "--model-threads",
+    default=1,
+    show_default=True,
+    type=click.IntRange(0, 1024),
+    help="Native threads (OpenMP, BLAS) one predict call may use; 0 keeps the library's default.",
 )
 @click.option(
     "--follow-interval",
@@ -193,6 +200,7 @@ def serve(
     max_batch_size: int,
     max_batch_delay_ms: float,
     timeout: float,
+    model_threads: int,
     follow_interval: float,
     model_name: str | None,
     prediction_log: str | None,
@@ -219,5 +227,6 @@ def serve(
         prediction_log=os.path.abspath(prediction_log) if prediction_log else None,
         prediction_log_max_bytes=int(prediction_log_max_mb * 1024 * 1024),
         follow_interval=follow_interval,
+        model_threads=model_threads,
     )
     run_server(ServeOptions(model_uri, settings, serving), host, port, workers, log_level)

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from dockyard.models.loading import Predictor
     from dockyard.models.signature import Schema
 
-DEFAULT_MAX_BATCH_SIZE = 64
+DEFAULT_MAX_BATCH_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,7 @@ class ServingOptions:
     prediction_log: str | None = None  # a directory for JSON Lines files
     prediction_log_max_bytes: int = 64 * 1024 * 1024
     follow_interval: float = 10.0  # seconds between registry polls when following an alias
+    model_threads: int = 1  # native threads (OpenMP, BLAS) per predict call; 0 keeps the library's default
 
 
 Decode = Callable[[bytes, str, "Schema | None"], Inputs]
@@ -107,6 +108,7 @@ class Scorer:
             max_batch_size=options.max_batch_size,
             max_batch_delay=options.max_batch_delay_ms / 1000.0,
             observe=self.metrics.observe_predict,
+            model_threads=options.model_threads,
         )
         self.log = (
             PredictionLog(options.prediction_log, max_bytes=options.prediction_log_max_bytes)
