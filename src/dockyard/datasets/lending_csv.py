@@ -99,7 +99,6 @@ def load_lending_club_csv(path: str | os.PathLike[str]) -> Any:
     if not os.path.isfile(text):
         raise InvalidParameter(f"LendingClub CSV {text!r} is not a file")
     try:
-        import numpy as np
         import pandas as pd
     except ImportError:
         raise MissingExtra("pandas", "data") from None
@@ -130,7 +129,5 @@ def load_lending_club_csv(path: str | os.PathLike[str]) -> Any:
         raise InvalidParameter(
             f"{text}: no loan with a known outcome (Fully Paid, Charged Off, Default) and every value"
         )
-    # A 60-month term written as "60 months" is 60; a rate written as a fraction (0.1356) is not seen in
-    # LendingClub's exports, so values are taken as percentages as they are.
-    df["emp_length"] = df["emp_length"].astype(np.float64)
+    # Rates are percentages in every LendingClub export ("13.56%" or 13.56), so they are kept as they are.
     return conform(df)
