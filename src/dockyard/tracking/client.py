@@ -487,9 +487,11 @@ class Client:
         self.artifact_store(run_id).log_dir(local_dir, artifact_path)
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        self._wait_for_artifacts()  # reads see this client's own background writes (the run's context files)
         return self.artifact_store(run_id).list(path)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | os.PathLike[str] | None = None) -> str:
+        self._wait_for_artifacts()
         return self.artifact_store(run_id).download(path, dst_path or tempfile.mkdtemp(prefix="dockyard-"))
 
     def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
