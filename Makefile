@@ -15,16 +15,16 @@ $(VENV)/.installed-all: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $@
 
-# The demo needs only the core package.
-$(VENV)/.installed-core: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+# The demo needs the scikit-learn, Optuna and scoring-server extras.
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[demo]'
 	touch $@
 
 test: $(VENV)/.installed-all
 	$(PY) -m pytest
 
-demo: $(VENV)/.installed-core
-	$(PY) examples/quickstart.py
+demo: $(VENV)/.installed-demo
+	$(VENV)/bin/dockyard demo
 
 bench: $(VENV)/.installed-all
 	$(PY) benchmarks/bench.py --write-results

@@ -112,6 +112,6 @@ def test_every_command_takes_tracking_uri() -> None:
 
     # `server` and `ui` serve a store rather than use one: they take --backend-store-uri instead.
     commands = [c for c in leaves(main) if c.name not in ("server", "ui")]
-    assert len(commands) == 30  # db 2, experiments 5, runs 5, models 11 + webhooks 5, serve, predict
+    assert len(commands) == 31  # db 2, experiments 5, runs 5, models 11 + webhooks 5, serve, predict, demo
     for command in commands:
         assert any("--tracking-uri" in p.opts for p in command.params), command.name

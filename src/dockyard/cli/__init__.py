@@ -14,6 +14,7 @@ import click
 from dockyard.__about__ import __version__
 from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup
 from dockyard.cli.db import db
+from dockyard.cli.demo import demo
 from dockyard.cli.experiments import experiments
 from dockyard.cli.models import models
 from dockyard.cli.predict import predict
@@ -43,3 +44,4 @@ main.add_command(server)
 main.add_command(ui)
 main.add_command(serve)
 main.add_command(predict)
+main.add_command(demo)
