@@ -107,3 +107,16 @@ def test_params_defaults_types_and_unknown_names() -> None:
     with pytest.raises(ModelInputError, match="expected a list"):
         enforce_params({"ids": 1}, schema)
     assert enforce_params({"a": 1}, None) == {"a": 1}
+
+
+def test_numeric_frames_take_one_step_and_are_not_mutated() -> None:
+    schema = Schema([ColSpec("double", "a"), ColSpec("long", "b"), ColSpec("float", "c")])
+    ordered = pd.DataFrame({"a": [1.0], "b": [2], "c": np.array([3.0], dtype="float32")})
+    assert enforce_schema(ordered, schema) is ordered  # nothing to change: the same frame
+    shuffled = pd.DataFrame({"c": np.array([3], dtype="int16"), "x": [9], "b": np.array([2], dtype="int32"), "a": [1]})
+    out = enforce_schema(shuffled, schema)
+    assert list(out.columns) == ["a", "b", "c"]
+    assert out.dtypes.tolist() == [np.dtype("float64"), np.dtype("int64"), np.dtype("float32")]
+    assert shuffled.dtypes.tolist() == [np.dtype("int16"), np.dtype("int64"), np.dtype("int32"), np.dtype("int64")]
+    with pytest.raises(ModelInputError, match="column 'b': expected long"):
+        enforce_schema(pd.DataFrame({"a": [1.0], "b": [2.5], "c": [1.0]}), schema)
