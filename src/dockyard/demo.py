@@ -43,7 +43,7 @@ class DemoConfig:
     """How big the demo is; the defaults finish in well under three minutes on two cores."""
 
     n_rows: int = 20_000
-    n_trials: int = 12
+    n_trials: int = 25
     seed: int = 0
     max_iter: int = 200  # boosting iterations per trial
     data_path: str | None = None  # a real LendingClub CSV export instead of the synthetic loans

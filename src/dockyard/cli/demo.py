@@ -10,7 +10,7 @@ from dockyard.errors import MissingExtra
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--rows", "n_rows", type=int, default=20_000, show_default=True, help="Synthetic loans to generate.")
-@click.option("--trials", "n_trials", type=int, default=12, show_default=True, help="Optuna trials in the search.")
+@click.option("--trials", "n_trials", type=int, default=25, show_default=True, help="Optuna trials in the search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data, the split and the search.")
 @click.option("--max-iter", type=int, default=200, show_default=True, help="Boosting iterations per trial.")
 @click.option(
