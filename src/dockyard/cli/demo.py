@@ -63,3 +63,5 @@ def demo(
     if result.version > 1:
         console.print(f"  dockyard models diff {MODEL_NAME} {result.version - 1} {result.version}")
     console.print(f"  dockyard serve models:/{MODEL_NAME}@{ALIAS}")
+    # The web pages are not built yet; `dockyard ui` serves the store's MLflow-compatible API.
+    console.print("  dockyard ui   # this store's API on http://127.0.0.1:5000, for MLflow's client and UI")
