@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 
 from dockyard.errors import BadRequest, UnsupportedMediaType
 from dockyard.models.signature import ColSpec, Schema, TensorSpec
-from dockyard.serving import v2
+from dockyard.serving import payloads, v2
 from dockyard.serving.payloads import decode_request, encode_predictions, jsonable, parse_content_type
 
 COLUMNS = Schema([ColSpec("double", "x"), ColSpec("long", "k")])
@@ -176,3 +177,15 @@ def test_v2_outputs() -> None:
     assert v2.encode_outputs(pd.Series([True])) == [
         {"name": "predict", "shape": [1], "datatype": "BOOL", "data": [True]}
     ]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_json_with_and_without_orjson(monkeypatch: pytest.MonkeyPatch, fast: bool) -> None:
+    if not fast:
+        monkeypatch.setattr(payloads, "_orjson", None)
+    body = b'{"dataframe_split": {"columns": ["a", "b"], "data": [[1.5, 2], [NaN, 3]]}}'  # NaN: Python's json
+    frame = payloads.decode_request(body, "application/json").frame()
+    assert frame["b"].tolist() == [2, 3] and frame["a"].isna().tolist() == [False, True]
+    with pytest.raises(BadRequest, match="not valid JSON"):
+        payloads.decode_request(b'{"inputs": [1,', "application/json")
+    assert json.loads(payloads.encode_predictions([1, 2**70, float("nan")])) == {"predictions": [1, 2**70, None]}
