@@ -83,6 +83,7 @@ def test_all_lists_exactly_the_public_names() -> None:
         "autolog",
         "datasets",
         "optuna",
+        "spark_udf",
     }
     assert set(dockyard.__all__) == expected
     for name in dockyard.__all__:

@@ -79,6 +79,8 @@ _EXPORTS.update(
         "onnx": "dockyard.onnx",
         "pytorch": "dockyard.pytorch",
         "pyfunc": "dockyard.pyfunc",
+        # Batch scoring on Spark; PySpark is imported when it is called, not when it is looked up.
+        "spark_udf": "dockyard.serving.spark",
     }
 )
 
@@ -105,6 +107,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from dockyard import optuna as optuna
     from dockyard.autologging import autolog as autolog
     from dockyard.config import Settings as Settings
+    from dockyard.serving.spark import spark_udf as spark_udf
     from dockyard.tracking import datasets as data  # noqa: F401
     from dockyard.tracking.client import Client as Client
     from dockyard.tracking.entities import (

@@ -181,7 +181,14 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
     "--prediction-log",
     type=click.Path(file_okay=False),
     default=None,
-    help="Write every request's inputs, outputs, latency and model version to JSON Lines files here.",
+    help="Write every request's inputs, outputs, latency and model version to files here.",
+)
+@click.option(
+    "--prediction-log-format",
+    default="jsonl",
+    show_default=True,
+    type=click.Choice(["jsonl", "parquet"]),
+    help="Prediction log files: JSON Lines, or Parquet (buffered; needs pyarrow: dockyard[data]).",
 )
 @click.option(
     "--prediction-log-max-mb",
@@ -210,6 +217,7 @@ def serve(
     follow_interval: float,
     model_name: str | None,
     prediction_log: str | None,
+    prediction_log_format: str,
     prediction_log_max_mb: float,
     log_level: str,
     tracking_uri: str | None,
@@ -232,6 +240,7 @@ def serve(
         model_name=model_name,
         prediction_log=os.path.abspath(prediction_log) if prediction_log else None,
         prediction_log_max_bytes=int(prediction_log_max_mb * 1024 * 1024),
+        prediction_log_format=prediction_log_format,
         follow_interval=follow_interval,
         model_threads=model_threads,
     )

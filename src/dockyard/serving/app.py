@@ -61,8 +61,9 @@ class ServingOptions:
     timeout: float = 60.0  # seconds per request, then 504
     max_request_bytes: int = 32 * 1024 * 1024
     model_name: str | None = None  # the name under /v2/models/; default: the registered name, else "model"
-    prediction_log: str | None = None  # a directory for JSON Lines files
+    prediction_log: str | None = None  # a directory for the prediction log's files
     prediction_log_max_bytes: int = 64 * 1024 * 1024
+    prediction_log_format: str = "jsonl"  # or "parquet" (needs pyarrow)
     follow_interval: float = 10.0  # seconds between registry polls when following an alias
     model_threads: int = 1  # native threads (OpenMP, BLAS) per predict call; 0 keeps the library's default
 
@@ -111,7 +112,11 @@ class Scorer:
             model_threads=options.model_threads,
         )
         self.log = (
-            PredictionLog(options.prediction_log, max_bytes=options.prediction_log_max_bytes)
+            PredictionLog(
+                options.prediction_log,
+                max_bytes=options.prediction_log_max_bytes,
+                format=options.prediction_log_format,
+            )
             if options.prediction_log
             else None
         )
