@@ -14,6 +14,7 @@ Needs ``pip install 'dockyard[xgboost]'``. See ``docs/models.md``.
 
 from __future__ import annotations
 
+from dockyard.autologging import for_library
 from dockyard.model_api import FlavorAPI
 
 FLAVOR_NAME = "xgboost"
@@ -24,23 +25,7 @@ log_model = _api.log_model
 load_model = _api.load_model
 
 
-def autolog(
-    log_models: bool = True,
-    log_input_examples: bool = True,
-    log_datasets: bool = True,
-    disable: bool = False,
-    silent: bool = False,
-) -> None:
-    """Autolog this library's training (see ``dockyard.autolog`` and ``docs/autolog.md``)."""
-    from dockyard.autologging.boosting import autolog_xgboost as enable
-
-    enable(
-        log_models=log_models,
-        log_input_examples=log_input_examples,
-        log_datasets=log_datasets,
-        disable=disable,
-        silent=silent,
-    )
+autolog = for_library(FLAVOR_NAME)
 
 
 __all__ = ["FLAVOR_NAME", "autolog", "load_model", "log_model", "save_model"]

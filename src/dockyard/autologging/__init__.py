@@ -16,10 +16,11 @@ See ``docs/autolog.md``.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 
 from dockyard.autologging.patching import AutologConfig, AutologWarning
 
-__all__ = ["AutologConfig", "AutologWarning", "LIBRARIES", "autolog"]
+__all__ = ["AutologConfig", "AutologWarning", "LIBRARIES", "autolog", "for_library"]
 
 # Library (import name) -> the module and function that autolog it.
 LIBRARIES: dict[str, tuple[str, str]] = {
@@ -64,3 +65,28 @@ def autolog(
         )
         done.append(library)
     return done
+
+
+def for_library(library: str) -> Callable[..., None]:
+    """``dockyard.<library>.autolog``: :func:`autolog`'s arguments, for one library (imported on call)."""
+    module, function = LIBRARIES[library]
+
+    def library_autolog(
+        log_models: bool = True,
+        log_input_examples: bool = True,
+        log_datasets: bool = True,
+        disable: bool = False,
+        silent: bool = False,
+    ) -> None:
+        enable = getattr(importlib.import_module(module), function)
+        enable(
+            log_models=log_models,
+            log_input_examples=log_input_examples,
+            log_datasets=log_datasets,
+            disable=disable,
+            silent=silent,
+        )
+
+    library_autolog.__name__ = library_autolog.__qualname__ = "autolog"
+    library_autolog.__doc__ = f"Autolog {library} training, or undo it (see ``dockyard.autolog``, ``docs/autolog.md``)."
+    return library_autolog
