@@ -51,19 +51,9 @@ def autolog(
     the training data as a run input with its digest; ``disable``: undo every patch; ``silent``: no
     :class:`AutologWarning` about what could not be logged. Returns the libraries it (un)patched.
     """
-    done = []
-    for library, (module, function) in LIBRARIES.items():
-        if not _installed(library):
-            continue
-        enable = getattr(importlib.import_module(module), function)
-        enable(
-            log_models=log_models,
-            log_input_examples=log_input_examples,
-            log_datasets=log_datasets,
-            disable=disable,
-            silent=silent,
-        )
-        done.append(library)
+    done = [library for library in LIBRARIES if _installed(library)]
+    for library in done:
+        for_library(library)(log_models, log_input_examples, log_datasets, disable, silent)
     return done
 
 
