@@ -155,11 +155,9 @@ def register_model(
     if parsed.kind == "run":
         from dockyard.model_uris import ModelResolver
 
-        location = ModelResolver(client).location(model_uri)
-        for output in client.get_run(parsed.run_id or "").outputs:
-            logged = client.get_logged_model(output.model_id)
-            if logged.artifact_location == location:
-                source, model_id = f"models:/{logged.model_id}", logged.model_id
+        logged = ModelResolver(client).run_logged_model(client.get_run(parsed.run_id or ""), parsed.path or "")
+        if logged is not None:
+            source, model_id = f"models:/{logged.model_id}", logged.model_id
     elif parsed.kind == "logged_model":
         run_id = client.get_logged_model(model_id or "").source_run_id
     registry = open_registry(client.settings)

@@ -29,6 +29,7 @@ from dockyard.models.uris import ModelUri, RegisteredModelLookup, parse_model_ur
 if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
     from dockyard.tracking.client import Client
+    from dockyard.tracking.entities import LoggedModel, Run
 
 _COMPLETE = ".dockyard-complete"
 _MAX_DEPTH = 8  # registry sources that point at registry URIs: refuse loops
@@ -59,17 +60,17 @@ class ModelResolver:
         source, _version = lookup(parsed)
         return self.location(source, depth + 1)
 
+    def run_logged_model(self, run: Run, name: str) -> LoggedModel | None:
+        """MLflow 3: ``runs:/<run>/<name>`` means the run's logged model of that name, the newest if several."""
+        named = [m for m in (self.client.get_logged_model(o.model_id) for o in run.outputs) if m.name == name]
+        return max(named, key=lambda m: m.creation_timestamp) if named else None
+
     def _run_location(self, parsed: ModelUri) -> str:
         assert parsed.run_id is not None and parsed.path is not None
         run = self.client.get_run(parsed.run_id)
-        # MLflow 3: runs:/<run>/<name> means the run's logged model of that name, the newest if several.
-        named = []
-        for output in run.outputs:
-            model = self.client.get_logged_model(output.model_id)
-            if model.name == parsed.path:
-                named.append(model)
-        if named:
-            return max(named, key=lambda m: m.creation_timestamp).artifact_location
+        logged = self.run_logged_model(run, parsed.path)
+        if logged is not None:
+            return logged.artifact_location
         from dockyard.tracking.sql_experiments import join_location
 
         return join_location(run.info.artifact_uri, parsed.path)

@@ -91,6 +91,7 @@ def _add_code_path(directory: Path, section: dict[str, Any]) -> None:
 
 
 def _check_files(directory: Path, section: dict[str, Any]) -> None:
+    # The one place a missing model file is reported: flavors' load functions can assume their files.
     for key in ("model_path", "data", "python_model", "pickled_model", "model_data"):
         name = section.get(key)
         if isinstance(name, str) and name and not (directory / name).exists():

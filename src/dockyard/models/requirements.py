@@ -96,7 +96,9 @@ def _lines(value: Sequence[str] | str | os.PathLike[str], field: str) -> list[st
         return [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
     if not all(isinstance(item, str) for item in value):
         raise InvalidParameter(f"{field} must be a list of strings")
-    return [requirement_name(item) and item for item in value]
+    for item in value:
+        requirement_name(item)  # raises for a line that is not a requirement
+    return list(value)
 
 
 def python_version() -> str:

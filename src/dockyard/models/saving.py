@@ -104,9 +104,8 @@ def write_model_dir(
     """Write every file of a model into the existing, empty ``directory``; return its ``MLmodel``."""
     if signature is not None and not isinstance(signature, ModelSignature | bool):
         raise InvalidParameter(f"signature must be a ModelSignature, None or False, not {type(signature).__name__}")
-    requirements_list = reqs.model_requirements(
-        (), pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements
-    )  # validates the arguments before anything is written
+    # Checked before anything is written; the flavor's own packages are known only after it saved.
+    reqs.model_requirements((), pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements)
     options = dict(flavor_options or {})
     if input_example is not None:
         options.setdefault("input_example", input_example)
@@ -115,8 +114,9 @@ def write_model_dir(
     example_info = None if input_example is None else save_example(directory, input_example)
     if signature is None and input_example is not None:
         signature = _infer(model, flavor, directory, saved, input_example)
-    if pip_requirements is None:
-        requirements_list = reqs.model_requirements(saved.requirements, extra_pip_requirements=extra_pip_requirements)
+    requirements_list = reqs.model_requirements(
+        saved.requirements, pip_requirements=pip_requirements, extra_pip_requirements=extra_pip_requirements
+    )
     reqs.write_environment(directory, requirements_list)
 
     pyfunc = dict(saved.pyfunc)

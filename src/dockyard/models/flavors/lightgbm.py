@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names, qualified_class
 from dockyard.models.flavors import serialization as ser
 
@@ -49,8 +48,6 @@ class LightGBMFlavor:
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
         path = directory / str(section.get("data", "model.lgb"))
-        if not path.is_file():
-            raise InvalidModel(f"model directory {directory} is missing file {path.name}")
         if str(section.get("model_class", "lightgbm.basic.Booster")).endswith(".Booster"):
             import lightgbm
 

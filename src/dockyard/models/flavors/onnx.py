@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel, MissingExtra, ModelInputError
+from dockyard.errors import MissingExtra, ModelInputError
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names
 
 _ORT_TYPES = {
@@ -57,8 +57,6 @@ class OnnxFlavor:
         import onnx
 
         path = directory / str(section.get("data", "model.onnx"))
-        if not path.is_file():
-            raise InvalidModel(f"model directory {directory} is missing file {path.name}")
         return onnx.load(str(path))
 
     def predictor(self, directory: Path, pyfunc: dict[str, Any], model: Any) -> Loaded:
@@ -69,8 +67,6 @@ class OnnxFlavor:
         import numpy as np
 
         path = directory / str(pyfunc.get("data", "model.onnx"))
-        if not path.is_file():
-            raise InvalidModel(f"model directory {directory} is missing file {path.name}")
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         inputs = session.get_inputs()
         outputs = [o.name for o in session.get_outputs()]

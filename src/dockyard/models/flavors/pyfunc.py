@@ -121,8 +121,6 @@ class PythonModelFlavor:
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
         path = directory / str(section.get("python_model", "python_model.pkl"))
-        if not path.is_file():
-            raise InvalidModel(f"model directory {directory} is missing file {path.name}")
         from dockyard.models.flavors.serialization import pickle_load
 
         try:

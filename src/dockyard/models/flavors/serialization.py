@@ -78,8 +78,6 @@ def dump(obj: Any, path_stem: Path, fmt: str) -> tuple[str, list[str] | None]:
 
 
 def load(path: Path, fmt: str | None, trusted: list[str] | None) -> Any:
-    if not path.is_file():
-        raise InvalidModel(f"model directory {path.parent} is missing file {path.name}")
     if fmt == "skops" or (fmt is None and path.suffix == ".skops"):
         return skops_load(path, trusted)
     return pickle_load(path)

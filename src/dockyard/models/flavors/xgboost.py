@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.errors import InvalidParameter
 from dockyard.models.flavors import Loaded, SavedFlavor, import_class, module_names, qualified_class
 
 FORMATS = ("ubj", "json", "deprecated")
@@ -45,8 +45,6 @@ class XGBoostFlavor:
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
         path = directory / str(section.get("data", "model.xgb"))
-        if not path.is_file():
-            raise InvalidModel(f"model directory {directory} is missing file {path.name}")
         cls = import_class(str(section.get("model_class", "xgboost.core.Booster")))
         model = cls()
         model.load_model(str(path))
