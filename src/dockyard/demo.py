@@ -73,12 +73,6 @@ class DemoResult:
     predictions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _features() -> Any:
-    import dockyard.datasets as ds
-
-    return ds
-
-
 def _baseline_pipeline() -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -86,7 +80,8 @@ def _baseline_pipeline() -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    ds = _features()
+    import dockyard.datasets as ds
+
     return make_pipeline(
         ColumnTransformer(
             [
@@ -104,7 +99,8 @@ def _boosting_pipeline(params: dict[str, Any], max_iter: int, seed: int) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    ds = _features()
+    import dockyard.datasets as ds
+
     encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
     return make_pipeline(
         ColumnTransformer([("num", "passthrough", ds.NUMERIC), ("cat", encoder, ds.CATEGORICAL)]),
@@ -120,7 +116,8 @@ def _auc(model: Any, x: Any, y: Any) -> float:
 
 
 def load_loans(config: DemoConfig) -> Any:
-    ds = _features()
+    import dockyard.datasets as ds
+
     if config.data_path:
         return ds.load_lending_club_csv(config.data_path)
     return ds.lending_club(n_rows=config.n_rows, seed=config.seed)
@@ -132,10 +129,10 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
     from sklearn.model_selection import train_test_split
 
     import dockyard
+    import dockyard.datasets as ds
     import dockyard.optuna
     import dockyard.sklearn
 
-    ds = _features()
     loans = load_loans(config)
     x, y = loans[ds.FEATURES], loans[ds.TARGET]
     x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, random_state=config.seed, stratify=y)
