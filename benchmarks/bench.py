@@ -371,7 +371,8 @@ workload does and how it is measured.
 """
 
 
-def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> str:
+def results_section(table: str, info: dict[str, str], notes: list[str]) -> str:
+    """A RESULTS.md subsection: when, the command, the machine, the table and the notes."""
     lines = [
         f"### {info['date']}",
         "",
@@ -380,7 +381,7 @@ def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> 
         f"{info['load']}",
         f"- Python {info['python']}; MLflow {info['mlflow']}; Dockyard {info['dockyard']}",
         "",
-        markdown_table(rows),
+        table,
         "",
     ]
     lines += [f"- {note}" for note in notes]
@@ -529,7 +530,7 @@ def main(argv: list[str]) -> int:
         print(markdown_table(rows))
     if args.write_results:
         existing = RESULTS.read_text() if RESULTS.exists() else RESULTS_HEADER
-        RESULTS.write_text(existing.rstrip("\n") + "\n\n" + results_section(rows, info, notes))
+        RESULTS.write_text(existing.rstrip("\n") + "\n\n" + results_section(markdown_table(rows), info, notes))
         log(f"appended to {RESULTS.relative_to(REPO)}")
     if any(r.errors for r in rows):
         return 1

@@ -48,6 +48,7 @@ from bench import (
     fresh_dir,
     log,
     machine_info,
+    results_section,
     venv_python,
 )
 
@@ -679,22 +680,6 @@ class Bench:
 # ---------------------------------------------------------------------------------------- report
 
 
-def results_section(rows: list[Row], info: dict[str, str], notes: list[str]) -> str:
-    lines = [
-        f"### {info['date']}",
-        "",
-        f"- Command: `{info['command']}`",
-        f"- Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}, {info['os']}, load average at the start "
-        f"{info['load']}",
-        f"- Python {info['python']}; MLflow {info['mlflow']}; Dockyard {info['dockyard']}",
-        "",
-        markdown_table(rows),
-        "",
-    ]
-    lines += [f"- {note}" for note in notes]
-    return "\n".join(lines) + "\n"
-
-
 SECTION = "## Server benchmarks"
 SECTION_INTRO = """`benchmarks/server_bench.py --write-results` (`make bench-server`) adds a subsection here. Each
 measurement starts a fresh `mlflow server` or `dockyard server` (SQLite, proxied artifact folder, one
@@ -854,7 +839,7 @@ def main(argv: list[str]) -> int:
         print(markdown_table(rows))
     if args.write_results:
         existing = RESULTS.read_text() if RESULTS.exists() else RESULTS_HEADER
-        RESULTS.write_text(add_to_results(existing, results_section(rows, info, notes)))
+        RESULTS.write_text(add_to_results(existing, results_section(markdown_table(rows), info, notes)))
         log(f"appended to {RESULTS.relative_to(REPO)}")
     if any(r.errors for r in rows):
         return 1
