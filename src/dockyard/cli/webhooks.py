@@ -8,6 +8,7 @@ from dockyard.cli import output
 from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup, collect, tracking_uri_option
 from dockyard.cli.registry_output import build_registry, json_option
 from dockyard.registry.entities import WEBHOOK_EVENTS as EVENTS
+from dockyard.registry.validation import MAX_DELIVERIES_PAGE, MAX_WEBHOOKS_PAGE
 
 
 @click.group("webhooks", cls=DockyardGroup, context_settings=CONTEXT_SETTINGS)
@@ -65,7 +66,7 @@ def list_webhooks(as_json: bool, tracking_uri: str | None) -> None:
     from dockyard.registry import wire
 
     registry = build_registry(tracking_uri)
-    found, _more = collect(lambda size, token: registry.list_webhooks(size, token), 100_000, 1000)
+    found, _more = collect(registry.list_webhooks, 100_000, MAX_WEBHOOKS_PAGE)
     if as_json:
         output.echo_json({"webhooks": [wire.encode_webhook(w) for w in found]})
         return
@@ -125,7 +126,7 @@ def deliveries(webhook_id: str | None, max_results: int, as_json: bool, tracking
 
     registry = build_registry(tracking_uri)
     found, _more = collect(
-        lambda size, token: registry.list_webhook_deliveries(webhook_id, size, token), max_results, 10_000
+        lambda size, token: registry.list_webhook_deliveries(webhook_id, size, token), max_results, MAX_DELIVERIES_PAGE
     )
     if as_json:
         output.echo_json({"deliveries": [wire.encode_delivery(d) for d in found]})

@@ -10,13 +10,13 @@ lineage is what can still be found.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from dockyard.errors import LoggedModelNotFound, RunNotFound
 from dockyard.registry.entities import ModelVersion
 from dockyard.tracking.entities import LoggedModel, Run
+from dockyard.tracking.wire import encode_double
 
 PARENT_TAG = "mlflow.parentRunId"
 GIT_TAGS = {
@@ -173,10 +173,7 @@ def build_lineage(registry: Registry, tracking: Tracking, name: str, version: in
 
 def _finite(metrics: dict[str, float]) -> dict[str, float | str]:
     # Strict JSON has no NaN or infinities: MLflow's wire spells them "NaN", "Infinity", "-Infinity".
-    return {
-        k: x if math.isfinite(x) else ("NaN" if math.isnan(x) else "Infinity" if x > 0 else "-Infinity")
-        for k, x in metrics.items()
-    }
+    return {k: encode_double(x) for k, x in metrics.items()}
 
 
 def encode_lineage(lineage: Lineage) -> dict[str, Any]:

@@ -345,13 +345,8 @@ class RemoteRegistryService:
 
     def test_webhook(self, webhook_id: str, event: str | None = None) -> TestResult:
         body = {"event": None if event is None else wire.encode_webhook_event(event)}
-        result = self._call("POST", self._webhook_path(webhook_id) + "/test", body, idempotent=False)["result"]
-        return TestResult(
-            bool(result.get("success")),
-            result.get("response_status"),
-            result.get("response_body"),
-            result.get("error_message"),
-        )
+        out = self._call("POST", self._webhook_path(webhook_id) + "/test", body, idempotent=False)
+        return wire.decode_test_result(out["result"])
 
     def list_webhook_deliveries(
         self, webhook_id: str | None = None, max_results: int = 100, page_token: str | None = None

@@ -34,6 +34,7 @@ from typing import Any
 from dockyard.errors import InvalidParameter, ModelVersionNotFound
 from dockyard.registry import validation as v
 from dockyard.registry.entities import (
+    WEBHOOK_EVENTS,
     ModelVersion,
     RegisteredModel,
     RegistryEvent,
@@ -44,7 +45,7 @@ from dockyard.registry.entities import (
 from dockyard.registry.lineage import Lineage, build_lineage
 from dockyard.registry.sources import TrackingLookup, check_model_id, resolve_source
 from dockyard.registry.store import RegistryStore
-from dockyard.registry.webhooks import EVENTS, TestResult, WebhookDispatcher, event_payload
+from dockyard.registry.webhooks import TestResult, WebhookDispatcher, event_payload
 from dockyard.tracking import validation as tv
 from dockyard.tracking.context import current_user
 from dockyard.tracking.entities import Page
@@ -384,7 +385,7 @@ class RegistryService:
         created = self.store.webhooks.create_webhook(
             v.check_model_name(name),
             v.check_webhook_url(url),
-            v.check_webhook_events(events, EVENTS),
+            v.check_webhook_events(events, WEBHOOK_EVENTS),
             v.check_description(description),
             v.check_optional_text(secret, "secret", 1000),
             v.check_webhook_status(status),
@@ -396,7 +397,9 @@ class RegistryService:
         return self.store.webhooks.get_webhook(tv.check_string(webhook_id, "webhook_id", 40, allow_empty=False))
 
     def list_webhooks(self, max_results: int = 100, page_token: str | None = None) -> Page[Webhook]:
-        return self.store.webhooks.list_webhooks(tv.check_max_results(max_results, 1000), page_token or None)
+        return self.store.webhooks.list_webhooks(
+            tv.check_max_results(max_results, v.MAX_WEBHOOKS_PAGE), page_token or None
+        )
 
     def update_webhook(
         self,
@@ -417,7 +420,7 @@ class RegistryService:
         if url is not None:
             changes["url"] = v.check_webhook_url(url)
         if events is not None:
-            changes["events"] = v.check_webhook_events(events, EVENTS)
+            changes["events"] = v.check_webhook_events(events, WEBHOOK_EVENTS)
         if secret is not None:
             changes["secret"] = v.check_optional_text(secret, "secret", 1000)
         if status is not None:
@@ -433,7 +436,7 @@ class RegistryService:
     def test_webhook(self, webhook_id: str, event: str | None = None) -> TestResult:
         """Send one sample ``event`` (default: the webhook's first) now, without retries."""
         if event is not None:
-            event = v.check_webhook_events([event], EVENTS)[0]
+            event = v.check_webhook_events([event], WEBHOOK_EVENTS)[0]
         return self.webhooks.test(self.get_webhook(webhook_id).webhook_id, event)
 
     def list_webhook_deliveries(
@@ -441,5 +444,5 @@ class RegistryService:
     ) -> Page[WebhookDelivery]:
         """Delivery attempts, newest first (one webhook's when ``webhook_id`` is given)."""
         return self.store.webhooks.list_deliveries(
-            webhook_id or None, tv.check_max_results(max_results, 10_000), page_token or None
+            webhook_id or None, tv.check_max_results(max_results, v.MAX_DELIVERIES_PAGE), page_token or None
         )

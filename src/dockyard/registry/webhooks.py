@@ -43,7 +43,6 @@ from typing import Any
 from dockyard.__about__ import __version__
 from dockyard.errors import DockyardError
 from dockyard.registry.entities import (
-    WEBHOOK_EVENTS,
     DeliveryStatus,
     RegistryEvent,
     RegistryEventKind,
@@ -59,7 +58,6 @@ SIGNATURE_HEADER = "X-MLflow-Signature"
 TIMESTAMP_HEADER = "X-MLflow-Timestamp"
 DELIVERY_ID_HEADER = "X-MLflow-Delivery-Id"
 
-EVENTS = WEBHOOK_EVENTS
 RETRIED_STATUSES = frozenset({408, 429})
 _MV = {"name": "example-model", "version": "1"}
 SAMPLES: dict[str, dict[str, Any]] = {  # what a test delivery sends

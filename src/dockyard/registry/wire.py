@@ -27,6 +27,7 @@ from dockyard.registry.entities import (
     WebhookDelivery,
     WebhookStatus,
 )
+from dockyard.registry.webhooks import TestResult
 from dockyard.tracking.wire import decode_int, decode_key_values, encode_key_values
 
 
@@ -231,3 +232,19 @@ def decode_delivery(d: dict[str, Any]) -> WebhookDelivery:
         error=d.get("error"),
         payload=d.get("payload", ""),
     )
+
+
+def encode_test_result(r: TestResult) -> dict[str, Any]:
+    """MLflow's ``WebhookTestResult``: ``success`` always, the other fields when known."""
+    return _drop_empty(
+        {
+            "success": r.success,
+            "response_status": r.response_status,
+            "response_body": r.response_body,
+            "error_message": r.error_message,
+        }
+    )
+
+
+def decode_test_result(d: dict[str, Any]) -> TestResult:
+    return TestResult(bool(d.get("success")), d.get("response_status"), d.get("response_body"), d.get("error_message"))

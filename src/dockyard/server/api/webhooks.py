@@ -70,13 +70,7 @@ def test(ctx: ServerContext, p: Params) -> dict[str, Any]:
     result = registry(ctx).test_webhook(
         p.string("webhook_id", required=True), None if not event else wire.decode_webhook_event(event)
     )
-    out = {
-        "success": result.success,
-        "response_status": result.response_status,
-        "response_body": result.response_body,
-        "error_message": result.error_message,
-    }
-    return {"result": {k: x for k, x in out.items() if x is not None}}
+    return {"result": wire.encode_test_result(result)}
 
 
 ROUTES = [
