@@ -9,11 +9,14 @@ per-iteration evaluation results of ``eval_set``.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from dockyard.autologging import patching
 from dockyard.autologging.patching import AutologConfig
-from dockyard.autologging.sklearn import fit_arrays, log_estimator_fit
+from dockyard.autologging.sklearn import log_estimator_fit
 
 
 def _subclasses(root: type) -> list[type]:
@@ -37,12 +40,20 @@ def _train_params(args: tuple[Any, ...], kwargs: dict[str, Any], default_rounds:
     return {**params, "num_boost_round": rounds}
 
 
-# -- XGBoost ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Library:
+    """What differs between XGBoost and LightGBM; the patching and logging are shared."""
 
-XGBOOST = "xgboost"
+    name: str  # import name, autolog integration and model flavor
+    model_base: str  # the scikit-learn API's base class in the library's module
+    default_rounds: int  # ``train``'s default ``num_boost_round``
+    # before(self, args, kwargs) -> (args, kwargs, recorder): ``train`` called with an evaluation recorder
+    record_evals: Callable[[Any, tuple[Any, ...], dict[str, Any]], tuple[Any, Any, Any]]
+    # The per-iteration evaluation results of a fitted scikit-learn-API model ({} without ``eval_set``).
+    fit_evals: Callable[[Any], dict[str, dict[str, list[float]]]]
 
 
-def _xgb_before(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+def _xgb_record_evals(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
     # xgboost.train(params, dtrain, num_boost_round=10, evals=(), ..., evals_result=None, ...)
     recorder = kwargs.get("evals_result")
     if recorder is None:
@@ -51,22 +62,56 @@ def _xgb_before(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[
     return args, kwargs, recorder
 
 
-def _xgb_train_after(run_id: str, cfg: AutologConfig, _: Any, args: Any, kwargs: Any, booster: Any, evals: Any) -> None:
-    patching.log_params(XGBOOST, run_id, _train_params(args, kwargs, 10))
-    patching.log_metric_histories(run_id, _flatten(evals or {}))
-    if cfg.log_models:
-        from dockyard.model_api import log_model
-
-        log_model(XGBOOST, booster, "model", signature=False, run_id=run_id)
-
-
-def _xgb_fit_after(run_id: str, cfg: AutologConfig, model: Any, args: Any, kwargs: Any, result: Any, _: Any) -> None:
-    log_estimator_fit(XGBOOST, XGBOOST, run_id, cfg, model, args, kwargs)
+def _xgb_fit_evals(model: Any) -> dict[str, dict[str, list[float]]]:
     try:
-        results = model.evals_result()
+        return dict(model.evals_result())
     except Exception:  # XGBoost raises when fit had no eval_set
-        results = {}
-    patching.log_metric_histories(run_id, _flatten(results))
+        return {}
+
+
+def _lgb_record_evals(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
+    import lightgbm
+
+    recorder: dict[str, Any] = {}
+    callbacks = [*(kwargs.get("callbacks") or []), lightgbm.record_evaluation(recorder)]
+    return args, {**kwargs, "callbacks": callbacks}, recorder
+
+
+XGBOOST = _Library("xgboost", "XGBModel", 10, _xgb_record_evals, _xgb_fit_evals)
+LIGHTGBM = _Library(
+    "lightgbm", "LGBMModel", 100, _lgb_record_evals, lambda model: getattr(model, "evals_result_", None) or {}
+)
+
+
+def _enable(library: _Library, cfg: AutologConfig | None) -> None:
+    """Patch ``<library>.train`` and the ``fit`` of every scikit-learn-API class (``cfg=None``: unpatch)."""
+    name = library.name
+    if cfg is None:
+        patching.disable(name)
+        return
+    module = importlib.import_module(name)
+
+    def train_after(run_id: str, cfg: AutologConfig, _: Any, args: Any, kwargs: Any, booster: Any, evals: Any) -> None:
+        patching.log_params(name, run_id, _train_params(args, kwargs, library.default_rounds))
+        patching.log_metric_histories(run_id, _flatten(evals or {}))
+        if cfg.log_models:
+            from dockyard.model_api import log_model
+
+            log_model(name, booster, "model", signature=False, run_id=run_id)
+
+    def fit_after(run_id: str, cfg: AutologConfig, model: Any, args: Any, kwargs: Any, result: Any, _: Any) -> None:
+        log_estimator_fit(name, name, run_id, cfg, model, args, kwargs)
+        patching.log_metric_histories(run_id, _flatten(library.fit_evals(model)))
+
+    classes = [cls for cls in _subclasses(getattr(module, library.model_base)) if "fit" in vars(cls)]
+    targets: list[tuple[Any, str]] = [(module, "train"), *((cls, "fit") for cls in classes)]
+
+    def make(original: Any) -> Any:
+        if getattr(original, "__name__", "") == "train":
+            return patching.wrap_function(name, original, train_after, library.record_evals)
+        return patching.wrap_method(name, original, fit_after)
+
+    patching.enable(name, cfg, targets, make)
 
 
 def autolog_xgboost(
@@ -77,48 +122,7 @@ def autolog_xgboost(
     silent: bool = False,
 ) -> None:
     """Turn XGBoost autologging on (``xgboost.train`` and the scikit-learn API), or off."""
-    if disable:
-        patching.disable(XGBOOST)
-        return
-    import xgboost
-
-    cfg = AutologConfig(log_models, log_input_examples, log_datasets, silent)
-    classes = [cls for cls in _subclasses(xgboost.XGBModel) if "fit" in vars(cls)]
-    targets: list[tuple[Any, str]] = [(xgboost, "train"), *((cls, "fit") for cls in classes)]
-
-    def make(original: Any) -> Any:
-        if getattr(original, "__name__", "") == "train":
-            return patching.wrap_function(XGBOOST, original, _xgb_train_after, _xgb_before)
-        return patching.wrap_method(XGBOOST, original, _xgb_fit_after)
-
-    patching.enable(XGBOOST, cfg, targets, make)
-
-
-# -- LightGBM --------------------------------------------------------------------------------------
-
-LIGHTGBM = "lightgbm"
-
-
-def _lgb_before(_: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any, Any]:
-    import lightgbm
-
-    recorder: dict[str, Any] = {}
-    callbacks = [*(kwargs.get("callbacks") or []), lightgbm.record_evaluation(recorder)]
-    return args, {**kwargs, "callbacks": callbacks}, recorder
-
-
-def _lgb_train_after(run_id: str, cfg: AutologConfig, _: Any, args: Any, kwargs: Any, booster: Any, evals: Any) -> None:
-    patching.log_params(LIGHTGBM, run_id, _train_params(args, kwargs, 100))
-    patching.log_metric_histories(run_id, _flatten(evals or {}))
-    if cfg.log_models:
-        from dockyard.model_api import log_model
-
-        log_model(LIGHTGBM, booster, "model", signature=False, run_id=run_id)
-
-
-def _lgb_fit_after(run_id: str, cfg: AutologConfig, model: Any, args: Any, kwargs: Any, result: Any, _: Any) -> None:
-    log_estimator_fit(LIGHTGBM, LIGHTGBM, run_id, cfg, model, args, kwargs)
-    patching.log_metric_histories(run_id, _flatten(getattr(model, "evals_result_", None) or {}))
+    _enable(XGBOOST, None if disable else AutologConfig(log_models, log_input_examples, log_datasets, silent))
 
 
 def autolog_lightgbm(
@@ -129,21 +133,7 @@ def autolog_lightgbm(
     silent: bool = False,
 ) -> None:
     """Turn LightGBM autologging on (``lightgbm.train`` and the scikit-learn API), or off."""
-    if disable:
-        patching.disable(LIGHTGBM)
-        return
-    import lightgbm
-
-    cfg = AutologConfig(log_models, log_input_examples, log_datasets, silent)
-    classes = [cls for cls in _subclasses(lightgbm.LGBMModel) if "fit" in vars(cls)]
-    targets: list[tuple[Any, str]] = [(lightgbm, "train"), *((cls, "fit") for cls in classes)]
-
-    def make(original: Any) -> Any:
-        if getattr(original, "__name__", "") == "train":
-            return patching.wrap_function(LIGHTGBM, original, _lgb_train_after, _lgb_before)
-        return patching.wrap_method(LIGHTGBM, original, _lgb_fit_after)
-
-    patching.enable(LIGHTGBM, cfg, targets, make)
+    _enable(LIGHTGBM, None if disable else AutologConfig(log_models, log_input_examples, log_datasets, silent))
 
 
-__all__ = ["autolog_lightgbm", "autolog_xgboost", "fit_arrays"]
+__all__ = ["autolog_lightgbm", "autolog_xgboost"]
