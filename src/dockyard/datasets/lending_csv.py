@@ -28,7 +28,7 @@ import os
 import re
 from typing import Any
 
-from dockyard.datasets.schema import COLUMNS, TARGET, conform
+from dockyard.datasets.schema import COLUMNS, NUMERIC, TARGET, conform
 from dockyard.errors import InvalidParameter, MissingExtra
 
 DEFAULTED = {"charged off": 1, "default": 1, "fully paid": 0}
@@ -111,10 +111,9 @@ def load_lending_club_csv(path: str | os.PathLike[str]) -> Any:
         raise InvalidParameter(f"{text}: the export has no column {', '.join(repr(c) for c in missing)}")
 
     df = pd.DataFrame(index=raw.index)
-    for column in ("loan_amnt", "term", "int_rate", "installment", "annual_inc", "dti", "revol_bal", "revol_util"):
-        df[column] = _number(pd, raw[column])
-    for column in ("delinq_2yrs", "inq_last_6mths", "open_acc", "pub_rec", "total_acc"):
-        df[column] = _number(pd, raw[column])
+    for column in NUMERIC:
+        if column != "emp_length":  # text such as "10+ years", below
+            df[column] = _number(pd, raw[column])
     df["emp_length"] = raw["emp_length"].map(_emp_length).astype("float64")
     df["grade"] = raw["grade"].str.strip().str.upper()
     df["sub_grade"] = raw["sub_grade"].str.strip().str.upper()

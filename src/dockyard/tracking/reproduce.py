@@ -130,8 +130,7 @@ def _virtualenv(client: Client, run_id: str, where: Path, echo: Callable[[str], 
     """A fresh virtual environment with the run's recorded packages; returns its python."""
     import venv
 
-    packages = where / "packages.txt"
-    packages.write_bytes(Path(client.download_artifacts(run_id, PACKAGES_ARTIFACT, str(where))).read_bytes())
+    packages = Path(client.download_artifacts(run_id, PACKAGES_ARTIFACT, str(where)))
     # Dockyard itself is installed from this installation's source when it is a checkout (it may
     # not be on the package index), else at the recorded version.
     lines = [line for line in packages.read_text().splitlines() if line.strip()]
