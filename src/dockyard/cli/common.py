@@ -106,6 +106,21 @@ def build_client(tracking_uri: str | None) -> Client:
     return client
 
 
+def run_uvicorn(app: Any, build: Callable[[], Any], *, host: str, port: int, workers: int, log_level: str) -> None:
+    """Run ``app`` with uvicorn in this process; with ``workers > 1``, each worker process calls ``build``
+    for its own app instead (``build`` must pickle)."""
+    import uvicorn
+
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
+    if workers == 1:
+        uvicorn.Server(uvicorn.Config(app, **common)).run()
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(build, factory=True, workers=workers, **common)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
 def collect(fetch: Callable[[int, str | None], Any], max_results: int, page_limit: int) -> tuple[list[Any], bool]:
     """Up to ``max_results`` items from a paged search, and whether more were left.
 

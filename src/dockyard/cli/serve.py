@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, tracking_uri_option
+from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, run_uvicorn, tracking_uri_option
 from dockyard.errors import DockyardError, MissingExtra
 
 if TYPE_CHECKING:
@@ -73,18 +73,15 @@ def load_served(options: ServeOptions, *, warm: bool = True) -> tuple[ServedMode
     from dockyard.serving.model import ServedModel, warm_up
 
     parsed = parse_model_uri(options.model_uri)
-    load = _loader(options.settings)
-    if parsed.kind != "registered":
-        predictor = load(options.model_uri)
-        if warm:
-            warm_up(predictor)
-        return ServedModel(predictor, options.model_uri), None
-    lookup = _registry_lookup(options.settings, options.model_uri)
-    source, version = lookup()
-    predictor = load(source)
+    source, name, version, lookup = options.model_uri, None, None, None
+    if parsed.kind == "registered":
+        lookup = _registry_lookup(options.settings, options.model_uri)
+        source, version = lookup()
+        name = parsed.name
+    predictor = _loader(options.settings)(source)
     if warm:
         warm_up(predictor)
-    served = ServedModel(predictor, options.model_uri, parsed.name, version)
+    served = ServedModel(predictor, options.model_uri, name, version)
     return served, lookup if parsed.alias is not None else None
 
 
@@ -93,11 +90,13 @@ def build_app(options: ServeOptions) -> Starlette:
     from dockyard.serving.app import create_scoring_app
 
     served, lookup = load_served(options)
-    loader = _loader(options.settings) if lookup is not None else None
-    serving = options.serving
-    if lookup is None or serving.follow_interval <= 0:
-        lookup = loader = None
-    app = create_scoring_app(served, serving, lookup=lookup, loader=loader)
+    follow = lookup is not None and options.serving.follow_interval > 0
+    app = create_scoring_app(
+        served,
+        options.serving,
+        lookup=lookup if follow else None,
+        loader=_loader(options.settings) if follow else None,
+    )
     # Everything loaded so far (the model, numpy, pandas, the flavor's library) lives as long as the
     # process: keep it out of the garbage collector's full scans, which otherwise stall requests.
     gc.collect()
@@ -107,7 +106,7 @@ def build_app(options: ServeOptions) -> Starlette:
 
 def run_server(options: ServeOptions, host: str, port: int, workers: int, log_level: str) -> None:
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (missing: fail before loading the model)
     except ImportError:
         raise MissingExtra("uvicorn", "serve") from None
     try:
@@ -121,14 +120,7 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
         f"({workers} worker{'s' if workers != 1 else ''}, {batching}, timeout {s.timeout:g} s)",
         err=True,
     )
-    common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
-    if app is not None:
-        uvicorn.Server(uvicorn.Config(app, **common)).run()
-        return
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(functools.partial(build_app, options), factory=True, workers=workers, **common)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    run_uvicorn(app, functools.partial(build_app, options), host=host, port=port, workers=workers, log_level=log_level)
 
 
 @click.command("serve", context_settings=CONTEXT_SETTINGS)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from dockyard.cli.common import CONTEXT_SETTINGS
+from dockyard.cli.common import CONTEXT_SETTINGS, run_uvicorn
 from dockyard.config import Settings, normalize_tracking_uri
 from dockyard.errors import DockyardError, MissingExtra
 
@@ -88,7 +88,7 @@ def _options(
 
 def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level: str) -> None:
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401  (missing: fail before opening the database)
     except ImportError:
         raise MissingExtra("uvicorn", "server") from None
     try:
@@ -102,23 +102,7 @@ def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level
         f"{workers} worker{'s' if workers != 1 else ''})",
         err=True,
     )
-    if workers == 1:
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
-        uvicorn.Server(config).run()
-        return
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(
-        functools.partial(build_app, options),
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-    )
-    sock = config.bind_socket()
-    Multiprocess(config, sockets=[sock]).run()
+    run_uvicorn(app, functools.partial(build_app, options), host=host, port=port, workers=workers, log_level=log_level)
 
 
 def _version() -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import DockyardError, InvalidParameter
+from dockyard.serving.app import read_body
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -35,7 +36,7 @@ class Params:
         if request.method in ("GET", "HEAD"):
             query = request.query_params
             return cls({k: query.getlist(k) if len(query.getlist(k)) > 1 else query[k] for k in query}, True)
-        body = await _read_body(request)
+        body = await read_body(request, request.app.state.ctx.settings.max_request_bytes)  # 413 past the limit
         if not body.strip():
             return cls({})
         content_type = request.headers.get("content-type", "")
@@ -97,24 +98,6 @@ class Params:
 
     def raw(self, name: str) -> Any:
         return self.data.get(name)
-
-
-async def _read_body(request: Request) -> bytes:
-    """The body, refused with 413 as soon as it passes the server's limit (never read whole first)."""
-    from dockyard.errors import RequestTooLarge
-
-    limit = request.app.state.ctx.settings.max_request_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"request body of {int(declared)} bytes is over the server's limit of {limit} bytes")
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"request body is over the server's limit of {limit} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 Handler = Callable[["ServerContext", Params], dict[str, Any]]
