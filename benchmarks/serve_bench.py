@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ import urllib.request
 from pathlib import Path
 
 from bench import REPO, RESULTS, child_env, distribution_version, ensure_mlflow_venv, fresh_dir, log, machine_info
-from server_bench import free_port, process_tree, status_kb
+from server_bench import free_port, process_tree, status_kb, stop_group
 
 HERE = Path(__file__).resolve().parent
 MLFLOW_VENV = HERE / ".venv-mlflow"
@@ -193,22 +192,8 @@ def measure(library: str, work: Path, prepared: dict, duration: float) -> dict:
         out["processes"] = len(process_tree(proc.pid))
         return out
     finally:
-        stop(proc)
+        stop_group(proc)  # MLflow's CLI starts uvicorn as a child: stop the whole group
         logfile.close()
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Stop the server's whole process group (MLflow's CLI starts uvicorn as a child)."""
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def rows_table(res: dict, prepared: dict) -> list[tuple[str, str, str, str, str]]:
