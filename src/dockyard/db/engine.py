@@ -104,6 +104,17 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def upsert(self, table: sa.Table) -> Any:
+        """``INSERT`` of this database's dialect, which has ``on_conflict_do_nothing/update`` (SQLite and
+        PostgreSQL spell them the same way)."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects import sqlite
+
+            return sqlite.insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+
     def dispose(self) -> None:
         self.engine.dispose()
 

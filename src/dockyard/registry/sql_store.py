@@ -51,20 +51,10 @@ class SqlRegistryStore:
         ensure_schema(db)
         self.webhooks = SqlWebhookStore(db)
 
-    def _insert(self, table: sa.Table) -> Any:
-        """INSERT with ``on_conflict_do_*``, which SQLite and PostgreSQL spell the same way."""
-        if self.db.is_sqlite:
-            from sqlalchemy.dialects import sqlite
-
-            return sqlite.insert(table)
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert(table)
-
     def _upsert_pair(
         self, conn: sa.Connection, table: sa.Table, keys: dict[str, Any], value_column: str, value: Any
     ) -> None:
-        stmt = self._insert(table).values(**keys, **{value_column: value})
+        stmt = self.db.upsert(table).values(**keys, **{value_column: value})
         conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_={value_column: value}))
 
     # ------------------------------------------------------------------ registered models

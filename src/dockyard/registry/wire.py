@@ -28,11 +28,7 @@ from dockyard.registry.entities import (
     WebhookStatus,
 )
 from dockyard.registry.webhooks import TestResult
-from dockyard.tracking.wire import decode_int, decode_key_values, encode_key_values
-
-
-def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: x for k, x in d.items() if x is not None and x != [] and x != {}}
+from dockyard.tracking.wire import decode_int, decode_key_values, drop_empty, encode_key_values
 
 
 def _version(value: Any, field: str) -> int:
@@ -51,7 +47,7 @@ def _stage(value: Any) -> Stage | None:
 
 
 def encode_model_version(m: ModelVersion) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "name": m.name,
             "version": str(m.version),
@@ -93,7 +89,7 @@ def decode_model_version(d: dict[str, Any]) -> ModelVersion:
 
 
 def encode_registered_model(m: RegisteredModel) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "name": m.name,
             "creation_timestamp": m.creation_timestamp,
@@ -119,7 +115,7 @@ def decode_registered_model(d: dict[str, Any]) -> RegisteredModel:
 
 
 def encode_event(e: RegistryEvent) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "event_id": e.event_id,
             "timestamp": e.timestamp,
@@ -173,7 +169,7 @@ def decode_webhook_event(d: Any) -> str:
 
 
 def encode_webhook(w: Webhook) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "webhook_id": w.webhook_id,
             "name": w.name,
@@ -201,7 +197,7 @@ def decode_webhook(d: dict[str, Any]) -> Webhook:
 
 
 def encode_delivery(x: WebhookDelivery) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "id": x.id,
             "webhook_id": x.webhook_id,
@@ -236,7 +232,7 @@ def decode_delivery(d: dict[str, Any]) -> WebhookDelivery:
 
 def encode_test_result(r: TestResult) -> dict[str, Any]:
     """MLflow's ``WebhookTestResult``: ``success`` always, the other fields when known."""
-    return _drop_empty(
+    return drop_empty(
         {
             "success": r.success,
             "response_status": r.response_status,

@@ -64,14 +64,7 @@ class SqlExperimentStore:
         self._ensure_default_experiment()
 
     def _dialect_insert_fn(self) -> Any:
-        """INSERT with ``on_conflict_do_*``, which SQLite and PostgreSQL spell the same way."""
-        if self.db.is_sqlite:
-            from sqlalchemy.dialects import sqlite
-
-            return sqlite.insert
-        from sqlalchemy.dialects import postgresql
-
-        return postgresql.insert
+        return self.db.upsert
 
     def _dialect_insert(self, table: sa.Table) -> Any:
         return self._dialect_insert_fn()(table)

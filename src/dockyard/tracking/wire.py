@@ -86,7 +86,8 @@ def decode_str(value: Any, field: str, default: str | None = None) -> str | None
     return value
 
 
-def _drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+def drop_empty(d: dict[str, Any]) -> dict[str, Any]:
+    """Protobuf JSON leaves out unset fields: no None, no empty list or map."""
     return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
 
 
@@ -102,7 +103,7 @@ def decode_key_values(items: Any, field: str) -> dict[str, str]:
 
 
 def encode_experiment(e: Experiment) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "experiment_id": e.experiment_id,
             "name": e.name,
@@ -174,7 +175,7 @@ def decode_metric(d: Any, field: str = "metric") -> Metric:
 
 
 def encode_run_info(i: RunInfo) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "run_id": i.run_id,
             "run_uuid": i.run_id,
@@ -205,7 +206,7 @@ def decode_run_info(d: dict[str, Any]) -> RunInfo:
 
 
 def encode_dataset(d: Dataset) -> dict[str, Any]:
-    return _drop_empty(
+    return drop_empty(
         {
             "name": d.name,
             "digest": d.digest,
@@ -231,7 +232,7 @@ def decode_dataset(d: Any, field: str = "dataset") -> Dataset:
 
 
 def encode_dataset_input(i: DatasetInput) -> dict[str, Any]:
-    return _drop_empty({"tags": encode_key_values(i.tags), "dataset": encode_dataset(i.dataset)})
+    return drop_empty({"tags": encode_key_values(i.tags), "dataset": encode_dataset(i.dataset)})
 
 
 def decode_dataset_input(d: Any, field: str = "datasets") -> DatasetInput:
@@ -243,7 +244,7 @@ def decode_dataset_input(d: Any, field: str = "datasets") -> DatasetInput:
 
 
 def encode_run(r: Run) -> dict[str, Any]:
-    data = _drop_empty(
+    data = drop_empty(
         {
             "metrics": [encode_metric(m) for m in r.data.metric_objs]
             if r.data.metric_objs
@@ -252,7 +253,7 @@ def encode_run(r: Run) -> dict[str, Any]:
             "tags": encode_key_values(r.data.tags),
         }
     )
-    inputs = _drop_empty(
+    inputs = drop_empty(
         {
             "dataset_inputs": [encode_dataset_input(i) for i in r.inputs.dataset_inputs],
             "model_inputs": [{"model_id": m.model_id} for m in r.inputs.model_inputs],
@@ -314,7 +315,7 @@ def decode_tags(items: Any, field: str = "tags") -> list[RunTag]:
 
 
 def encode_logged_model(m: LoggedModel) -> dict[str, Any]:
-    info = _drop_empty(
+    info = drop_empty(
         {
             "model_id": m.model_id,
             "experiment_id": m.experiment_id,
@@ -329,7 +330,7 @@ def encode_logged_model(m: LoggedModel) -> dict[str, Any]:
             "tags": encode_key_values(m.tags),
         }
     )
-    data = _drop_empty(
+    data = drop_empty(
         {
             "params": encode_key_values(m.params),
             "metrics": [encode_metric(x, with_run_id=True) for x in m.metrics],
