@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.__about__ import __version__
-from dockyard.errors import BadRequest, DockyardError, PredictionFailed, PredictionTimeout, RequestTooLarge
+from dockyard.errors import DockyardError, PredictionFailed, PredictionTimeout, RequestTooLarge
 from dockyard.serving.batching import Batcher
 from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
-from dockyard.serving.payloads import Inputs, decode_request, encode_predictions
+from dockyard.serving.payloads import Inputs, decode_request, encode_predictions, parse_json
 from dockyard.serving.predlog import Entry, PredictionLog
 
 if TYPE_CHECKING:
@@ -188,10 +188,7 @@ class Scorer:
 def _decode_v2(body: bytes, content_type: str, schema: Schema | None) -> Inputs:
     from dockyard.serving.v2 import decode_infer
 
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc}") from None
+    payload = parse_json(body)
     inputs = decode_infer(payload, schema)
     request_id = payload.get("id") if isinstance(payload, dict) else None
     inputs.request_id = request_id if isinstance(request_id, str) else None

@@ -98,10 +98,10 @@ def decode_request(body: bytes, content_type: str, schema: Schema | None = None)
     media = parse_content_type(content_type)
     if media == "text/csv":
         return decode_csv(body)
-    return decode_json(_loads(body), schema)
+    return decode_json(parse_json(body), schema)
 
 
-def _loads(body: bytes) -> Any:
+def parse_json(body: bytes) -> Any:
     """Parse JSON with orjson when it is installed (a 100 x 20 table: 0.2 ms instead of 1.2 ms), falling
     back to the standard parser for what orjson refuses but Python's json writes (NaN, Infinity)."""
     if _orjson is not None:
