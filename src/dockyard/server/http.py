@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.errors import DockyardError, InvalidParameter
-from dockyard.serving.app import read_body
+from dockyard.util import read_body
 
 if TYPE_CHECKING:
     from starlette.requests import Request

@@ -34,12 +34,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.__about__ import __version__
-from dockyard.errors import DockyardError, PredictionFailed, PredictionTimeout, RequestTooLarge
+from dockyard.errors import DockyardError, PredictionFailed, PredictionTimeout
 from dockyard.serving.batching import Batcher
 from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
 from dockyard.serving.payloads import Inputs, decode_request, encode_predictions, parse_json
 from dockyard.serving.predlog import Entry, PredictionLog
+from dockyard.util import read_body
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -71,21 +72,6 @@ class ServingOptions:
 Decode = Callable[[bytes, str, "Schema | None"], Inputs]
 Encode = Callable[[Any, ServedModel, Inputs], bytes]
 ErrorBody = Callable[[DockyardError], dict[str, Any]]
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused with 413 as soon as it passes ``limit`` bytes (never read whole first)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise RequestTooLarge(f"request body of {int(declared)} bytes is over the server's limit of {limit} bytes")
-    parts: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"request body is over the server's limit of {limit} bytes")
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -325,4 +311,4 @@ def create_scoring_app(
     return app
 
 
-__all__ = ["ServingOptions", "create_scoring_app", "read_body"]
+__all__ = ["ServingOptions", "create_scoring_app"]
