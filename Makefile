@@ -1,30 +1,67 @@
-# Dockyard's two commands: `make demo` and `make test`. Each creates .venv when missing and installs
-# what it needs; nothing else is required but Python 3.11+ and make.
+# Dockyard's two commands: `make demo` and `make test`. Each creates .venv when missing and installs what it
+# needs from the lock files in requirements/ (hash-checked), so a new release of a dependency elsewhere
+# cannot change what they run; nothing else is required but Python 3.11+ and make.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet
+# Dockyard itself, editable, with nothing from the index: its dependencies come from the lock.
+SELF := $(PIP) --no-deps --no-build-isolation -e .
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url
+# pip-compile lists the project itself (its extras refer to it); the lock holds only its dependencies.
+DROP_SELF := sed -i '/^\# WARNING: pip install will require the following package to be hashed/,/^    \# via dockyard (pyproject.toml)/d'
 
-.PHONY: test demo bench bench-server bench-models lint clean
+.PHONY: test test-fast test-latest demo lint lock dist bench bench-server bench-models clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 
-# Full install for the tests: every extra plus the dev tools.
-$(VENV)/.installed-all: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[all,dev]'
+# Full install for the tests: every extra plus the dev tools, exactly as locked.
+$(VENV)/.installed-all: requirements/dev.txt pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r requirements/dev.txt
+	$(SELF)
+	rm -f $(VENV)/.installed-demo
 	touch $@
 
-# The demo needs the scikit-learn, Optuna and scoring-server extras.
-$(VENV)/.installed-demo: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[demo]'
+# The demo needs the scikit-learn, Optuna and scoring-server extras (a subset of the dev lock).
+$(VENV)/.installed-demo: requirements/demo.txt pyproject.toml | $(PY)
+	[ -f $(VENV)/.installed-all ] || $(PIP) --require-hashes -r requirements/demo.txt
+	[ -f $(VENV)/.installed-all ] || $(SELF)
 	touch $@
 
 test: $(VENV)/.installed-all
 	$(PY) -m pytest
 
+# The inner loop: unit and contract tests on SQLite; no servers, Spark, torch, MLflow or PostgreSQL.
+test-fast: $(VENV)/.installed-all
+	$(PY) -m pytest -m "not heavy" -q
+
+# The suite against the newest release of everything (not in CI): how drift is found before it bites.
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade -e '.[all,dev]'
+	.venv-latest/bin/python -m pytest
+
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/dockyard demo
+
+lint: $(VENV)/.installed-all
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# Refresh the lock files to the newest releases the bounds in pyproject.toml allow (then run make test).
+lock: $(VENV)/.installed-all
+	$(PIP_COMPILE) --upgrade --extra all --extra dev -o requirements/dev.txt pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra demo -c requirements/dev.txt -o requirements/demo.txt requirements/build.in pyproject.toml
+	$(DROP_SELF) requirements/dev.txt requirements/demo.txt
+
+# The wheel and the sdist, into dist/.
+dist: $(VENV)/.installed-all
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
 
 bench: $(VENV)/.installed-all
 	$(PY) benchmarks/bench.py --write-results
@@ -35,9 +72,5 @@ bench-server: $(VENV)/.installed-all
 bench-models: $(VENV)/.installed-all
 	$(PY) benchmarks/model_bench.py --write-results
 
-lint: $(VENV)/.installed-all
-	$(VENV)/bin/ruff check src tests benchmarks examples
-	$(VENV)/bin/mypy
-
 clean:
-	rm -rf $(VENV) .dockyard
+	rm -rf $(VENV) .venv-latest .dockyard dist

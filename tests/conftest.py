@@ -30,7 +30,7 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Itera
     # Downloaded models are cached per test, never in the user's home.
     monkeypatch.setenv("DOCKYARD_MODEL_CACHE", str(tmp_path / "model-cache"))
     yield
-    from dockyard.tracking import fluent
+    from dockyard.lifecycle import fluent
 
     try:
         while fluent._state.stack:
@@ -116,3 +116,18 @@ def pytest_configure(config: pytest.Config) -> None:
     """In CI (DOCKYARD_TEST_REQUIRE_POSTGRES=1) PostgreSQL tests must run, never be skipped."""
     if REQUIRE_POSTGRES and not POSTGRES_URI:
         raise pytest.UsageError("DOCKYARD_TEST_REQUIRE_POSTGRES=1 but DOCKYARD_TEST_POSTGRES_URI is not set")
+
+
+# The MLflow releases the compatibility tests (tests/models/test_mlflow_interop.py, tests/server/test_mlflow_*)
+# have passed against; the header of every run says which one this run uses.
+MLFLOW_VERSIONS_TESTED = ("3.17.2", "3.18.0")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("mlflow-skinny")
+    except PackageNotFoundError:
+        installed = "not installed"
+    return f"mlflow-skinny: {installed} (compatibility tests known to pass with {', '.join(MLFLOW_VERSIONS_TESTED)})"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import ENVIRONMENT_VARIABLES
+from dockyard.core.config import ENVIRONMENT_VARIABLES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
 NAME = re.compile(r"\bDOCKYARD_[A-Z0-9_]*[A-Z0-9]\b")
@@ -24,7 +24,7 @@ def _documented_names() -> set[str]:
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENT_VARIABLES))
 def test_every_setting_is_documented(name: str) -> None:
-    assert name in _documented_names(), f"{name} is read by dockyard.config but not in docs/configuration.md"
+    assert name in _documented_names(), f"{name} is read by dockyard.core.config but not in docs/configuration.md"
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENT_VARIABLES))

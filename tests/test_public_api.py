@@ -141,11 +141,11 @@ def test_fluent_names_match_mlflow() -> None:
 
 
 def test_issue_7_modules_are_light_until_used() -> None:
-    """dockyard.datasets, dockyard.optuna and dockyard.autologging import no ML library (nor optuna)."""
+    """dockyard.demo.datasets, dockyard.integrations.optuna and dockyard.integrations.autologging import no ML library (nor optuna)."""
     code = (
-        "import sys, json, dockyard.datasets, dockyard.optuna, dockyard.autologging; "
+        "import sys, json, dockyard.demo.datasets, dockyard.integrations.optuna, dockyard.integrations.autologging; "
         f"print(json.dumps([m for m in {HEAVY!r} + ('optuna', 'xgboost', 'lightgbm', 'psutil') if m in sys.modules]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
-    assert callable(dockyard.autolog) and dockyard.optuna.optimize is not None
+    assert callable(dockyard.autolog) and dockyard.integrations.optuna.optimize is not None

@@ -18,7 +18,7 @@ from dockyard.__about__ import __version__ as __version__
 
 # Public name -> module that defines it. A test keeps this, __all__ and the docs in step.
 _EXPORTS: dict[str, str] = {
-    name: "dockyard.tracking.fluent"
+    name: "dockyard.lifecycle.fluent"
     for name in (
         "ActiveRun",
         "active_run",
@@ -56,8 +56,8 @@ _EXPORTS: dict[str, str] = {
 }
 _EXPORTS.update(
     {
-        "Client": "dockyard.tracking.client",
-        "Settings": "dockyard.config",
+        "Client": "dockyard.lifecycle.client",
+        "Settings": "dockyard.core.config",
         "Dataset": "dockyard.tracking.entities",
         "Experiment": "dockyard.tracking.entities",
         "Metric": "dockyard.tracking.entities",
@@ -67,8 +67,8 @@ _EXPORTS.update(
         "RunStatus": "dockyard.tracking.entities",
         "errors": "dockyard.errors",
         "data": "dockyard.tracking.datasets",
-        "register_model": "dockyard.model_api",
-        "autolog": "dockyard.autologging",
+        "register_model": "dockyard.lifecycle.model_logging",
+        "autolog": "dockyard.integrations.autologging",
         "datasets": "dockyard.datasets",
         "optuna": "dockyard.optuna",
         # Model modules, as MLflow's mlflow.sklearn etc.: importing dockyard does not import them.
@@ -80,7 +80,7 @@ _EXPORTS.update(
         "pytorch": "dockyard.pytorch",
         "pyfunc": "dockyard.pyfunc",
         # Batch scoring on Spark; PySpark is imported when it is called, not when it is looked up.
-        "spark_udf": "dockyard.serving.spark",
+        "spark_udf": "dockyard.integrations.spark",
     }
 )
 
@@ -105,11 +105,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from dockyard import datasets as datasets
     from dockyard import errors as errors
     from dockyard import optuna as optuna
-    from dockyard.autologging import autolog as autolog
-    from dockyard.config import Settings as Settings
-    from dockyard.serving.spark import spark_udf as spark_udf
+    from dockyard.core.config import Settings as Settings
+    from dockyard.integrations.autologging import autolog as autolog
+    from dockyard.integrations.spark import spark_udf as spark_udf
+    from dockyard.lifecycle.client import Client as Client
+    from dockyard.lifecycle.fluent import *  # noqa: F403  # type: ignore[assignment]
     from dockyard.tracking import datasets as data  # noqa: F401
-    from dockyard.tracking.client import Client as Client
     from dockyard.tracking.entities import (
         Dataset as Dataset,
     )
@@ -131,4 +132,3 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from dockyard.tracking.entities import (
         RunTag as RunTag,
     )
-    from dockyard.tracking.fluent import *  # noqa: F403  # type: ignore[assignment]

@@ -14,7 +14,7 @@ Needs ``pip install 'dockyard[onnx]'``. See ``docs/models.md``.
 
 from __future__ import annotations
 
-from dockyard.model_api import FlavorAPI
+from dockyard.lifecycle.model_logging import FlavorAPI
 
 FLAVOR_NAME = "onnx"
 

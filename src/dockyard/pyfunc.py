@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dockyard.model_api import FlavorAPI
-from dockyard.model_api import load_model as load_model
+from dockyard.lifecycle.model_logging import FlavorAPI
+from dockyard.lifecycle.model_logging import load_model as load_model
 from dockyard.models.flavors.pyfunc import PythonModel, PythonModelContext
 from dockyard.models.manifest import ModelInfo
 

@@ -14,7 +14,7 @@ Needs ``pip install torch``. See ``docs/models.md``.
 
 from __future__ import annotations
 
-from dockyard.model_api import FlavorAPI
+from dockyard.lifecycle.model_logging import FlavorAPI
 
 FLAVOR_NAME = "pytorch"
 

@@ -14,8 +14,8 @@ Needs ``pip install 'dockyard[xgboost]'``. See ``docs/models.md``.
 
 from __future__ import annotations
 
-from dockyard.autologging import for_library
-from dockyard.model_api import FlavorAPI
+from dockyard.integrations.autologging import for_library
+from dockyard.lifecycle.model_logging import FlavorAPI
 
 FLAVOR_NAME = "xgboost"
 

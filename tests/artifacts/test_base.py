@@ -5,7 +5,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 import pytest
 
 from dockyard.artifacts import ArtifactStore, LocalArtifactStore, artifact_store_for_uri, check_artifact_path
-from dockyard.errors import InvalidArtifactPath, InvalidParameter
+from dockyard.core.errors import InvalidArtifactPath, InvalidParameter
 
 
 @pytest.mark.parametrize(

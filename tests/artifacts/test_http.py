@@ -10,9 +10,9 @@ from starlette.testclient import TestClient
 
 from dockyard.artifacts import LocalArtifactStore
 from dockyard.artifacts.http import HttpArtifactStore, resolve_proxy_uri
-from dockyard.config import Settings
+from dockyard.core.config import Settings
+from dockyard.core.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
 from dockyard.db import Database
-from dockyard.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
 from dockyard.server.app import create_app
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from dockyard.artifacts import LocalArtifactStore
+from dockyard.artifacts.base import FileInfo
 from dockyard.artifacts.local import path_from_file_uri
-from dockyard.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
-from dockyard.tracking.entities import FileInfo
+from dockyard.core.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
 
 needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
 

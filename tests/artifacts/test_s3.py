@@ -22,7 +22,7 @@ from dockyard.artifacts import s3 as s3_module  # noqa: E402
 from dockyard.artifacts.base import ArtifactStore  # noqa: E402
 from dockyard.artifacts.registry import artifact_store_for_uri  # noqa: E402
 from dockyard.artifacts.s3 import S3ArtifactStore, parse_s3_uri  # noqa: E402
-from dockyard.errors import (  # noqa: E402
+from dockyard.core.errors import (  # noqa: E402
     ArtifactNotFound,
     InvalidArtifactPath,
     InvalidParameter,

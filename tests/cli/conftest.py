@@ -10,7 +10,7 @@ from click.testing import CliRunner, Result
 
 import dockyard
 from dockyard.cli import main
-from dockyard.config import ENVIRONMENT_VARIABLES
+from dockyard.core.config import ENVIRONMENT_VARIABLES
 from dockyard.tracking.backends import close_all
 
 

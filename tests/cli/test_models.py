@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from dockyard.config import Settings
+from dockyard.core.config import Settings
 from dockyard.registry.backends import open_registry
 from dockyard.registry.service import RegistryService
 

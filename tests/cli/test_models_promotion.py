@@ -12,7 +12,7 @@ from click.testing import Result
 
 import dockyard
 from cli.test_models import write_model
-from dockyard.config import Settings
+from dockyard.core.config import Settings
 from dockyard.registry.backends import open_registry
 from dockyard.registry.service import RegistryService
 from dockyard.tracking.entities import Dataset, DatasetInput, Metric, Param, RunTag

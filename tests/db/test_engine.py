@@ -109,7 +109,7 @@ def test_sqlite_path() -> None:
 
 
 def test_uncreatable_folder_is_a_clear_error(tmp_path: Path) -> None:
-    from dockyard.errors import InvalidParameter
+    from dockyard.core.errors import InvalidParameter
 
     blocker = tmp_path / "file"
     blocker.write_text("x")

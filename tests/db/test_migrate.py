@@ -56,7 +56,7 @@ def test_older_database_is_upgraded_on_open(tmp_path: Path) -> None:
 
 
 def test_unsupported_database_is_refused() -> None:
-    from dockyard.errors import InvalidParameter
+    from dockyard.core.errors import InvalidParameter
 
     with pytest.raises(InvalidParameter, match="unsupported database"):
         Database("mysql://localhost/x")

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.errors import ModelInputError
+from dockyard.core.errors import ModelInputError
 from dockyard.models.enforce import enforce_params, enforce_schema
 from dockyard.models.signature import ColSpec, ParamSchema, ParamSpec, Schema, TensorSpec
 

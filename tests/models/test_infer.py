@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.models.infer import infer_params, infer_schema, infer_signature
 from dockyard.models.signature import ColSpec, TensorSpec
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dockyard.errors import InvalidModel
+from dockyard.core.errors import InvalidModel
 from dockyard.models.manifest import Model
 from dockyard.models.signature import ColSpec, ModelSignature, Schema
 

@@ -3,6 +3,11 @@
 Dockyard writes a model -> ``mlflow.pyfunc.load_model`` and ``mlflow.<flavor>.load_model`` load it and
 predict the same; MLflow writes a model -> ``dockyard.models.load_model`` and ``dockyard.<flavor>``
 load it without Dockyard importing mlflow.
+
+Run against mlflow-skinny 3.17.2 and 3.18.0 (the version this run uses is in pytest's header). MLflow
+3.18 renamed the opt-in for loading pickles from ``MLFLOW_ALLOW_PICKLE_DESERIALIZATION`` to
+``MLFLOW_ALLOW_MODEL_CODE_EXECUTION`` and warns when the old name is set, so the tests set the name the
+installed MLflow reads.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # Importing mlflow's flavors warns about its own type hints ("Any type hint is inferred as AnyType").
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
+    import mlflow.environment_variables
     import mlflow.lightgbm
     import mlflow.onnx
     import mlflow.pyfunc
@@ -36,6 +42,13 @@ import dockyard.pytorch  # noqa: E402
 import dockyard.sklearn  # noqa: E402
 import dockyard.xgboost  # noqa: E402
 from dockyard.models import load_model  # noqa: E402
+
+# The opt-in to loading pickled models (MLflow refuses them without one): renamed in MLflow 3.18.
+PICKLE_OPT_IN = (
+    "MLFLOW_ALLOW_MODEL_CODE_EXECUTION"
+    if hasattr(mlflow.environment_variables, "MLFLOW_ALLOW_MODEL_CODE_EXECUTION")
+    else "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+)
 
 # mlflow's own pandas calls use APIs that pandas 3 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:mlflow")
@@ -97,7 +110,7 @@ def _flat(out: Any) -> np.ndarray:
 
 @pytest.mark.parametrize("flavor", list(CASES))
 def test_mlflow_loads_a_dockyard_model(tmp_path: Path, flavor: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")  # pytorch's module pickle
+    monkeypatch.setenv(PICKLE_OPT_IN, "true")  # pytorch's module pickle
     build, data, _ = CASES[flavor]
     model = build()
     getattr(dockyard, flavor).save_model(model, tmp_path / "m", input_example=data[:3])
@@ -110,7 +123,7 @@ def test_mlflow_loads_a_dockyard_model(tmp_path: Path, flavor: str, monkeypatch:
 
 @pytest.mark.parametrize("flavor", list(CASES))
 def test_dockyard_loads_an_mlflow_model(tmp_path: Path, flavor: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    monkeypatch.setenv(PICKLE_OPT_IN, "true")
     build, data, _ = CASES[flavor]
     model = build()
     kwargs: dict[str, Any] = {"input_example": data[:3], "pip_requirements": ["numpy"]}  # no env inference
@@ -144,7 +157,7 @@ class Shift(dockyard.pyfunc.PythonModel):
 
 
 def test_custom_models_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")  # MLflow refuses pickles by default
+    monkeypatch.setenv(PICKLE_OPT_IN, "true")  # MLflow refuses pickles by default
     (tmp_path / "by.txt").write_text("2")
     dockyard.pyfunc.save_model(tmp_path / "ours", python_model=Shift(), artifacts={"by": tmp_path / "by.txt"})
     assert mlflow.pyfunc.load_model(str(tmp_path / "ours")).predict(X)["a"].tolist() == (X.a + 2).tolist()

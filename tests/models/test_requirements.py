@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from dockyard.__about__ import __version__
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.models import requirements as reqs
 
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sklearn.linear_model import LinearRegression
 
-from dockyard.errors import InvalidModel, InvalidParameter, UnsupportedModel
+from dockyard.core.errors import InvalidModel, InvalidParameter, UnsupportedModel
 from dockyard.models import ModelVersionWarning, Predictor, load_model, save_model
 from dockyard.models.flavors import flavor_names
 

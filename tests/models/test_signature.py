@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 from dockyard.models.signature import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema, TensorSpec
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 from dockyard.models import uris
 from dockyard.models.uris import ModelUri, parse_model_uri, resolve_model_uri
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.errors import (
+from dockyard.core.errors import (
     AliasNotFound,
     InvalidFilter,
     InvalidParameter,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.errors import (
+from dockyard.core.errors import (
     InvalidParameter,
     ModelVersionNotFound,
     NothingToRollBack,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import Settings
-from dockyard.errors import InvalidParameter
+from dockyard.core.config import Settings
+from dockyard.core.errors import InvalidParameter
 from dockyard.registry.backends import open_registry
 from dockyard.registry.remote import RemoteRegistryService
 from dockyard.registry.service import RegistryService

@@ -10,7 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dockyard.artifacts import LocalArtifactStore
-from dockyard.config import Settings
+from dockyard.core.config import Settings
 from dockyard.db import Database
 from dockyard.registry.remote import RemoteRegistryService
 from dockyard.registry.service import RegistryService
@@ -54,8 +54,8 @@ class TestRemoteService(RegistryContract, PromotionContract):
 
 
 def test_promote_refuses_a_version_that_is_not_ready(db_uri: str, registry: RemoteRegistryService) -> None:
+    from dockyard.core.errors import ModelVersionNotReady
     from dockyard.db import tables as t
-    from dockyard.errors import ModelVersionNotReady
 
     registry.create_registered_model("m")
     registry.create_model_version("m", "s3://bucket/model")

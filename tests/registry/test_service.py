@@ -40,8 +40,8 @@ class TestLocalService(RegistryContract, PromotionContract):
 
 def test_promote_refuses_a_version_that_is_not_ready(db: Database, registry: RegistryService) -> None:
 
+    from dockyard.core.errors import ModelVersionNotReady
     from dockyard.db import tables as t
-    from dockyard.errors import ModelVersionNotReady
 
     registry.create_registered_model("m")
     registry.create_model_version("m", "s3://bucket/model")

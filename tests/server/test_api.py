@@ -12,7 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from dockyard.artifacts import LocalArtifactStore
-from dockyard.config import Settings
+from dockyard.core.config import Settings
 from dockyard.db import Database
 from dockyard.server.app import create_app
 from dockyard.tracking.service import TrackingService

@@ -108,7 +108,7 @@ def test_mlflow_model_through_the_server(remote: Server) -> None:
 def test_missing_remote_model_is_named(remote: Server, tmp_path: Path) -> None:
     with dockyard.start_run() as run:
         dockyard.log_text("not a model", "notes/readme.txt")
-    from dockyard.errors import InvalidModel
+    from dockyard.core.errors import InvalidModel
 
     with pytest.raises(InvalidModel, match="missing file MLmodel"):
         load_model(f"runs:/{run.info.run_id}/notes")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from dockyard.config import Settings
+from dockyard.core.config import Settings
 from dockyard.db import Database
 from dockyard.registry.service import RegistryService
 from dockyard.registry.sql_store import SqlRegistryStore

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.errors import ModelInputError, PredictionFailed
+from dockyard.core.errors import ModelInputError, PredictionFailed
 from dockyard.serving.batching import Batcher, merge, merge_key, split
 from dockyard.serving.model import ModelHolder, ServedModel
 from dockyard.serving.payloads import Inputs

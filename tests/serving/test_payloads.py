@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.errors import BadRequest, UnsupportedMediaType
+from dockyard.core.errors import BadRequest, UnsupportedMediaType
 from dockyard.models.signature import ColSpec, Schema, TensorSpec
 from dockyard.serving import payloads, v2
 from dockyard.serving.payloads import decode_request, encode_predictions, jsonable, parse_content_type

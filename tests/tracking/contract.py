@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.errors import (
+from dockyard.core.errors import (
     ExperimentAlreadyExists,
     ExperimentNotFound,
     InvalidFilter,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from dockyard.errors import LoggingFailed, ParamValueChanged
+from dockyard.core.errors import LoggingFailed, ParamValueChanged
 from dockyard.tracking.async_logger import AsyncLogger, write_chunked
 from dockyard.tracking.entities import Metric, Param, RunTag
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import dockyard
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.tracking.entities import Metric, Param, RunTag
 
 

@@ -373,7 +373,7 @@ def test_user_falls_back_when_getuser_fails(tmp_path, monkeypatch) -> None:
     def no_user() -> str:
         raise KeyError("getpwuid(): uid not found: 12345")
 
-    monkeypatch.setattr(context.getpass, "getuser", no_user)
+    monkeypatch.setattr(getpass, "getuser", no_user)
     monkeypatch.chdir(tmp_path)
     assert capture_run_context(["t.py"]).tags["mlflow.user"] == "unknown"
 

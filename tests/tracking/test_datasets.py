@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.tracking import datasets
 from dockyard.tracking.datasets import DIGEST_LENGTH, from_numpy, from_pandas, from_path, to_dataset
 from dockyard.tracking.entities import Dataset
@@ -442,7 +442,7 @@ def test_module_exports() -> None:
 def test_missing_library_raises_missing_extra(monkeypatch: pytest.MonkeyPatch, module: str, function: str) -> None:
     import sys
 
-    from dockyard.errors import MissingExtra
+    from dockyard.core.errors import MissingExtra
 
     Path("x.csv").write_text("a\n1\n")
     arg = {"from_pandas": _frame(), "from_numpy": np.zeros(2), "from_path": "x.csv"}[function]

@@ -5,15 +5,15 @@ from typing import Any
 
 import pytest
 
+from dockyard.artifacts.base import FileInfo
+from dockyard.core.paging import Page
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
     Experiment,
     ExperimentTag,
-    FileInfo,
     LifecycleStage,
     Metric,
-    Page,
     Param,
     Run,
     RunData,

@@ -157,7 +157,7 @@ def test_time_columns_are_always_utc(runs: list[Any]) -> None:
 def test_without_pandas_raises_missing_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    from dockyard.errors import MissingExtra
+    from dockyard.core.errors import MissingExtra
 
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(MissingExtra) as info:

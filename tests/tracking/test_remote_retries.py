@@ -7,7 +7,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from dockyard.errors import ExperimentNotFound, StoreUnavailable
+from dockyard.core.errors import ExperimentNotFound, StoreUnavailable
 from dockyard.tracking.remote import RemoteTrackingService
 
 EXPERIMENT = {"experiment": {"experiment_id": "0", "name": "Default", "lifecycle_stage": "active"}}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import dockyard
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.tracking.entities import RunStatus
 from dockyard.tracking.reproduce import MetricDiff, plan
 

@@ -60,8 +60,8 @@ def test_nan_is_stored_as_null(store: SqlTrackingStore) -> None:
 
 
 def test_search_filter_on_metric_ignores_nan(store: SqlTrackingStore) -> None:
+    from dockyard.core.search import parse_filter
     from dockyard.tracking.entities import ViewType
-    from dockyard.tracking.search import parse_filter
 
     run_id = store.create_run("0", "u", 1, "r", []).info.run_id
     store.log_batch(run_id, [Metric("m", math.nan, 1, 0)], [], [])

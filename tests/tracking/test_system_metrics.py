@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 
 import dockyard
-from dockyard.errors import LoggingFailed, MissingExtra
-from dockyard.tracking import fluent
+from dockyard.core.errors import LoggingFailed, MissingExtra
+from dockyard.lifecycle import fluent
 from dockyard.tracking.entities import RunStatus
 from dockyard.tracking.system_metrics import GpuReader, Sampler, SystemMetricsMonitor
 

@@ -7,22 +7,20 @@ import math
 import numpy as np
 import pytest
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
+from dockyard.core import validation as cv
+from dockyard.core.validation import check_int, check_key, check_max_results, check_string
 from dockyard.tracking import validation as v
 from dockyard.tracking.validation import (
     check_experiment_id,
     check_experiment_name,
-    check_int,
-    check_key,
-    check_max_results,
     check_metric_value,
     check_run_id,
-    check_string,
 )
 
 
 def test_limits_match_mlflow() -> None:
-    assert v.MAX_KEY_LENGTH == 250
+    assert cv.MAX_KEY_LENGTH == 250
     assert v.MAX_PARAM_VALUE_LENGTH == 6000
     assert v.MAX_TAG_VALUE_LENGTH == 8000
     assert v.MAX_EXPERIMENT_NAME_LENGTH == 500

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.tracking import wire
 from dockyard.tracking.entities import (
     Dataset,

@@ -10,7 +10,7 @@ to that root and goes through :func:`check_artifact_path` first.
 >>> check_artifact_path("../etc/passwd")
 Traceback (most recent call last):
 ...
-dockyard.errors.InvalidArtifactPath: artifact_path '../etc/passwd': '..' components are not allowed
+dockyard.core.errors.InvalidArtifactPath: artifact_path '../etc/passwd': '..' components are not allowed
 """
 
 from __future__ import annotations
@@ -19,10 +19,20 @@ import builtins
 import os
 import re
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
-from dockyard.errors import InvalidArtifactPath
-from dockyard.tracking.entities import FileInfo
+from dockyard.core.errors import InvalidArtifactPath
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """An artifact entry: ``path`` is relative to the listed root's artifact root."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
+
 
 __all__ = ["ArtifactStore", "check_artifact_path"]
 
@@ -100,7 +110,7 @@ class ArtifactStore(Protocol):
     def download(self, path: str, dst_dir: str | os.PathLike[str]) -> str:
         """Copy the file or directory tree ``path`` into ``dst_dir``; return its local path.
 
-        Raise :class:`~dockyard.errors.ArtifactNotFound` when ``path`` does not exist.
+        Raise :class:`~dockyard.core.errors.ArtifactNotFound` when ``path`` does not exist.
         """
         ...
 
@@ -111,7 +121,7 @@ class ArtifactStore(Protocol):
     def open_read(self, path: str) -> BinaryIO:
         """A binary file object to stream the file ``path`` from (the caller closes it).
 
-        Raise :class:`~dockyard.errors.ArtifactNotFound` when ``path`` is not a file.
+        Raise :class:`~dockyard.core.errors.ArtifactNotFound` when ``path`` is not a file.
         """
         ...
 

@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 from urllib.parse import quote, urlsplit
 
-from dockyard.artifacts.base import check_artifact_path
-from dockyard.errors import ArtifactNotFound, DockyardError, InvalidParameter, StoreUnavailable, error_from_dict
-from dockyard.tracking.entities import FileInfo
+from dockyard.artifacts.base import FileInfo, check_artifact_path
+from dockyard.core.errors import ArtifactNotFound, DockyardError, InvalidParameter, StoreUnavailable, error_from_dict
 
 PROXY_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 CHUNK = 1024 * 1024

@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote
 
-from dockyard.artifacts.base import check_artifact_path
-from dockyard.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
-from dockyard.tracking.entities import FileInfo
+from dockyard.artifacts.base import FileInfo, check_artifact_path
+from dockyard.core.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
 
 __all__ = ["LocalArtifactStore", "path_from_file_uri"]
 
@@ -254,7 +253,7 @@ class LocalArtifactStore:
 
         ``download("plots/a.png", "/tmp/x")`` writes and returns ``/tmp/x/plots/a.png``;
         ``download("", "/tmp/x")`` copies the whole root into ``/tmp/x`` and returns ``/tmp/x``.
-        Raise :class:`~dockyard.errors.ArtifactNotFound` when ``path`` does not exist.
+        Raise :class:`~dockyard.core.errors.ArtifactNotFound` when ``path`` does not exist.
         """
         rel = check_artifact_path(path, field="path")
         real_root = self._real_root()

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 from dockyard.artifacts.base import ArtifactStore
 from dockyard.artifacts.local import LocalArtifactStore
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 
 __all__ = ["ARTIFACT_STORE_FACTORIES", "artifact_store_for_uri", "register_artifact_store", "uri_scheme"]
 

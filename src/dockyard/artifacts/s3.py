@@ -12,9 +12,9 @@ Without an injected client, the store uses one process-wide ``boto3.client("s3")
 use; boto3 configures it from the usual ``AWS_*`` environment variables and files
 (``AWS_ENDPOINT_URL`` or ``AWS_ENDPOINT_URL_S3`` for an S3-compatible server such as MinIO).
 
-Errors are translated: a missing object is :class:`~dockyard.errors.ArtifactNotFound`, a missing
-bucket or refused access is :class:`~dockyard.errors.InvalidParameter` naming the bucket, and an
-unreachable endpoint is :class:`~dockyard.errors.StoreUnavailable`.
+Errors are translated: a missing object is :class:`~dockyard.core.errors.ArtifactNotFound`, a missing
+bucket or refused access is :class:`~dockyard.core.errors.InvalidParameter` naming the bucket, and an
+unreachable endpoint is :class:`~dockyard.core.errors.StoreUnavailable`.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from dockyard.artifacts.base import check_artifact_path
-from dockyard.errors import (
+from dockyard.artifacts.base import FileInfo, check_artifact_path
+from dockyard.core.errors import (
     ArtifactNotFound,
     DockyardError,
     InvalidArtifactPath,
@@ -38,7 +38,6 @@ from dockyard.errors import (
     MissingExtra,
     StoreUnavailable,
 )
-from dockyard.tracking.entities import FileInfo
 
 __all__ = ["S3ArtifactStore", "parse_s3_uri"]
 
@@ -395,7 +394,7 @@ class S3ArtifactStore:
         ``download("plots/a.png", "/tmp/x")`` writes and returns ``/tmp/x/plots/a.png``; a directory
         comes down with everything under it. Keys that do not form a safe relative path (``..``
         components, for instance) are skipped, so nothing is written outside ``dst_dir``.
-        Raise :class:`~dockyard.errors.ArtifactNotFound` when ``path`` does not exist.
+        Raise :class:`~dockyard.core.errors.ArtifactNotFound` when ``path`` does not exist.
         """
         rel = check_artifact_path(path, field="path")
         dst = Path(dst_dir) / rel if rel else Path(dst_dir)

@@ -1,7 +1,7 @@
 """What every command shares: the error-handling group, ``--tracking-uri`` and building a Client.
 
-The CLI is a composition root: a command builds :class:`~dockyard.config.Settings` (from the
-environment, overridden by ``--tracking-uri``) and a :class:`~dockyard.tracking.client.Client` from
+The CLI is a composition root: a command builds :class:`~dockyard.core.config.Settings` (from the
+environment, overridden by ``--tracking-uri``) and a :class:`~dockyard.lifecycle.client.Client` from
 them, and nothing else. Heavy modules (SQLAlchemy, the store) are imported only when a command runs,
 so ``dockyard --help`` and ``dockyard --version`` stay fast.
 """
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dockyard.config import Settings
-from dockyard.errors import DockyardError
+from dockyard.core.config import Settings
+from dockyard.core.errors import DockyardError
 
 if TYPE_CHECKING:
-    from dockyard.tracking.client import Client
+    from dockyard.lifecycle.client import Client
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +46,7 @@ def _usage_error_line(exc: click.UsageError) -> UsageErrorLine:
 class DockyardGroup(click.Group):
     """A click group that turns Dockyard errors and usage errors into one ``Error: ...`` line.
 
-    A :class:`~dockyard.errors.DockyardError` (or an ``OSError``, such as a store directory that cannot
+    A :class:`~dockyard.core.errors.DockyardError` (or an ``OSError``, such as a store directory that cannot
     be created) raised by any command below becomes a :class:`click.ClickException` (exit code 1); a
     usage error keeps its exit code (2) but loses the usage block. Other exceptions are bugs and keep
     their traceback.
@@ -97,7 +97,7 @@ def build_settings(tracking_uri: str | None) -> Settings:
 
 def build_client(tracking_uri: str | None) -> Client:
     """A Client for the command being run; it is closed when the command's context closes."""
-    from dockyard.tracking.client import Client
+    from dockyard.lifecycle.client import Client
 
     client = Client(settings=build_settings(tracking_uri))
     ctx = click.get_current_context(silent=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup, build_settings, tracking_uri_option
-from dockyard.config import normalize_tracking_uri
+from dockyard.core.config import normalize_tracking_uri
 
 NO_REVISION = "none"
 

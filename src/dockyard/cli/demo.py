@@ -1,11 +1,11 @@
-"""``dockyard demo``: the end-to-end demo (see :mod:`dockyard.demo`)."""
+"""``dockyard demo``: the end-to-end demo (see :mod:`dockyard.demo.run`)."""
 
 from __future__ import annotations
 
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, tracking_uri_option
-from dockyard.errors import MissingExtra
+from dockyard.core.errors import MissingExtra
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -42,7 +42,7 @@ def demo(
     except ImportError as exc:
         raise MissingExtra(exc.name or "optuna", "demo") from None
     import dockyard
-    from dockyard.demo import ALIAS, EXPERIMENT, MODEL_NAME, DemoConfig, run_demo
+    from dockyard.demo.run import ALIAS, EXPERIMENT, MODEL_NAME, DemoConfig, run_demo
 
     settings = build_settings(tracking_uri)
     dockyard.set_tracking_uri(settings.tracking_uri)

@@ -146,7 +146,7 @@ def register(
     model_uri: str, name: str, tags: tuple[str, ...], description: str | None, tracking_uri: str | None
 ) -> None:
     """Register the model at MODEL_URI (runs:/..., models:/m-..., a path) as a new version of NAME."""
-    from dockyard.model_api import register_model
+    from dockyard.lifecycle.model_logging import register_model
 
     parsed = parse_tags(tags)
     version = register_model(

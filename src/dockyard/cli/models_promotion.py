@@ -15,7 +15,7 @@ from dockyard.cli.registry_output import build_registry, echo_version, json_opti
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from dockyard.model_diff import VersionDiff
+    from dockyard.lifecycle.diff import VersionDiff
     from dockyard.registry.lineage import Lineage, RunLineage
 
 STAGES = click.Choice(["None", "Staging", "Production", "Archived"], case_sensitive=False)
@@ -153,8 +153,8 @@ def diff(name: str, v1: str, v2: str, changed_only: bool, as_json: bool, trackin
     """Compare two versions: params, metrics, signature, requirements, datasets and git commit.
 
     Rows that differ are marked '*' (and highlighted on a terminal)."""
-    from dockyard.model_diff import diff_versions
-    from dockyard.model_uris import ModelResolver, registry_lookup
+    from dockyard.lifecycle.diff import diff_versions
+    from dockyard.lifecycle.resolution import ModelResolver, registry_lookup
 
     registry, client = registry_and_client(tracking_uri)
     resolver = ModelResolver(client, registry_lookup(registry))

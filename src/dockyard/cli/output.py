@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dockyard.tracking.entities import DatasetInput, Experiment, FileInfo, Run
+from dockyard.artifacts.base import FileInfo
+from dockyard.tracking.entities import DatasetInput, Experiment, Run
 
 PLAIN_WIDTH = 200
 EMPTY = "-"

@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, tracking_uri_option
-from dockyard.errors import InvalidParameter, MissingExtra
+from dockyard.core.errors import InvalidParameter, MissingExtra
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 

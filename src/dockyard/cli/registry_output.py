@@ -18,22 +18,22 @@ from dockyard.cli.common import build_client, build_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from dockyard.lifecycle.client import Client
     from dockyard.registry.entities import ModelVersion, RegistryEvent
-    from dockyard.registry.service import RegistryService
-    from dockyard.tracking.client import Client
+    from dockyard.registry.protocol import RegistryAPI
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 reason_option = click.option("--reason", metavar="TEXT", help="Why: recorded in the audit history.")
 
 
-def build_registry(tracking_uri: str | None) -> RegistryService:
+def build_registry(tracking_uri: str | None) -> RegistryAPI:
     """The registry the settings name (``DOCKYARD_REGISTRY_URI``, else the tracking store)."""
     from dockyard.registry.backends import open_registry
 
     return open_registry(build_settings(tracking_uri))
 
 
-def registry_and_client(tracking_uri: str | None) -> tuple[RegistryService, Client]:
+def registry_and_client(tracking_uri: str | None) -> tuple[RegistryAPI, Client]:
     return build_registry(tracking_uri), build_client(tracking_uri)
 
 

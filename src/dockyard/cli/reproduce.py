@@ -6,7 +6,7 @@ import click
 
 from dockyard.cli import output
 from dockyard.cli.common import CONTEXT_SETTINGS, build_client, tracking_uri_option
-from dockyard.config import subprocess_environment
+from dockyard.core.config import subprocess_environment
 from dockyard.tracking.reproduce import ENV_MANAGERS, PARAMS_AS, Result, reproduce
 
 

@@ -11,14 +11,14 @@ import click
 from dockyard.cli import output
 from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup, build_client, collect, tracking_uri_option
 from dockyard.cli.experiments import VIEWS, view_option
-from dockyard.errors import DockyardError, ExperimentNotFound
+from dockyard.core.errors import DockyardError, ExperimentNotFound
 from dockyard.tracking.entities import Run, ViewType
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
-    from dockyard.tracking.client import Client
+    from dockyard.lifecycle.client import Client
 
 METRIC_COLUMNS = 4
 _ORDER_BY_METRIC = re.compile(r"^\s*metrics?\.(`[^`]+`|\"[^\"]+\"|\S+)", re.IGNORECASE)

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, run_uvicorn, tracking_uri_option
-from dockyard.errors import DockyardError, MissingExtra
+from dockyard.core.errors import DockyardError, MissingExtra
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from dockyard.config import Settings
+    from dockyard.core.config import Settings
     from dockyard.models.loading import Predictor
     from dockyard.serving.app import ServingOptions
     from dockyard.serving.model import Lookup, ServedModel
@@ -37,7 +37,7 @@ class ServeOptions:
 
 
 def _registry_lookup(settings: Settings, model_uri: str) -> Lookup:
-    from dockyard.model_uris import registry_lookup
+    from dockyard.lifecycle.resolution import registry_lookup
     from dockyard.models.uris import parse_model_uri
     from dockyard.registry.backends import open_registry
 
@@ -58,8 +58,8 @@ def _loader(settings: Settings) -> Any:
 
         if parse_model_uri(uri).kind == "path":
             return load_predictor(resolve_model_uri(uri))
-        from dockyard.model_uris import ModelResolver
-        from dockyard.tracking.client import Client
+        from dockyard.lifecycle.client import Client
+        from dockyard.lifecycle.resolution import ModelResolver
 
         return load_predictor(ModelResolver(Client(settings=settings)).fetch(uri))
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, run_uvicorn
-from dockyard.config import Settings, normalize_tracking_uri
-from dockyard.errors import DockyardError, MissingExtra
+from dockyard.core.config import Settings, normalize_tracking_uri
+from dockyard.core.errors import DockyardError, MissingExtra
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette

@@ -30,7 +30,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import InvalidParameter, StoreUnavailable
+from dockyard.core.errors import InvalidParameter, StoreUnavailable
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

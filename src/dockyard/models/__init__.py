@@ -1,6 +1,6 @@
 """Models: the MLmodel format, flavors, signatures, requirements and model URIs.
 
-A leaf package: it imports nothing of Dockyard but :mod:`dockyard.errors`, and no ML library until a
+A leaf package: it imports nothing of Dockyard but :mod:`dockyard.core.errors`, and no ML library until a
 flavor is used. Logging a model to a run lives above it (``dockyard.<flavor>.log_model``).
 
     import dockyard.models

@@ -1,6 +1,6 @@
 """Check model input against a signature before the model sees it.
 
-Errors are :class:`~dockyard.errors.ModelInputError` and name the column (or tensor) and what was
+Errors are :class:`~dockyard.core.errors.ModelInputError` and name the column (or tensor) and what was
 expected. Only lossless coercions are applied, and they are the documented ones:
 
 - columns are put in the schema's order, and columns the schema does not name are dropped;
@@ -18,14 +18,14 @@ Anything lossy (float to integer, double to float, text to number) is refused.
     >>> enforce_schema({"x": [1.0]}, schema)
     Traceback (most recent call last):
     ...
-    dockyard.errors.ModelInputError: missing input column 's' (expected string)
+    dockyard.core.errors.ModelInputError: missing input column 's' (expected string)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dockyard.errors import ModelInputError
+from dockyard.core.errors import ModelInputError
 from dockyard.models.signature import COLUMN_TYPES, ColSpec, ParamSchema, Schema, TensorSpec
 
 # Source numpy kind -> target types it may widen to without loss.

@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 
 EXAMPLE_FILE = "input_example.json"
 SERVING_EXAMPLE_FILE = "serving_input_example.json"

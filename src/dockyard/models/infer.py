@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.models.signature import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema, TensorSpec
 
 _KIND_TO_TYPE = {"b": "boolean", "M": "datetime", "S": "binary", "U": "string"}

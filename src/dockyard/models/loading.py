@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel
+from dockyard.core.errors import InvalidModel
 from dockyard.models.enforce import enforce_params, enforce_schema
 from dockyard.models.flavors import Flavor, Loaded, flavor_for_loader, get_flavor
 from dockyard.models.manifest import MLMODEL, PYFUNC, Model
@@ -121,7 +121,7 @@ def load_model(model_uri: str | os.PathLike[str], *, dst_path: str | os.PathLike
     >>> load_model("/no/such/model")
     Traceback (most recent call last):
     ...
-    dockyard.errors.InvalidModel: /no/such/model is not a model directory: missing file MLmodel
+    dockyard.core.errors.InvalidModel: /no/such/model is not a model directory: missing file MLmodel
     """
     directory = resolve_model_uri(model_uri, dst_path=dst_path)
     return load_predictor(directory)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel
+from dockyard.core.errors import InvalidModel
 from dockyard.models.signature import ModelSignature
 
 MLMODEL = "MLmodel"

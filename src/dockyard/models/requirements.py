@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 
 REQUIREMENTS = "requirements.txt"
 PYTHON_ENV = "python_env.yaml"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import DockyardError, InvalidParameter, UnsupportedModel
+from dockyard.core.errors import DockyardError, InvalidParameter, UnsupportedModel
 from dockyard.models import requirements as reqs
 from dockyard.models.examples import save_example
 from dockyard.models.flavors import Flavor, SavedFlavor, flavor_for_object, get_flavor

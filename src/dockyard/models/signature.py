@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 
 # MLflow's scalar column types, with the numpy dtype each is held in.
 COLUMN_TYPES: dict[str, str] = {

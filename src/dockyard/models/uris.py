@@ -33,7 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 
 GROUP = "dockyard.model_uri_schemes"
 STAGES = ("none", "staging", "production", "archived")

@@ -3,25 +3,25 @@
 ``sqlite:///...`` and ``postgresql://...`` give a local :class:`RegistryService` over
 :class:`SqlRegistryStore`; when the registry URI is the tracking URI, it shares the tracking service's
 database (one engine, one connection pool) and uses that tracking service to resolve ``runs:/`` and
-``models:/m-...`` sources. ``http(s)://`` gives :class:`RemoteRegistryService`.
+``models:/m-...`` sources. ``http(s)://`` gives :class:`RemoteRegistryService` over the transport the
+tracking client of the same server uses. Both satisfy :class:`~dockyard.registry.protocol.RegistryAPI`.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, cast
 
-from dockyard.config import Settings
-from dockyard.errors import InvalidParameter
-
-if TYPE_CHECKING:
-    from dockyard.registry.service import RegistryService
+from dockyard.core.config import Settings
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.transport import shared_transport
+from dockyard.registry.protocol import RegistryAPI
+from dockyard.tracking.backends import open_tracking
 
 _lock = threading.Lock()
-_services: dict[str, RegistryService] = {}
+_services: dict[str, RegistryAPI] = {}
 
 
-def open_registry(settings: Settings) -> RegistryService:
+def open_registry(settings: Settings) -> RegistryAPI:
     uri = settings.registry_uri
     scheme = uri.split(":", 1)[0].split("+", 1)[0]
     with _lock:
@@ -31,8 +31,7 @@ def open_registry(settings: Settings) -> RegistryService:
     if scheme in ("http", "https"):
         from dockyard.registry.remote import RemoteRegistryService
 
-        # Same surface as the local service, checked by the same contract suite.
-        service = cast("RegistryService", RemoteRegistryService(uri))
+        service = RemoteRegistryService(uri, transport=shared_transport(uri))
     elif scheme in ("sqlite", "postgresql", "postgres"):
         service = _local(settings)
     else:
@@ -44,19 +43,18 @@ def open_registry(settings: Settings) -> RegistryService:
         return _services.setdefault(uri, service)
 
 
-def _local(settings: Settings) -> RegistryService:
+def _local(settings: Settings) -> RegistryAPI:
+    # SQLAlchemy and the stores load when a local registry is first opened, not on import.
+    from dockyard.db import Database
     from dockyard.registry.service import RegistryService
     from dockyard.registry.sql_store import SqlRegistryStore
+    from dockyard.tracking.service import TrackingService
+    from dockyard.tracking.sql_store import SqlTrackingStore
 
     if settings.registry_uri == settings.tracking_uri:
-        from dockyard.tracking.backends import open_tracking
-
         tracking = open_tracking(settings)
-        store = getattr(tracking, "store", None)
-        db = getattr(store, "db", None)
-        if db is not None:
-            return RegistryService(SqlRegistryStore(db), tracking=tracking)
-    from dockyard.db import Database
+        if isinstance(tracking, TrackingService) and isinstance(tracking.store, SqlTrackingStore):
+            return RegistryService(SqlRegistryStore(tracking.store.db), tracking=tracking)
 
     return RegistryService(SqlRegistryStore(Database(settings.registry_uri)))
 
@@ -68,8 +66,10 @@ def close_all() -> None:
     with _lock:
         services = list(_services.values())
         _services.clear()
+    from dockyard.registry.service import RegistryService
+    from dockyard.registry.sql_store import SqlRegistryStore
+
     for service in services:
         service.close()
-        store = getattr(service, "store", None)
-        if store is not None and service.tracking is None:
-            store.db.dispose()
+        if isinstance(service, RegistryService) and service.tracking is None and isinstance(service.store, SqlRegistryStore):
+            service.store.db.dispose()

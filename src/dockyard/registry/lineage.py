@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from dockyard.errors import LoggedModelNotFound, RunNotFound
+from dockyard.core.errors import LoggedModelNotFound, RunNotFound
+from dockyard.core.wire import encode_double
 from dockyard.registry.entities import ModelVersion
 from dockyard.tracking.entities import LoggedModel, Run
-from dockyard.tracking.wire import encode_double
 
 PARENT_TAG = "mlflow.parentRunId"
 GIT_TAGS = {

@@ -3,8 +3,9 @@ spoken as MLflow's model registry REST API (``/api/2.0/mlflow/registered-models/
 ``/mlflow/model-versions/...``, ``/mlflow/webhooks``) plus Dockyard's ``/api/2.0/dockyard/registry/...``
 (events, promote, rollback, lineage, webhook deliveries).
 
-Transport, retries and error decoding are the tracking client's (:class:`~dockyard.tracking.remote.
-RemoteTrackingService`), so errors come back as the same exception classes as from a local store.
+Transport, retries and error decoding are :class:`~dockyard.core.transport.HttpTransport`'s, shared with
+the tracking client of the same server, so errors come back as the same exception classes as from a
+local store.
 Creating a model, a version or a webhook, promoting and rolling back are not retried once the request
 may have reached the server (a second rollback would go one step further back); everything else is
 idempotent.
@@ -15,16 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.identity import current_user
+from dockyard.core.paging import Page
+from dockyard.core.transport import API, EXTENSIONS, HttpTransport
+from dockyard.core.wire import encode_key_values
 from dockyard.registry import validation as v
 from dockyard.registry import wire
 from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage, Webhook, WebhookDelivery
 from dockyard.registry.lineage import Lineage, decode_lineage
 from dockyard.registry.webhooks import TestResult
-from dockyard.tracking.context import current_user
-from dockyard.tracking.entities import Page
-from dockyard.tracking.remote import API, EXTENSIONS, RemoteTrackingService
-from dockyard.tracking.wire import encode_key_values
 
 
 def _tags(tags: dict[str, Any] | None) -> list[dict[str, str]]:
@@ -40,12 +41,24 @@ class RemoteRegistryService:
     (the tests pass Starlette's TestClient). Alias moves, stage transitions and deletions send this
     process's user (or ``user_id``) for the server's audit history."""
 
-    def __init__(self, base_url: str, *, http: Any = None, retries: int = 5, backoff: float = 0.5) -> None:
-        self.transport = RemoteTrackingService(base_url, http=http, retries=retries, backoff=backoff)
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        http: Any = None,
+        retries: int = 5,
+        backoff: float = 0.5,
+        transport: HttpTransport | None = None,
+    ) -> None:
+        # A transport passed in is shared with the tracking client of the same server and closed by its
+        # owner (tracking.backends.close_all); one made here is this client's own.
+        self._owns_transport = transport is None
+        self.transport = transport or HttpTransport(base_url, http=http, retries=retries, backoff=backoff)
         self.base_url = self.transport.base_url
 
     def close(self) -> None:
-        self.transport.close()
+        if self._owns_transport:
+            self.transport.close()
 
     def _call(self, method: str, path: str, body: dict[str, Any], *, idempotent: bool = True) -> dict[str, Any]:
         return self.transport.call(method, API + path, _clean(body), idempotent=idempotent)

@@ -31,7 +31,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dockyard.errors import InvalidParameter, ModelVersionNotFound
+from dockyard.core import validation as cv
+from dockyard.core.errors import InvalidParameter, ModelVersionNotFound
+from dockyard.core.identity import current_user
+from dockyard.core.paging import Page
+from dockyard.core.search import parse_filter, parse_order_by
 from dockyard.registry import validation as v
 from dockyard.registry.entities import (
     WEBHOOK_EVENTS,
@@ -47,9 +51,6 @@ from dockyard.registry.sources import TrackingLookup, check_model_id, resolve_so
 from dockyard.registry.store import RegistryStore
 from dockyard.registry.webhooks import TestResult, WebhookDispatcher, event_payload
 from dockyard.tracking import validation as tv
-from dockyard.tracking.context import current_user
-from dockyard.tracking.entities import Page
-from dockyard.tracking.search import parse_filter, parse_order_by
 
 MAX_SOURCE_LENGTH = 5000
 
@@ -117,7 +118,7 @@ class RegistryService:
         self.store.set_registered_model_tag(v.check_model_name(name), *v.check_tag(key, value, "registered model tag"))
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
-        self.store.delete_registered_model_tag(v.check_model_name(name), tv.check_key(key, "registered model tag key"))
+        self.store.delete_registered_model_tag(v.check_model_name(name), cv.check_key(key, "registered model tag key"))
 
     def search_registered_models(
         self,
@@ -128,7 +129,7 @@ class RegistryService:
     ) -> Page[RegisteredModel]:
         return self.store.search_registered_models(
             parse_filter(filter_string, "registered_models"),
-            tv.check_max_results(max_results, v.MAX_SEARCH_MODELS),
+            cv.check_max_results(max_results, v.MAX_SEARCH_MODELS),
             parse_order_by(_order_by(order_by), "registered_models"),
             page_token or None,
         )
@@ -214,7 +215,7 @@ class RegistryService:
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
         name, number = v.check_model_name(name), v.check_version(version)
-        key = tv.check_key(key, "model version tag key")
+        key = cv.check_key(key, "model version tag key")
         self.store.delete_model_version_tag(name, number, key)
         self.webhooks.publish("model_version_tag.deleted", {"name": name, "version": str(number), "key": key})
 
@@ -257,7 +258,7 @@ class RegistryService:
     ) -> Page[ModelVersion]:
         return self.store.search_model_versions(
             parse_filter(filter_string, "model_versions"),
-            tv.check_max_results(max_results, v.MAX_SEARCH_VERSIONS),
+            cv.check_max_results(max_results, v.MAX_SEARCH_VERSIONS),
             parse_order_by(_order_by(order_by), "model_versions"),
             page_token or None,
         )
@@ -315,7 +316,7 @@ class RegistryService:
         return self.store.get_registry_events(
             v.check_model_name(name),
             None if alias is None else v.check_alias(alias, for_write=False),
-            tv.check_max_results(max_results, v.MAX_EVENTS_PAGE),
+            cv.check_max_results(max_results, v.MAX_EVENTS_PAGE),
             page_token or None,
             bool(newest_first),
         )
@@ -355,7 +356,7 @@ class RegistryService:
 
     def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
         """Point ``alias`` back at the version that held it before its newest move not yet rolled back;
-        returns that version. :class:`~dockyard.errors.NothingToRollBack` when there is none."""
+        returns that version. :class:`~dockyard.core.errors.NothingToRollBack` when there is none."""
         restored, events = self.store.rollback(
             v.check_model_name(name),
             v.check_alias(alias),
@@ -394,11 +395,11 @@ class RegistryService:
         return created
 
     def get_webhook(self, webhook_id: str) -> Webhook:
-        return self.store.webhooks.get_webhook(tv.check_string(webhook_id, "webhook_id", 40, allow_empty=False))
+        return self.store.webhooks.get_webhook(cv.check_string(webhook_id, "webhook_id", 40, allow_empty=False))
 
     def list_webhooks(self, max_results: int = 100, page_token: str | None = None) -> Page[Webhook]:
         return self.store.webhooks.list_webhooks(
-            tv.check_max_results(max_results, v.MAX_WEBHOOKS_PAGE), page_token or None
+            cv.check_max_results(max_results, v.MAX_WEBHOOKS_PAGE), page_token or None
         )
 
     def update_webhook(
@@ -444,5 +445,5 @@ class RegistryService:
     ) -> Page[WebhookDelivery]:
         """Delivery attempts, newest first (one webhook's when ``webhook_id`` is given)."""
         return self.store.webhooks.list_deliveries(
-            webhook_id or None, tv.check_max_results(max_results, v.MAX_DELIVERIES_PAGE), page_token or None
+            webhook_id or None, cv.check_max_results(max_results, v.MAX_DELIVERIES_PAGE), page_token or None
         )

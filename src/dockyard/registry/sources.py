@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.registry.entities import ModelVersion
 from dockyard.tracking import validation as tv
 from dockyard.tracking.entities import LoggedModel, Run

@@ -17,8 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.errors import ModelVersionNotReady, NothingToRollBack
 from dockyard.db import tables as t
-from dockyard.errors import ModelVersionNotReady, NothingToRollBack
 from dockyard.registry import sql_rows as rows
 from dockyard.registry.entities import ModelVersionStatus, RegistryEvent, RegistryEventKind, Stage
 

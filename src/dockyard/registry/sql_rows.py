@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import ModelVersionNotFound, RegisteredModelNotFound
 from dockyard.db import tables as t
-from dockyard.errors import ModelVersionNotFound, RegisteredModelNotFound
+from dockyard.db.search import chunks
 from dockyard.registry.entities import (
     ModelVersion,
     ModelVersionStatus,
@@ -23,8 +25,6 @@ from dockyard.registry.entities import (
     RegistryEventKind,
     Stage,
 )
-from dockyard.tracking.sql_experiments import chunks
-from dockyard.util import now_ms
 
 rm = t.registered_models
 mv = t.model_versions

@@ -14,10 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.errors import InvalidFilter
+from dockyard.core.search import Comparison, Expr, OrderKey
 from dockyard.db import tables as t
-from dockyard.errors import InvalidFilter
-from dockyard.tracking.search import And, Comparison, Expr, Or, OrderKey
-from dockyard.tracking.sql_search import _compare
+from dockyard.db.search import compare, compile_filter
 
 PROMPT_TAG = "mlflow.prompt.is_prompt"
 
@@ -50,16 +50,6 @@ def _mentions(expr: Expr | None, key: str) -> bool:
     return any(_mentions(e, key) for e in expr.items)
 
 
-def _compile(expr: Expr, leaf: Any) -> sa.ColumnElement[bool]:
-    if isinstance(expr, Comparison):
-        return leaf(expr)  # type: ignore[no-any-return]
-    if isinstance(expr, And):
-        return sa.and_(*(_compile(e, leaf) for e in expr.items))
-    if isinstance(expr, Or):
-        return sa.or_(*(_compile(e, leaf) for e in expr.items))
-    raise InvalidFilter(f"unexpected filter node {expr!r}")
-
-
 def _model_prompt_value() -> Any:
     value = (
         sa.select(rmt.c.value)
@@ -89,12 +79,12 @@ def _model_comparison(c: Comparison) -> sa.ColumnElement[bool]:
         column = _MODEL_ATTRIBUTES.get(c.key)
         if column is None:
             raise InvalidFilter(f"unknown registered model attribute {c.key!r}")
-        return _compare(column, c.op, c.value)
+        return compare(column, c.op, c.value)
     if c.entity == "tag":
         if c.key == PROMPT_TAG:
-            return _compare(_model_prompt_value(), c.op, c.value)
+            return compare(_model_prompt_value(), c.op, c.value)
         return rm.c.id.in_(
-            sa.select(rmt.c.registered_model_id).where(rmt.c.key == c.key, _compare(rmt.c.value, c.op, c.value))
+            sa.select(rmt.c.registered_model_id).where(rmt.c.key == c.key, compare(rmt.c.value, c.op, c.value))
         )
     raise InvalidFilter(f"registered models cannot be filtered on {c.entity!r}")
 
@@ -104,22 +94,22 @@ def _version_comparison(c: Comparison) -> sa.ColumnElement[bool]:
         column = _VERSION_ATTRIBUTES.get(c.key)
         if column is None:
             raise InvalidFilter(f"unknown model version attribute {c.key!r}")
-        return _compare(column, c.op, c.value)
+        return compare(column, c.op, c.value)
     if c.entity == "tag":
         if c.key == PROMPT_TAG:
-            return _compare(_version_prompt_value(), c.op, c.value)
+            return compare(_version_prompt_value(), c.op, c.value)
         return sa.exists().where(
             mvt.c.registered_model_id == mv.c.registered_model_id,
             mvt.c.version == mv.c.version,
             mvt.c.key == c.key,
-            _compare(mvt.c.value, c.op, c.value),
+            compare(mvt.c.value, c.op, c.value),
         )
     raise InvalidFilter(f"model versions cannot be filtered on {c.entity!r}")
 
 
 def model_filter(expr: Expr | None) -> sa.ColumnElement[bool]:
     """The WHERE clause of a registered-model search (prompts excluded unless the filter asks)."""
-    clauses = [] if expr is None else [_compile(expr, _model_comparison)]
+    clauses = [] if expr is None else [compile_filter(expr, _model_comparison)]
     if not _mentions(expr, PROMPT_TAG):
         clauses.append(_model_prompt_value() != "true")
     return sa.and_(sa.true(), *clauses)
@@ -129,7 +119,7 @@ def version_filter(expr: Expr | None) -> sa.ColumnElement[bool]:
     """The WHERE clause of a version search over ``model_versions JOIN registered_models``."""
     clauses: list[sa.ColumnElement[bool]] = [mv.c.deleted_timestamp.is_(None)]
     if expr is not None:
-        clauses.append(_compile(expr, _version_comparison))
+        clauses.append(compile_filter(expr, _version_comparison))
     if not _mentions(expr, PROMPT_TAG):
         clauses.append(_version_prompt_value() != "true")
         clauses.append(_model_prompt_value() != "true")

@@ -13,9 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import AliasNotFound, RegisteredModelAlreadyExists
+from dockyard.core.paging import Page, next_offset_token, offset_from_token
+from dockyard.core.search import Expr, OrderKey
 from dockyard.db import Database, ensure_schema
 from dockyard.db import tables as t
-from dockyard.errors import AliasNotFound, RegisteredModelAlreadyExists
 from dockyard.registry import sql_aliases as aliases
 from dockyard.registry import sql_rows as rows
 from dockyard.registry import sql_search
@@ -28,10 +31,6 @@ from dockyard.registry.entities import (
     Stage,
 )
 from dockyard.registry.sql_webhooks import SqlWebhookStore
-from dockyard.tracking.entities import Page
-from dockyard.tracking.paging import next_offset_token, offset_from_token
-from dockyard.tracking.search import Expr, OrderKey
-from dockyard.util import now_ms
 
 rm, rmt, mv, mvt, rma = (
     t.registered_models,

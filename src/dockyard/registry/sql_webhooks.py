@@ -8,13 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import WebhookNotFound
+from dockyard.core.paging import Page, next_offset_token, offset_from_token
 from dockyard.db import Database
 from dockyard.db import tables as t
-from dockyard.errors import WebhookNotFound
 from dockyard.registry.entities import DeliveryStatus, Webhook, WebhookDelivery, WebhookStatus
-from dockyard.tracking.entities import Page
-from dockyard.tracking.paging import next_offset_token, offset_from_token
-from dockyard.util import now_ms
 
 wh, wd = t.webhooks, t.webhook_deliveries
 

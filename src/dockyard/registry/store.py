@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dockyard.core.paging import Page
+from dockyard.core.search import Expr, OrderKey
 from dockyard.registry.entities import (
     ModelVersion,
     RegisteredModel,
@@ -20,8 +22,6 @@ from dockyard.registry.entities import (
     WebhookDelivery,
     WebhookStatus,
 )
-from dockyard.tracking.entities import Page
-from dockyard.tracking.search import Expr, OrderKey
 
 
 class WebhookStore(Protocol):

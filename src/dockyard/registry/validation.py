@@ -7,7 +7,7 @@ Every error names the field and the reason.
 >>> check_alias("v2")
 Traceback (most recent call last):
 ...
-dockyard.errors.InvalidParameter: alias 'v2' is reserved: 'v<number>' names a version in models:/NAME@v<number>
+dockyard.core.errors.InvalidParameter: alias 'v2' is reserved: 'v<number>' names a version in models:/NAME@v<number>
 >>> check_version("3")
 3
 >>> check_stage("production")
@@ -20,9 +20,9 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core import validation as cv
+from dockyard.core.errors import InvalidParameter
 from dockyard.registry.entities import Stage, WebhookStatus
-from dockyard.tracking import validation as tv
 
 MAX_MODEL_NAME_LENGTH = 256
 MAX_TAG_VALUE_LENGTH = 100_000  # MLflow's MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
@@ -103,7 +103,7 @@ def check_tag(key: Any, value: Any, what: str) -> tuple[str, str]:
     """A tag key follows the tracking rules; a value may be up to 100,000 characters."""
     if value is None:
         raise InvalidParameter(f"{what} {key!r}: tag value cannot be None")
-    return tv.check_key(key, f"{what} key"), tv.check_string(value, f"{what} {key!r} value", MAX_TAG_VALUE_LENGTH)
+    return cv.check_key(key, f"{what} key"), cv.check_string(value, f"{what} {key!r} value", MAX_TAG_VALUE_LENGTH)
 
 
 def check_tags(tags: Any, what: str) -> dict[str, str]:
@@ -122,7 +122,7 @@ def check_tags(tags: Any, what: str) -> dict[str, str]:
 def check_description(description: Any, field: str = "description") -> str | None:
     if description is None:
         return None
-    return tv.check_string(description, field, MAX_DESCRIPTION_LENGTH)
+    return cv.check_string(description, field, MAX_DESCRIPTION_LENGTH)
 
 
 def check_optional_text(value: Any, field: str, limit: int) -> str | None:
@@ -130,11 +130,11 @@ def check_optional_text(value: Any, field: str, limit: int) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidParameter(f"{field} must be a string, got {type(value).__name__}")
-    return tv.check_string(value, field, limit)
+    return cv.check_string(value, field, limit)
 
 
 def check_user(user: Any) -> str:
-    return tv.check_string(user, "user_id", 256, allow_empty=False)
+    return cv.check_string(user, "user_id", 256, allow_empty=False)
 
 
 def check_webhook_url(url: Any) -> str:
@@ -146,7 +146,7 @@ def check_webhook_url(url: Any) -> str:
     parsed = urlparse(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise InvalidParameter(f"webhook url {url!r} must be an http:// or https:// URL with a host")
-    return tv.check_string(url.strip(), "url", 4000)
+    return cv.check_string(url.strip(), "url", 4000)
 
 
 def check_webhook_events(events: Any, known: Collection[str]) -> list[str]:

@@ -41,7 +41,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dockyard.__about__ import __version__
-from dockyard.errors import DockyardError
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import DockyardError
 from dockyard.registry.entities import (
     DeliveryStatus,
     RegistryEvent,
@@ -50,7 +51,6 @@ from dockyard.registry.entities import (
     WebhookDelivery,
 )
 from dockyard.registry.store import WebhookStore
-from dockyard.util import now_ms
 
 log = logging.getLogger(__name__)
 

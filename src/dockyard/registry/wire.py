@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.wire import decode_int, decode_key_values, drop_empty, encode_key_values
 from dockyard.registry.entities import (
     DeliveryStatus,
     ModelVersion,
@@ -28,7 +29,6 @@ from dockyard.registry.entities import (
     WebhookStatus,
 )
 from dockyard.registry.webhooks import TestResult
-from dockyard.tracking.wire import decode_int, decode_key_values, drop_empty, encode_key_values
 
 
 def _version(value: Any, field: str) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dockyard.__about__ import __version__
-from dockyard.errors import DockyardError
+from dockyard.core.errors import DockyardError
 from dockyard.server.context import ServerContext
 from dockyard.server.http import dockyard_error, endpoint, unexpected_error
 
@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from dockyard.artifacts import ArtifactStore
-    from dockyard.config import Settings
-    from dockyard.registry.service import RegistryService
-    from dockyard.tracking.service import TrackingService
+    from dockyard.core.config import Settings
+    from dockyard.registry.protocol import RegistryAPI
+    from dockyard.tracking.protocol import TrackingAPI
 
 PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 
@@ -56,9 +56,9 @@ def _api_routes(*, with_registry: bool = False) -> list[Any]:
 def create_app(
     settings: Settings,
     *,
-    tracking: TrackingService,
+    tracking: TrackingAPI,
     artifacts: ArtifactStore | None = None,
-    registry: RegistryService | None = None,
+    registry: RegistryAPI | None = None,
 ) -> Starlette:
     """The tracking server as an ASGI app; ``artifacts`` is the proxy's destination (None: no proxy),
     ``registry`` the model registry (None: no registry routes)."""

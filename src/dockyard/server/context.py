@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
-    from dockyard.config import Settings
-    from dockyard.registry.service import RegistryService
-    from dockyard.tracking.service import TrackingService
+    from dockyard.core.config import Settings
+    from dockyard.registry.protocol import RegistryAPI
+    from dockyard.tracking.protocol import TrackingAPI
 
 
 @dataclass(frozen=True)
 class ServerContext:
     settings: Settings
-    tracking: TrackingService
+    tracking: TrackingAPI
     # Where proxied artifacts live (``mlflow-artifacts:/<path>`` maps to ``<destination>/<path>``);
     # None when the server runs with --no-serve-artifacts.
     artifacts: ArtifactStore | None
     # The model registry; None serves no registry routes (clients then get MLflow's 404).
-    registry: RegistryService | None = None
+    registry: RegistryAPI | None = None

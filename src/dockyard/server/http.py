@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import DockyardError, InvalidParameter
-from dockyard.util import read_body
+from dockyard.core.asgi import read_body
+from dockyard.core.errors import DockyardError, InvalidParameter
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -69,7 +69,7 @@ class Params:
         return value
 
     def integer(self, name: str, *, required: bool = False, default: int | None = None) -> Any:
-        from dockyard.tracking.wire import decode_int
+        from dockyard.core.wire import decode_int
 
         value = self._get(name, required)
         if isinstance(value, list) and self.from_query:

@@ -34,13 +34,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.__about__ import __version__
-from dockyard.errors import DockyardError, PredictionFailed, PredictionTimeout
+from dockyard.core.asgi import read_body
+from dockyard.core.errors import DockyardError, PredictionFailed, PredictionTimeout
 from dockyard.serving.batching import Batcher
 from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
 from dockyard.serving.payloads import Inputs, decode_request, encode_predictions, parse_json
 from dockyard.serving.predlog import Entry, PredictionLog
-from dockyard.util import read_body
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -280,7 +280,7 @@ def create_scoring_app(
     try:
         from starlette.applications import Starlette
     except ImportError:
-        from dockyard.errors import MissingExtra
+        from dockyard.core.errors import MissingExtra
 
         raise MissingExtra("starlette", "serve") from None
     options = options or ServingOptions()

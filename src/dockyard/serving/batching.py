@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.errors import DockyardError, PredictionFailed
+from dockyard.core.errors import DockyardError, PredictionFailed
 from dockyard.serving.model import ModelHolder, ServedModel
 from dockyard.serving.payloads import Inputs
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.errors import MissingExtra
+from dockyard.core.errors import MissingExtra
 from dockyard.serving.model import ServedModel
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import BadRequest, UnsupportedMediaType
+from dockyard.core.errors import BadRequest, UnsupportedMediaType
 
 _orjson: Any
 try:  # optional speed-up, part of dockyard[serve]

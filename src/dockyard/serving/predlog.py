@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from dockyard.errors import MissingExtra
+from dockyard.core.errors import MissingExtra
 
 log = logging.getLogger("dockyard.serving")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import BadRequest
+from dockyard.core.errors import BadRequest
 from dockyard.models.signature import TensorSpec
 from dockyard.serving.payloads import Inputs, jsonable
 

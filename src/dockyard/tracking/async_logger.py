@@ -10,7 +10,7 @@ Guarantees, in the terms docs/tracking.md uses:
   values logged in the last ``interval``; everything flushed before the kill is committed.
 * **Back-pressure, never loss.** When ``max_pending`` values are waiting, ``log()`` blocks until the
   writer catches up.
-* **Errors surface.** If a write fails, the error is raised (as :class:`~dockyard.errors.LoggingFailed`,
+* **Errors surface.** If a write fails, the error is raised (as :class:`~dockyard.core.errors.LoggingFailed`,
   with the store's error as ``__cause__``) by the next ``log()`` or ``flush()``; it is never swallowed.
 * **Order.** Values of one run are written in the order they were logged.
 
@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from dockyard.errors import InvalidParameter, LoggingFailed
+from dockyard.core.errors import InvalidParameter, LoggingFailed
 from dockyard.tracking.entities import Metric, Param, RunTag
 
 Sink = Callable[[str, list[Metric], list[Param], list[RunTag]], None]

@@ -1,24 +1,23 @@
 """Open the tracking backend a URI names: one service per store per process.
 
 ``sqlite:///...`` and ``postgresql://...`` give a local :class:`TrackingService` over
-:class:`SqlTrackingStore`; ``http(s)://`` will give the remote client (server issue). Engines are
-pooled, so a process opens each database once however many clients it makes.
+:class:`SqlTrackingStore`; ``http(s)://`` gives :class:`RemoteTrackingService` over the process's one
+transport for that server. Engines are pooled, so a process opens each database once however many
+clients it makes. Both satisfy :class:`~dockyard.tracking.protocol.TrackingAPI`.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from typing import TYPE_CHECKING, cast
 
-from dockyard.config import Settings
-from dockyard.errors import InvalidParameter
-
-if TYPE_CHECKING:
-    from dockyard.tracking.service import TrackingService
+from dockyard.core.config import Settings
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.transport import close_shared_transports, shared_transport
+from dockyard.tracking.protocol import TrackingAPI
 
 _lock = threading.Lock()
-_services: dict[tuple[str, str], TrackingService] = {}
+_services: dict[tuple[str, str], TrackingAPI] = {}
 
 
 def default_artifact_root(settings: Settings) -> str:
@@ -35,7 +34,7 @@ def default_artifact_root(settings: Settings) -> str:
     return os.path.abspath(os.path.join(".dockyard", "artifacts"))
 
 
-def open_tracking(settings: Settings) -> TrackingService:
+def open_tracking(settings: Settings) -> TrackingAPI:
     uri = settings.tracking_uri
     scheme = uri.split(":", 1)[0].split("+", 1)[0]
     if scheme in ("http", "https"):
@@ -44,8 +43,7 @@ def open_tracking(settings: Settings) -> TrackingService:
             if remote is None:
                 from dockyard.tracking.remote import RemoteTrackingService
 
-                # Same surface as the local service, checked by the same contract suite.
-                remote = _services[(uri, "")] = cast("TrackingService", RemoteTrackingService(uri))
+                remote = _services[(uri, "")] = RemoteTrackingService(uri, transport=shared_transport(uri))
             return remote
     if scheme not in ("sqlite", "postgresql", "postgres"):
         raise InvalidParameter(
@@ -67,14 +65,15 @@ def open_tracking(settings: Settings) -> TrackingService:
 
 def close_all() -> None:
     """Dispose every engine and HTTP pool this process opened (tests; processes switching stores)."""
+    from dockyard.artifacts.http import close_clients
+    from dockyard.tracking.service import TrackingService
+    from dockyard.tracking.sql_store import SqlTrackingStore
+
     with _lock:
         for service in _services.values():
-            store = getattr(service, "store", None)
-            if store is not None:
-                store.db.dispose()
-            else:
-                service.close()  # type: ignore[attr-defined]  # the remote client
+            if isinstance(service, TrackingService) and isinstance(service.store, SqlTrackingStore):
+                service.store.db.dispose()
+            service.close()
         _services.clear()
-    from dockyard.artifacts.http import close_clients
-
+    close_shared_transports()
     close_clients()

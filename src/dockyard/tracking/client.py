@@ -1,11 +1,13 @@
-"""The user-facing tracking client, named and shaped like ``mlflow.MlflowClient``.
+"""The tracking half of ``mlflow.MlflowClient``: experiments, runs, metrics, artifacts, logged models.
+
+:class:`dockyard.Client` (:mod:`dockyard.lifecycle.client`) adds the model registry's methods to it.
 
 It picks its backend from the tracking URI (the embedded SQLite default, PostgreSQL, or later a
 server), adds artifacts, chunked batches and optional non-blocking logging on top of the service, and
 hands back the same entities whichever backend is behind it.
 
 >>> import tempfile
->>> client = Client(tempfile.mkdtemp())
+>>> client = TrackingClient(tempfile.mkdtemp())
 >>> run = client.create_run("0")
 >>> client.log_metric(run.info.run_id, "loss", 0.5)
 >>> client.get_run(run.info.run_id).data.metrics
@@ -21,21 +23,21 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from dockyard.config import Settings
-from dockyard.errors import InvalidParameter, LoggingFailed, ParamValueChanged, RunNotActive
-from dockyard.registry.backends import open_registry
+from dockyard.artifacts.base import FileInfo
+from dockyard.core.clock import now_ms
+from dockyard.core.config import Settings
+from dockyard.core.errors import InvalidParameter, LoggingFailed, ParamValueChanged, RunNotActive
+from dockyard.core.paging import Page
 from dockyard.tracking.async_logger import AsyncLogger, fits_one_call, write_chunked, write_values
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
     Experiment,
-    FileInfo,
     LoggedModel,
     LoggedModelStatus,
     Metric,
     ModelInput,
     ModelOutput,
-    Page,
     Param,
     Run,
     RunInfo,
@@ -43,48 +45,17 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from dockyard.util import now_ms
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from dockyard.artifacts import ArtifactStore
-    from dockyard.registry.service import RegistryService
-    from dockyard.tracking.service import TrackingService
+    from dockyard.tracking.protocol import TrackingAPI
 
 
-# MlflowClient's model-registry methods, served by the registry (see Client.registry).
-REGISTRY_METHODS = frozenset(
-    {
-        "create_registered_model",
-        "get_registered_model",
-        "rename_registered_model",
-        "update_registered_model",
-        "delete_registered_model",
-        "set_registered_model_tag",
-        "delete_registered_model_tag",
-        "search_registered_models",
-        "get_latest_versions",
-        "create_model_version",
-        "get_model_version",
-        "update_model_version",
-        "delete_model_version",
-        "set_model_version_tag",
-        "delete_model_version_tag",
-        "transition_model_version_stage",
-        "search_model_versions",
-        "get_model_version_download_uri",
-        "set_registered_model_alias",
-        "delete_registered_model_alias",
-        "get_model_version_by_alias",
-        "get_registry_events",
-        "promote",
-        "rollback",
-    }
-)
 
 
-class Client:
+class TrackingClient:
     """Experiments, runs, metrics, params, tags, datasets and artifacts against one tracking store.
 
     ``synchronous`` on the logging methods: ``True`` (the default for the client, as in MLflow) writes
@@ -96,7 +67,7 @@ class Client:
         tracking_uri: str | None = None,
         *,
         settings: Settings | None = None,
-        service: TrackingService | None = None,
+        service: TrackingAPI | None = None,
     ) -> None:
         settings = settings or Settings.from_env()
         if tracking_uri is not None:
@@ -112,7 +83,6 @@ class Client:
         self._logger_lock = threading.Lock()
         self._queued_params: dict[str, dict[str, str]] = {}  # run -> params queued in the background
         self._artifact_pool: ThreadPoolExecutor | None = None
-        self._registry: RegistryService | None = None
         self._artifact_jobs: list[Future[None]] = []
 
     @property
@@ -136,7 +106,7 @@ class Client:
     def flush(self, *, artifacts: bool = True) -> None:
         """Write every queued value (and, unless ``artifacts=False``, every background artifact) now.
 
-        Raises :class:`~dockyard.errors.LoggingFailed` for a background write that failed.
+        Raises :class:`~dockyard.core.errors.LoggingFailed` for a background write that failed.
         """
         if self._logger is not None:
             self._logger.flush()
@@ -165,7 +135,7 @@ class Client:
             if error is not None:
                 raise LoggingFailed(f"a background artifact write failed: {error}") from error
 
-    def _read(self) -> TrackingService:
+    def _read(self) -> TrackingAPI:
         # Reads see this client's own queued writes.
         if self._logger is not None and self._logger.pending:
             self._logger.flush()
@@ -230,7 +200,7 @@ class Client:
         user_id: str | None = None,
     ) -> Run:
         if user_id is None:
-            from dockyard.tracking.context import current_user
+            from dockyard.core.identity import current_user
 
             user_id = current_user()
         run = self._service.create_run(experiment_id, user_id, start_time, run_name, tags)
@@ -250,7 +220,7 @@ class Client:
 
         The last values and the end go in one transaction when they fit one batch. A value the store
         refuses (a param already set to something else) does not stop the run from ending: the other
-        values are written, the run ends, then :class:`~dockyard.errors.LoggingFailed` is raised.
+        values are written, the run ends, then :class:`~dockyard.core.errors.LoggingFailed` is raised.
         Background artifact writes (the reproducibility files) may finish later; ``flush`` and
         ``close`` wait for them.
         """
@@ -408,24 +378,6 @@ class Client:
         if context:
             all_tags["mlflow.data.context"] = context
         self.log_inputs(run_id, [DatasetInput(dataset, all_tags)])
-
-    # ------------------------------------------------------------------ model registry
-
-    @property
-    def registry(self) -> RegistryService:
-        """The model registry of this client's settings (``DOCKYARD_REGISTRY_URI``, else the tracking URI)."""
-        if self._registry is None:
-            self._registry = open_registry(self.settings)
-        return self._registry
-
-    def __getattr__(self, name: str) -> Any:
-        # MlflowClient's registry methods, on the client as in MLflow: they are the registry's own.
-        if name in REGISTRY_METHODS:
-            return getattr(self.registry, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def __dir__(self) -> list[str]:
-        return sorted({*super().__dir__(), *REGISTRY_METHODS})
 
     # ------------------------------------------------------------------ logged models (MLflow 3)
 

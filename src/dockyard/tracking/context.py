@@ -17,7 +17,6 @@ True
 from __future__ import annotations
 
 import functools
-import getpass
 import importlib.metadata
 import json
 import os
@@ -29,8 +28,9 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from dockyard.core.identity import current_user
+
 __all__ = [
-    "current_user",
     "DIFF_ARTIFACT",
     "PACKAGES_ARTIFACT",
     "RunContext",
@@ -131,13 +131,6 @@ def _capture(script: str, cwd: str, argv: tuple[str, ...]) -> RunContext:
         if diff is not None:
             artifacts[DIFF_ARTIFACT] = diff
     return RunContext(tags=tags, artifacts=artifacts)
-
-
-def current_user() -> str:
-    try:
-        return getpass.getuser() or "unknown"
-    except Exception:  # no login name and no passwd entry (containers with an arbitrary uid)
-        return "unknown"
 
 
 def _host() -> str:

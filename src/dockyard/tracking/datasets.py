@@ -17,7 +17,7 @@ import json
 import os
 from typing import Any
 
-from dockyard.errors import InvalidParameter, MissingExtra
+from dockyard.core.errors import InvalidParameter, MissingExtra
 from dockyard.tracking.entities import Dataset
 
 DIGEST_LENGTH = 16

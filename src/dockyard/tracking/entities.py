@@ -13,9 +13,8 @@ True
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -179,32 +178,6 @@ class Run:
     data: RunData
     inputs: RunInputs = field(default_factory=RunInputs)
     outputs: tuple[ModelOutput, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """An artifact entry: ``path`` is relative to the listed root's artifact root."""
-
-    path: str
-    is_dir: bool
-    file_size: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of results and the opaque token of the next ("" when there is none)."""
-
-    items: list[T]
-    next_page_token: str = ""
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int) -> T:
-        return self.items[index]
 
 
 class LoggedModelStatus(enum.StrEnum):

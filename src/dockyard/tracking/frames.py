@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from dockyard.errors import MissingExtra
+from dockyard.core.errors import MissingExtra
 from dockyard.tracking.entities import Run
 
 _BASE = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]

@@ -13,11 +13,13 @@ experiment, logging metric points).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dockyard.errors import ExperimentNotFound, InvalidParameter, StoreUnavailable, error_from_dict
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import ExperimentNotFound, InvalidParameter
+from dockyard.core.paging import Page
+from dockyard.core.transport import API, EXTENSIONS, HttpTransport
 from dockyard.tracking import validation as v
 from dockyard.tracking import wire
 from dockyard.tracking.entities import (
@@ -28,7 +30,6 @@ from dockyard.tracking.entities import (
     Metric,
     ModelInput,
     ModelOutput,
-    Page,
     Param,
     Run,
     RunInfo,
@@ -36,11 +37,6 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from dockyard.util import now_ms
-
-API = "/api/2.0/mlflow"
-EXTENSIONS = "/api/2.0/dockyard"
-USER_AGENT = "dockyard-client"
 
 
 class RemoteTrackingService:
@@ -55,65 +51,19 @@ class RemoteTrackingService:
         retries: int = 5,
         backoff: float = 0.5,
         timeout: float = 120.0,
+        transport: HttpTransport | None = None,
     ) -> None:
-        import httpx2
-
-        self.base_url = base_url.rstrip("/")
-        self.http = http if http is not None else httpx2.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
-        self.retries = retries
-        self.backoff = backoff
+        # A transport passed in is shared (tracking.backends gives the registry client the same one) and
+        # closed by its owner; one made here is this client's own.
+        self._owns_transport = transport is None
+        self.transport = transport or HttpTransport(
+            base_url, http=http, retries=retries, backoff=backoff, timeout=timeout
+        )
+        self.base_url = self.transport.base_url
         self.checks = v.EntityChecks()
-        self._not_sent = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
-        self._maybe_sent = (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.RemoteProtocolError, httpx2.ReadError)
-
-    # ------------------------------------------------------------------ transport
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, *, idempotent: bool) -> dict[str, Any]:
-        """One API call with retries; returns the decoded JSON object or raises a Dockyard error."""
-        url = self.base_url + path
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            if method == "GET":
-                kwargs["params"] = {k: v for k, v in body.items() if v is not None}
-            else:
-                kwargs["json"] = body
-        attempt = 0
-        while True:
-            try:
-                response = self.http.request(method, url, **kwargs)
-            except self._not_sent as exc:
-                error: Exception = StoreUnavailable(f"cannot reach the tracking server at {self.base_url}: {exc}")
-            except self._maybe_sent as exc:
-                if not idempotent:
-                    raise StoreUnavailable(
-                        f"the tracking server at {self.base_url} did not answer ({type(exc).__name__}); "
-                        "the call was not retried because it may have been applied"
-                    ) from exc
-                error = StoreUnavailable(f"the tracking server at {self.base_url} did not answer: {exc}")
-            else:
-                if response.status_code == 503 and attempt < self.retries:
-                    error = StoreUnavailable("the tracking server is temporarily unavailable")
-                else:
-                    return self._decode(response)
-            attempt += 1
-            if attempt > self.retries:
-                raise error
-            time.sleep(self.backoff * 2 ** (attempt - 1))
-
-    def _decode(self, response: Any) -> dict[str, Any]:
-        try:
-            payload = response.json() if response.content else {}
-        except ValueError:
-            payload = None
-        if response.status_code == 200:
-            if not isinstance(payload, dict):
-                raise StoreUnavailable(f"the tracking server answered 200 without a JSON object ({response.url})")
-            return payload
-        if isinstance(payload, dict) and "error_code" in payload:
-            raise error_from_dict(payload, response.status_code)
-        if response.status_code == 404:
-            raise InvalidParameter(f"the server at {self.base_url} has no endpoint {response.url.path}")
-        raise StoreUnavailable(f"the tracking server answered HTTP {response.status_code}: {response.text[:200]}")
+        return self.transport.call(method, path, body, idempotent=idempotent)
 
     def _get(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.call("GET", API + path, body, idempotent=True)
@@ -122,7 +72,8 @@ class RemoteTrackingService:
         return self.call("POST", API + path, body, idempotent=idempotent)
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_transport:
+            self.transport.close()
 
     # ------------------------------------------------------------------ experiments
 
@@ -200,7 +151,7 @@ class RemoteTrackingService:
         user_id: str | None = None,
         start_time: int | None = None,
         run_name: str | None = None,
-        tags: dict[str, Any] | Sequence[RunTag] | None = None,
+        tags: dict[str, Any] | Iterable[RunTag] | None = None,
     ) -> Run:
         checked = self.checks.tags(tags)
         body: dict[str, Any] = {

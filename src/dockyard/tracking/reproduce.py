@@ -31,12 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dockyard.errors import InvalidParameter, ReproductionFailed
+from dockyard.core.errors import InvalidParameter, ReproductionFailed
 from dockyard.tracking.context import CONSOLE, DIFF_ARTIFACT, PACKAGES_ARTIFACT, repo_root
 from dockyard.tracking.entities import Run, RunStatus
 
 if TYPE_CHECKING:
-    from dockyard.tracking.client import Client
+    from dockyard.tracking.client import TrackingClient
 
 REPRODUCED_FROM_TAG = "dockyard.reproduced_from"
 ENV_MANAGERS = ("local", "virtualenv")
@@ -126,7 +126,7 @@ def _git(args: list[str], cwd: str) -> None:
         raise ReproductionFailed(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
 
 
-def _virtualenv(client: Client, run_id: str, where: Path, echo: Callable[[str], None]) -> str:
+def _virtualenv(client: TrackingClient, run_id: str, where: Path, echo: Callable[[str], None]) -> str:
     """A fresh virtual environment with the run's recorded packages; returns its python."""
     import venv
 
@@ -154,7 +154,7 @@ def _virtualenv(client: Client, run_id: str, where: Path, echo: Callable[[str], 
 
 
 def reproduce(
-    client: Client,
+    client: TrackingClient,
     run_id: str,
     *,
     env: Mapping[str, str],

@@ -16,7 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core import validation as cv
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.paging import Page
+from dockyard.core.search import parse_filter, parse_order_by
 from dockyard.tracking import validation as v
 from dockyard.tracking.entities import (
     Dataset,
@@ -28,7 +32,6 @@ from dockyard.tracking.entities import (
     Metric,
     ModelInput,
     ModelOutput,
-    Page,
     Param,
     Run,
     RunInfo,
@@ -37,9 +40,7 @@ from dockyard.tracking.entities import (
     ViewType,
 )
 from dockyard.tracking.names import random_run_name
-from dockyard.tracking.search import parse_filter, parse_order_by
 from dockyard.tracking.store import TrackingStore
-from dockyard.util import now_ms
 
 
 def _view_type(value: str | ViewType, field: str) -> ViewType:
@@ -63,6 +64,10 @@ class TrackingService:
     def __init__(self, store: TrackingStore) -> None:
         self.store = store
         self.checks = v.EntityChecks()
+
+    def close(self) -> None:
+        """Nothing to release here: the store's engine is shared, and its backend disposes of it
+        (:func:`dockyard.tracking.backends.close_all`)."""
 
     # ------------------------------------------------------------------ experiments
 
@@ -96,7 +101,7 @@ class TrackingService:
     ) -> Page[Experiment]:
         return self.store.search_experiments(
             _view_type(view_type, "view_type"),
-            v.check_max_results(max_results, v.MAX_SEARCH_EXPERIMENTS),
+            cv.check_max_results(max_results, v.MAX_SEARCH_EXPERIMENTS),
             parse_filter(filter_string, "experiments"),
             parse_order_by(_order_by(order_by), "experiments"),
             page_token or None,
@@ -267,7 +272,7 @@ class TrackingService:
         return self.store.get_metric_history(
             v.check_run_id(run_id),
             v.check_key(key, "metric_key"),
-            v.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
+            cv.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
             page_token or None,
         )
 
@@ -282,7 +287,7 @@ class TrackingService:
         return self.store.get_metric_histories(
             [v.check_run_id(r, "run_ids") for r in run_ids],
             v.check_key(key, "metric_key"),
-            v.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
+            cv.check_max_results(max_results, v.MAX_METRIC_HISTORY_PAGE),
         )
 
     def get_metric_history_downsampled(
@@ -294,7 +299,7 @@ class TrackingService:
         end_step: int | None = None,
     ) -> list[Metric]:
         """At most ``max_points`` points of a history: each step bucket's minimum and maximum."""
-        points = v.check_max_results(max_points, v.MAX_METRIC_HISTORY_PAGE, "max_points")
+        points = cv.check_max_results(max_points, v.MAX_METRIC_HISTORY_PAGE, "max_points")
         if points < 2:
             raise InvalidParameter("max_points must be at least 2 (a minimum and a maximum per bucket)")
         start = None if start_step is None else v.check_int(start_step, "start_step")
@@ -320,7 +325,7 @@ class TrackingService:
             [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids],
             parse_filter(filter_string, "runs"),
             _view_type(run_view_type, "run_view_type"),
-            v.check_max_results(max_results, v.MAX_SEARCH_RUNS),
+            cv.check_max_results(max_results, v.MAX_SEARCH_RUNS),
             parse_order_by(_order_by(order_by), "runs"),
             page_token or None,
         )
@@ -404,7 +409,7 @@ class TrackingService:
             [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids],
             parse_filter(filter_string, "logged_models"),
             parse_order_by(_order_by(order_by), "logged_models"),
-            v.check_max_results(max_results, v.MAX_SEARCH_RUNS),
+            cv.check_max_results(max_results, v.MAX_SEARCH_RUNS),
             page_token or None,
         )
 

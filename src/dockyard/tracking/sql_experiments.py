@@ -7,29 +7,24 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from dockyard.artifacts.registry import uri_scheme
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import ExperimentAlreadyExists, ExperimentNotFound, InvalidParameter, TagNotFound
+from dockyard.core.paging import Page, next_offset_token, offset_from_token
+from dockyard.core.search import Expr, OrderKey
 from dockyard.db import Database, ensure_schema
 from dockyard.db import tables as t
-from dockyard.errors import ExperimentAlreadyExists, ExperimentNotFound, InvalidParameter, TagNotFound
+from dockyard.db.search import chunks
 from dockyard.tracking import sql_search
-from dockyard.tracking.entities import Experiment, LifecycleStage, Page, ViewType
-from dockyard.tracking.paging import next_offset_token, offset_from_token
-from dockyard.tracking.search import Expr, OrderKey
-from dockyard.util import now_ms
+from dockyard.tracking.entities import Experiment, LifecycleStage, ViewType
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
-IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's variable limit
-
-
-def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def join_location(location: str, *parts: str) -> str:

@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import ExperimentNotFound, InvalidParameter, LoggedModelNotFound
+from dockyard.core.search import Expr, OrderKey
 from dockyard.db import tables as t
-from dockyard.errors import ExperimentNotFound, InvalidParameter, LoggedModelNotFound
 from dockyard.tracking import sql_search
 from dockyard.tracking.entities import (
     LifecycleStage,
@@ -24,9 +26,7 @@ from dockyard.tracking.entities import (
     ModelInput,
     ModelOutput,
 )
-from dockyard.tracking.search import Expr, OrderKey
 from dockyard.tracking.sql_experiments import join_location
-from dockyard.util import now_ms
 
 MODEL_ID_PREFIX = "m-"
 

@@ -6,20 +6,12 @@ Functions take an open connection; ``SqlTrackingStore`` owns the transactions an
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
 from dockyard.db import tables as t
+from dockyard.db.search import chunks
 from dockyard.tracking.entities import Metric
-
-_IN_CHUNK = 500
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _db_value(value: float) -> float | None:
@@ -46,7 +38,7 @@ def insert(conn: sa.Connection, run_id: str, metrics: list[Metric], *, is_sqlite
     )
     series: dict[str, int] = {}
     keys = list(latest)
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         marks = ", ".join([mark] * len(chunk))
         rows = conn.exec_driver_sql(
             f"SELECT key, series_id FROM latest_metrics WHERE run_uuid = {mark} AND key IN ({marks})",

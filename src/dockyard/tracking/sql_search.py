@@ -12,9 +12,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.core.errors import InvalidFilter
+from dockyard.core.search import Comparison, Expr, OrderKey
 from dockyard.db import tables as t
-from dockyard.errors import InvalidFilter
-from dockyard.tracking.search import And, Comparison, Expr, Or, OrderKey
+from dockyard.db.search import compare, compile_filter, ordered
 
 _RUN_ATTRIBUTES = {
     "run_id": t.runs.c.run_uuid,
@@ -34,30 +35,6 @@ _EXPERIMENT_ATTRIBUTES = {
 }
 
 
-def _compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == "LIKE":
-        return column.like(value)
-    if op == "ILIKE":
-        return column.ilike(value)
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    raise InvalidFilter(f"unsupported comparator {op!r}")
-
-
 def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
     # Value filters are uncorrelated ``run_uuid IN (...)`` sub-queries: each runs once over its index
     # (``latest_metrics(key, value)`` for metrics), instead of once per run as a correlated EXISTS.
@@ -66,14 +43,14 @@ def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
         column = _RUN_ATTRIBUTES.get(c.key)
         if column is None:
             raise InvalidFilter(f"unknown run attribute {c.key!r}")
-        return _compare(column, c.op, c.value)
+        return compare(column, c.op, c.value)
     if c.entity == "metric":
         lm = t.latest_metrics
-        return run_id.in_(sa.select(lm.c.run_uuid).where(lm.c.key == c.key, _compare(lm.c.value, c.op, c.value)))
+        return run_id.in_(sa.select(lm.c.run_uuid).where(lm.c.key == c.key, compare(lm.c.value, c.op, c.value)))
     if c.entity in ("param", "tag"):
         table = t.params if c.entity == "param" else t.tags
         return run_id.in_(
-            sa.select(table.c.run_uuid).where(table.c.key == c.key, _compare(table.c.value, c.op, c.value))
+            sa.select(table.c.run_uuid).where(table.c.key == c.key, compare(table.c.value, c.op, c.value))
         )
     if c.entity == "dataset":
         ri, ds, rit = t.run_inputs, t.datasets, t.run_input_tags
@@ -81,12 +58,12 @@ def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
             return run_id.in_(
                 sa.select(ri.c.run_uuid)
                 .join(ds, ri.c.dataset_uuid == ds.c.dataset_uuid)
-                .where(_compare(ds.c[c.key], c.op, c.value))
+                .where(compare(ds.c[c.key], c.op, c.value))
             )
         if c.key == "context":
             return run_id.in_(
                 sa.select(rit.c.run_uuid).where(
-                    rit.c.key == "mlflow.data.context", _compare(rit.c.value, c.op, c.value)
+                    rit.c.key == "mlflow.data.context", compare(rit.c.value, c.op, c.value)
                 )
             )
         raise InvalidFilter(f"unknown dataset field {c.key!r} (use name, digest or context)")
@@ -98,37 +75,23 @@ def _experiment_comparison(c: Comparison) -> sa.ColumnElement[bool]:
         column = _EXPERIMENT_ATTRIBUTES.get(c.key)
         if column is None:
             raise InvalidFilter(f"unknown experiment attribute {c.key!r}")
-        return _compare(column, c.op, c.value)
+        return compare(column, c.op, c.value)
     if c.entity == "tag":
         et = t.experiment_tags
         return sa.exists().where(
             et.c.experiment_id == t.experiments.c.experiment_id,
             et.c.key == c.key,
-            _compare(et.c.value, c.op, c.value),
+            compare(et.c.value, c.op, c.value),
         )
     raise InvalidFilter(f"experiments cannot be filtered on {c.entity!r}")
 
 
-def _compile(expr: Expr, leaf: Any) -> sa.ColumnElement[bool]:
-    if isinstance(expr, Comparison):
-        return leaf(expr)
-    if isinstance(expr, And):
-        return sa.and_(*(_compile(e, leaf) for e in expr.items))
-    if isinstance(expr, Or):
-        return sa.or_(*(_compile(e, leaf) for e in expr.items))
-    raise InvalidFilter(f"unexpected filter node {expr!r}")
-
-
 def run_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
-    return None if expr is None else _compile(expr, _run_comparison)
+    return None if expr is None else compile_filter(expr, _run_comparison)
 
 
 def experiment_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
-    return None if expr is None else _compile(expr, _experiment_comparison)
-
-
-def _direction(column: Any, ascending: bool) -> Any:
-    return (column.asc() if ascending else column.desc()).nulls_last()
+    return None if expr is None else compile_filter(expr, _experiment_comparison)
 
 
 def run_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
@@ -141,7 +104,7 @@ def run_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
             if column is None:
                 raise InvalidFilter(f"cannot order runs by attribute {key.key!r}")
             seen_start = seen_start or key.key == "start_time"
-            clauses.append(_direction(column, key.ascending))
+            clauses.append(ordered(column, key.ascending))
             continue
         table = {"metric": t.latest_metrics, "param": t.params, "tag": t.tags}.get(key.entity)
         if table is None:
@@ -151,7 +114,7 @@ def run_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
         if key.entity == "metric":
             # As MLflow, in either direction: values, then NaN (stored as NULL), then runs without it.
             clauses.append(sa.case((alias.c.run_uuid.is_(None), 2), (alias.c.value.is_(None), 1), else_=0))
-        clauses.append(_direction(alias.c.value, key.ascending))
+        clauses.append(ordered(alias.c.value, key.ascending))
     if not seen_start:
         clauses.append(t.runs.c.start_time.desc().nulls_last())
     clauses.append(t.runs.c.run_uuid.asc())
@@ -165,14 +128,14 @@ def experiment_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Selec
             column = _EXPERIMENT_ATTRIBUTES.get(key.key)
             if column is None:
                 raise InvalidFilter(f"cannot order experiments by attribute {key.key!r}")
-            clauses.append(_direction(column, key.ascending))
+            clauses.append(ordered(column, key.ascending))
         elif key.entity == "tag":
             alias = t.experiment_tags.alias(f"order_{i}")
             query = query.outerjoin(
                 alias,
                 sa.and_(alias.c.experiment_id == t.experiments.c.experiment_id, alias.c.key == key.key),
             )
-            clauses.append(_direction(alias.c.value, key.ascending))
+            clauses.append(ordered(alias.c.value, key.ascending))
         else:
             raise InvalidFilter(f"cannot order experiments by {key.entity!r}")
     if not keys:
@@ -198,20 +161,20 @@ def _logged_model_comparison(c: Comparison) -> sa.ColumnElement[bool]:
         column = _LOGGED_MODEL_ATTRIBUTES.get(c.key)
         if column is None:
             raise InvalidFilter(f"unknown logged model attribute {c.key!r}")
-        return _compare(column, c.op, c.value)
+        return compare(column, c.op, c.value)
     if c.entity == "metric":
         lmm = t.logged_model_metrics
-        return sa.exists().where(lmm.c.model_id == model_id, lmm.c.key == c.key, _compare(lmm.c.value, c.op, c.value))
+        return sa.exists().where(lmm.c.model_id == model_id, lmm.c.key == c.key, compare(lmm.c.value, c.op, c.value))
     if c.entity in ("param", "tag"):
         table = t.logged_model_params if c.entity == "param" else t.logged_model_tags
         return sa.exists().where(
-            table.c.model_id == model_id, table.c.key == c.key, _compare(table.c.value, c.op, c.value)
+            table.c.model_id == model_id, table.c.key == c.key, compare(table.c.value, c.op, c.value)
         )
     raise InvalidFilter(f"logged models cannot be filtered on {c.entity!r}")
 
 
 def logged_model_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
-    return None if expr is None else _compile(expr, _logged_model_comparison)
+    return None if expr is None else compile_filter(expr, _logged_model_comparison)
 
 
 def logged_model_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
@@ -222,7 +185,7 @@ def logged_model_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Sel
             column = _LOGGED_MODEL_ATTRIBUTES.get(key.key)
             if column is None:
                 raise InvalidFilter(f"cannot order logged models by attribute {key.key!r}")
-            clauses.append(_direction(column, key.ascending))
+            clauses.append(ordered(column, key.ascending))
         elif key.entity == "metric":
             lmm = t.logged_model_metrics
             latest = (
@@ -232,7 +195,7 @@ def logged_model_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Sel
                 .limit(1)
                 .scalar_subquery()
             )
-            clauses.append(_direction(latest, key.ascending))
+            clauses.append(ordered(latest, key.ascending))
         else:
             raise InvalidFilter(f"cannot order logged models by {key.entity!r}")
     clauses.append(t.logged_models.c.creation_timestamp.desc())

@@ -17,9 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dockyard.db import Database
-from dockyard.db import tables as t
-from dockyard.errors import (
+from dockyard.core.errors import (
     ExperimentNotFound,
     InvalidParameter,
     ParamValueChanged,
@@ -27,6 +25,11 @@ from dockyard.errors import (
     RunNotFound,
     TagNotFound,
 )
+from dockyard.core.paging import Page, decode_token, encode_token, next_offset_token, offset_from_token
+from dockyard.core.search import Expr, OrderKey
+from dockyard.db import Database
+from dockyard.db import tables as t
+from dockyard.db.search import chunks
 from dockyard.tracking import sql_logged_models, sql_metrics, sql_search
 from dockyard.tracking.entities import (
     Dataset,
@@ -37,7 +40,6 @@ from dockyard.tracking.entities import (
     Metric,
     ModelInput,
     ModelOutput,
-    Page,
     Param,
     Run,
     RunData,
@@ -47,9 +49,7 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from dockyard.tracking.paging import decode_token, encode_token, next_offset_token, offset_from_token
-from dockyard.tracking.search import Expr, OrderKey
-from dockyard.tracking.sql_experiments import SqlExperimentStore, chunks, experiment_key, join_location
+from dockyard.tracking.sql_experiments import SqlExperimentStore, experiment_key, join_location
 
 RUN_NAME_TAG = "mlflow.runName"
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from dockyard.core.paging import Page
+from dockyard.core.search import Expr, OrderKey
 from dockyard.tracking.entities import (
     DatasetInput,
     Experiment,
@@ -19,7 +21,6 @@ from dockyard.tracking.entities import (
     Metric,
     ModelInput,
     ModelOutput,
-    Page,
     Param,
     Run,
     RunInfo,
@@ -27,7 +28,6 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from dockyard.tracking.search import Expr, OrderKey
 
 
 class TrackingStore(Protocol):

@@ -21,12 +21,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from dockyard.errors import LoggingFailed, MissingExtra
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import LoggingFailed, MissingExtra
 from dockyard.tracking.entities import Metric
-from dockyard.util import now_ms
 
 if TYPE_CHECKING:
-    from dockyard.tracking.client import Client
+    from dockyard.tracking.client import TrackingClient
 
 PREFIX = "system/"
 MB = 1e6  # MLflow reports megabytes as 10**6 bytes
@@ -136,11 +136,11 @@ class SystemMetricsMonitor:
     """Logs a sample every ``interval`` seconds to ``run_id`` from a daemon thread until :meth:`stop`.
 
     A sample that cannot be taken stops the sampling; :meth:`stop` then raises it as
-    :class:`~dockyard.errors.LoggingFailed` (its ``__cause__`` is the original error).
+    :class:`~dockyard.core.errors.LoggingFailed` (its ``__cause__`` is the original error).
     """
 
     def __init__(
-        self, client: Client, run_id: str, interval: float, *, sample: Callable[[], dict[str, float]] | None = None
+        self, client: TrackingClient, run_id: str, interval: float, *, sample: Callable[[], dict[str, float]] | None = None
     ) -> None:
         self._client = client
         self._run_id = run_id

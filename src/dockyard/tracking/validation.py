@@ -5,22 +5,20 @@
 >>> check_key("../x", "metric key")
 Traceback (most recent call last):
 ...
-dockyard.errors.InvalidParameter: metric key '../x' is invalid: it must not be a relative path like '..' or './'
+dockyard.core.errors.InvalidParameter: metric key '../x' is invalid: it must not be a relative path like '..' or './'
 """
 
 from __future__ import annotations
 
-import math
 import numbers
-import posixpath
 import re
 from collections.abc import Iterable
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.validation import check_int, check_key, check_string
 from dockyard.tracking.entities import Metric, Param, RunTag
 
-MAX_KEY_LENGTH = 250
 MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 MAX_EXPERIMENT_NAME_LENGTH = 500
@@ -33,36 +31,7 @@ MAX_SEARCH_RUNS = 50_000
 MAX_SEARCH_EXPERIMENTS = 50_000
 MAX_METRIC_HISTORY_PAGE = 25_000
 
-_KEY = re.compile(r"[\w./\- :]+")
 _ID = re.compile(r"[A-Za-z0-9][\w\-]{0,255}")
-
-
-def check_key(key: Any, field: str) -> str:
-    if not isinstance(key, str):
-        raise InvalidParameter(f"{field} must be a string, got {type(key).__name__}")
-    if not key:
-        raise InvalidParameter(f"{field} must not be empty")
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidParameter(f"{field} {key[:40]!r}... is {len(key)} characters; the limit is {MAX_KEY_LENGTH}")
-    if not _KEY.fullmatch(key):
-        raise InvalidParameter(
-            f"{field} {key!r} is invalid: use letters, digits, underscores, dashes, periods, spaces, colons and slashes"
-        )
-    if ("." in key or "/" in key) and (
-        key == "." or posixpath.normpath(key) != key or key.startswith("/") or ".." in key.split("/")
-    ):
-        raise InvalidParameter(f"{field} {key!r} is invalid: it must not be a relative path like '..' or './'")
-    return key
-
-
-def check_string(value: Any, field: str, limit: int, *, allow_empty: bool = True) -> str:
-    """Params and tags take any value and store ``str(value)``, as MLflow does; the length is checked."""
-    text = value if isinstance(value, str) else str(value)
-    if not allow_empty and not text:
-        raise InvalidParameter(f"{field} must not be empty")
-    if len(text) > limit:
-        raise InvalidParameter(f"{field} is {len(text)} characters; the limit is {limit}")
-    return text
 
 
 def check_metric_value(value: Any, key: str) -> float:
@@ -71,25 +40,6 @@ def check_metric_value(value: Any, key: str) -> float:
     if isinstance(value, numbers.Real):  # ints, bools (as MLflow: 1.0 / 0.0), numpy scalars
         return float(value)
     raise InvalidParameter(f"metric {key!r}: value must be a number, got {type(value).__name__} {str(value)[:40]!r}")
-
-
-def check_int(value: Any, field: str, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if (
-            isinstance(value, numbers.Real)
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and float(value).is_integer()
-        ):
-            value = int(float(value))
-        else:
-            raise InvalidParameter(f"{field} must be an integer, got {type(value).__name__} {value!r}")
-    result = int(value)
-    if minimum is not None and result < minimum:
-        raise InvalidParameter(f"{field} must be at least {minimum}, got {result}")
-    if not -(2**63) <= result < 2**63:
-        raise InvalidParameter(f"{field} {result} does not fit in a 64-bit integer")
-    return result
 
 
 def check_run_id(run_id: Any, field: str = "run_id") -> str:
@@ -117,13 +67,6 @@ def check_experiment_name(name: Any, field: str = "name") -> str:
             f"experiment {field} is {len(name)} characters; the limit is {MAX_EXPERIMENT_NAME_LENGTH}"
         )
     return name
-
-
-def check_max_results(value: Any, cap: int, field: str = "max_results") -> int:
-    result = check_int(value, field, minimum=1)
-    if result > cap:
-        raise InvalidParameter(f"{field} {result} is over the limit of {cap}")
-    return result
 
 
 class EntityChecks:

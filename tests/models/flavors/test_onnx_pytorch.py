@@ -10,7 +10,7 @@ import yaml
 
 import dockyard.onnx
 import dockyard.pytorch
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 from dockyard.models import load_model
 
 torch = pytest.importorskip("torch")

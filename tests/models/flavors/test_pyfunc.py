@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import dockyard.pyfunc
-from dockyard.errors import ModelInputError
+from dockyard.core.errors import ModelInputError
 from dockyard.models import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema, load_model
 
 
@@ -62,7 +62,7 @@ def test_code_paths_are_importable_after_loading(tmp_path: Path) -> None:
 
 
 def test_missing_artifact_is_refused(tmp_path: Path) -> None:
-    from dockyard.errors import InvalidParameter
+    from dockyard.core.errors import InvalidParameter
 
     with pytest.raises(InvalidParameter, match=r"artifacts\['k'\]"):
         dockyard.pyfunc.save_model(tmp_path / "m", python_model=Scale(), artifacts={"k": tmp_path / "nope"})

@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 import dockyard.sklearn
 from dockyard.__about__ import __version__
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 from dockyard.models import load_model
 from dockyard.models.requirements import pinned
 

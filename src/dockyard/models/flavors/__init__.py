@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Protocol
 
-from dockyard.errors import InvalidModel, UnsupportedModel
+from dockyard.core.errors import InvalidModel, UnsupportedModel
 
 GROUP = "dockyard.flavors"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import MissingExtra, ModelInputError
+from dockyard.core.errors import MissingExtra, ModelInputError
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names
 
 _ORT_TYPES = {

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel, InvalidParameter, MissingExtra
+from dockyard.core.errors import InvalidModel, InvalidParameter, MissingExtra
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel, InvalidParameter
+from dockyard.core.errors import InvalidModel, InvalidParameter
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names
 
 PICKLE_MODULE = "mlflow.pytorch.pickle_module"

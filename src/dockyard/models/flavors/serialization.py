@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidModel, InvalidParameter, MissingExtra
+from dockyard.core.errors import InvalidModel, InvalidParameter, MissingExtra
 
 FORMATS = ("skops", "cloudpickle", "pickle")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names
 from dockyard.models.flavors import serialization as ser
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.models.flavors import Loaded, SavedFlavor, import_class, module_names, qualified_class
 
 FORMATS = ("ubj", "json", "deprecated")

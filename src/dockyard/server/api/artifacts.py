@@ -12,7 +12,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from dockyard.artifacts import check_artifact_path
-from dockyard.errors import DockyardError, InvalidParameter, StoreUnavailable
+from dockyard.core.errors import DockyardError, InvalidParameter, StoreUnavailable
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, endpoint, json_response
 

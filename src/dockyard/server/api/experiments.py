@@ -26,7 +26,7 @@ def get(ctx: ServerContext, p: Params) -> dict[str, Any]:
 
 
 def get_by_name(ctx: ServerContext, p: Params) -> dict[str, Any]:
-    from dockyard.errors import ExperimentNotFound
+    from dockyard.core.errors import ExperimentNotFound
 
     name = p.string("experiment_name", required=True)
     experiment = ctx.tracking.get_experiment_by_name(name)

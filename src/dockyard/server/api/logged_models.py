@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.core.wire import decode_key_values
 from dockyard.registry import wire
 from dockyard.server.api.registered_models import registry
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
-from dockyard.tracking.wire import decode_key_values
 
 SEARCH_DEFAULT = 10_000  # MLflow's client default; the proto's is the cap (200,000)
 

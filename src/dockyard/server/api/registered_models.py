@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter
+from dockyard.core.wire import decode_key_values
 from dockyard.registry import wire
-from dockyard.registry.service import RegistryService
+from dockyard.registry.protocol import RegistryAPI
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
-from dockyard.tracking.wire import decode_key_values
 
 SEARCH_DEFAULT = 100
 EVENTS_DEFAULT = 1000
 
 
-def registry(ctx: ServerContext) -> RegistryService:
+def registry(ctx: ServerContext) -> RegistryAPI:
     if ctx.registry is None:  # create_app only routes here with a registry; this guards direct calls
         raise InvalidParameter("this server has no model registry")
     return ctx.registry

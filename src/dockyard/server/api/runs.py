@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dockyard.errors import InvalidParameter
+from dockyard.core.clock import now_ms
+from dockyard.core.errors import InvalidParameter
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire
 from dockyard.tracking.entities import Metric, ModelInput, ViewType
-from dockyard.util import now_ms
 
 SEARCH_DEFAULT = 1000
 HISTORY_DEFAULT = 25_000  # what MLflow's client sends; also the cap

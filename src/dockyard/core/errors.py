@@ -1,0 +1,330 @@
+"""Dockyard's exception tree.
+
+Every error a caller can act on is a class here. Each class carries the HTTP status the server answers
+with and the MLflow ``error_code`` it puts in the JSON envelope, so that the official ``mlflow`` client
+understands it and Dockyard's remote client can decode it back into the same class::
+
+    DockyardError                                  500 INTERNAL_ERROR
+    ├── InvalidParameter                           400 INVALID_PARAMETER_VALUE
+    │   ├── InvalidFilter                          400 INVALID_PARAMETER_VALUE (names the position)
+    │   ├── InvalidArtifactPath                    400 INVALID_PARAMETER_VALUE
+    │   ├── ParamValueChanged                      400 INVALID_PARAMETER_VALUE
+    │   ├── RunNotActive                           400 INVALID_PARAMETER_VALUE
+    │   ├── AliasNotFound                          400 INVALID_PARAMETER_VALUE (as MLflow answers)
+    │   ├── UnsupportedModel                       400 INVALID_PARAMETER_VALUE (no flavor saves this object)
+    │   ├── InvalidModel                           400 INVALID_PARAMETER_VALUE (a model directory is broken)
+    │   ├── ModelVersionNotReady                   400 INVALID_PARAMETER_VALUE (promoting a version not READY)
+    │   └── NothingToRollBack                      400 INVALID_PARAMETER_VALUE (no earlier holder of the alias)
+    ├── BadRequest                                 400 BAD_REQUEST
+    │   ├── RequestTooLarge                        413 BAD_REQUEST
+    │   ├── ModelInputError                        400 BAD_REQUEST (input does not match the signature)
+    │   └── UnsupportedMediaType                   415 BAD_REQUEST (a scoring request's content type)
+    ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
+    │   ├── ExperimentNotFound
+    │   ├── RunNotFound
+    │   ├── ArtifactNotFound
+    │   ├── LoggedModelNotFound
+    │   ├── TagNotFound
+    │   ├── RegisteredModelNotFound
+    │   ├── ModelVersionNotFound
+    │   └── WebhookNotFound
+    ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
+    │   ├── ExperimentAlreadyExists
+    │   └── RegisteredModelAlreadyExists
+    ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
+    ├── StoreUnavailable                           503 TEMPORARILY_UNAVAILABLE
+    ├── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
+    ├── PredictionFailed                           500 INTERNAL_ERROR (the model raised while predicting)
+    ├── PredictionTimeout                          504 DEADLINE_EXCEEDED (a scoring request ran too long)
+    └── ReproductionFailed                         500 INTERNAL_ERROR (re-running a run's script failed)
+
+>>> err = RunNotFound("Run 'abc' not found")
+>>> (err.http_status, err.error_code)
+(404, 'RESOURCE_DOES_NOT_EXIST')
+>>> error_class_for("RESOURCE_DOES_NOT_EXIST") is ResourceNotFound
+True
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "AliasNotFound",
+    "ArtifactNotFound",
+    "BadRequest",
+    "DockyardError",
+    "ExperimentAlreadyExists",
+    "ExperimentNotFound",
+    "InvalidArtifactPath",
+    "InvalidFilter",
+    "InvalidModel",
+    "InvalidParameter",
+    "LoggedModelNotFound",
+    "LoggingFailed",
+    "MissingExtra",
+    "ModelInputError",
+    "ModelVersionNotFound",
+    "ModelVersionNotReady",
+    "NothingToRollBack",
+    "ParamValueChanged",
+    "PredictionFailed",
+    "PredictionTimeout",
+    "RegisteredModelAlreadyExists",
+    "RegisteredModelNotFound",
+    "ReproductionFailed",
+    "RequestTooLarge",
+    "ResourceAlreadyExists",
+    "ResourceNotFound",
+    "RunNotActive",
+    "RunNotFound",
+    "StoreUnavailable",
+    "TagNotFound",
+    "UnsupportedMediaType",
+    "UnsupportedModel",
+    "WebhookNotFound",
+    "error_class_for",
+    "error_from_dict",
+    "require",
+]
+
+
+class DockyardError(Exception):
+    """Base of every Dockyard error."""
+
+    http_status: ClassVar[int] = 500
+    error_code: ClassVar[str] = "INTERNAL_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, object]:
+        """The MLflow JSON error envelope, plus the class name so Dockyard's client can rebuild it.
+
+        MLflow's client reads ``error_code`` and ``message`` and ignores the rest.
+        """
+        return {"error_code": self.error_code, "message": self.message, "error_class": type(self).__name__}
+
+
+class InvalidParameter(DockyardError):
+    """A value supplied by the caller is wrong: the message names the field and the reason."""
+
+    http_status = 400
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class InvalidFilter(InvalidParameter):
+    """A search filter or order_by clause that does not parse.
+
+    ``position`` is the 0-based character offset where parsing failed.
+    """
+
+    def __init__(self, message: str, *, text: str = "", position: int | None = None) -> None:
+        if position is not None:
+            message = f"{message} (at position {position} of {text!r})"
+        super().__init__(message)
+        self.text = text
+        self.position = position
+
+    def to_dict(self) -> dict[str, object]:
+        return {**super().to_dict(), "position": self.position, "text": self.text}
+
+
+class InvalidArtifactPath(InvalidParameter):
+    """An artifact path that is absolute or escapes its root with '..'."""
+
+
+class ParamValueChanged(InvalidParameter):
+    """A param was logged again with a different value: params are immutable."""
+
+
+class RunNotActive(InvalidParameter):
+    """A write to a run that is deleted (MLflow answers INVALID_PARAMETER_VALUE)."""
+
+
+class AliasNotFound(InvalidParameter):
+    """No version holds the alias. MLflow answers INVALID_PARAMETER_VALUE (400) here, not 404, and its
+    clients expect that code, so this is an invalid parameter rather than a missing resource."""
+
+
+class UnsupportedModel(InvalidParameter):
+    """No installed flavor can save this object; the message lists the flavors there are."""
+
+
+class InvalidModel(InvalidParameter):
+    """A model directory or ``MLmodel`` file is missing a file or is corrupted; the message names it."""
+
+
+class ModelVersionNotReady(InvalidParameter):
+    """Promoting a model version whose status is not READY (still registering, or failed)."""
+
+
+class NothingToRollBack(InvalidParameter):
+    """A rollback of an alias with no earlier holder to go back to (or whose earlier holder is gone)."""
+
+
+class BadRequest(DockyardError):
+    http_status = 400
+    error_code = "BAD_REQUEST"
+
+
+class RequestTooLarge(BadRequest):
+    """A request body over the server's limit (DOCKYARD_MAX_REQUEST_BYTES)."""
+
+    http_status = 413
+
+
+class ModelInputError(BadRequest):
+    """Model input does not match the model's signature; the message names the column and what it expected."""
+
+
+class UnsupportedMediaType(BadRequest):
+    """A scoring request whose content type is neither JSON nor CSV (MLflow answers 415 too)."""
+
+    http_status = 415
+
+
+class ResourceNotFound(DockyardError):
+    http_status = 404
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class ExperimentNotFound(ResourceNotFound):
+    pass
+
+
+class RunNotFound(ResourceNotFound):
+    pass
+
+
+class ArtifactNotFound(ResourceNotFound):
+    pass
+
+
+class LoggedModelNotFound(ResourceNotFound):
+    pass
+
+
+class TagNotFound(ResourceNotFound):
+    """Deleting a tag that is not set (MLflow answers RESOURCE_DOES_NOT_EXIST)."""
+
+
+class RegisteredModelNotFound(ResourceNotFound):
+    pass
+
+
+class ModelVersionNotFound(ResourceNotFound):
+    """The version does not exist or was deleted."""
+
+
+class WebhookNotFound(ResourceNotFound):
+    pass
+
+
+class ResourceAlreadyExists(DockyardError):
+    http_status = 400
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class ExperimentAlreadyExists(ResourceAlreadyExists):
+    pass
+
+
+class RegisteredModelAlreadyExists(ResourceAlreadyExists):
+    pass
+
+
+class MissingExtra(DockyardError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is required for this; install it with: pip install 'dockyard[{extra}]'")
+        self.package = package
+        self.extra = extra
+
+    def __reduce__(self) -> tuple[type[MissingExtra], tuple[str, str]]:
+        return (MissingExtra, (self.package, self.extra))
+
+
+class StoreUnavailable(DockyardError):
+    http_status = 503
+    error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class LoggingFailed(DockyardError):
+    """A background flush of queued metrics, params or tags failed; ``__cause__`` holds the store error."""
+
+
+class PredictionFailed(DockyardError):
+    """The model itself raised while predicting; ``__cause__`` holds its exception."""
+
+
+class PredictionTimeout(DockyardError):
+    """A scoring request took longer than the server's ``--timeout``."""
+
+    http_status = 504
+    error_code = "DEADLINE_EXCEEDED"
+
+
+class ReproductionFailed(DockyardError):
+    """``dockyard runs reproduce``: the worktree, the environment or the re-run script failed."""
+
+
+# The classes the remote client decodes an envelope into, by MLflow error_code.
+_BY_CODE: dict[str, type[DockyardError]] = {
+    "INVALID_PARAMETER_VALUE": InvalidParameter,
+    "BAD_REQUEST": BadRequest,
+    "RESOURCE_DOES_NOT_EXIST": ResourceNotFound,
+    "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
+    "TEMPORARILY_UNAVAILABLE": StoreUnavailable,
+    "DEADLINE_EXCEEDED": PredictionTimeout,
+    "INTERNAL_ERROR": DockyardError,
+}
+
+
+def error_class_for(error_code: str) -> type[DockyardError]:
+    """The exception class for an MLflow ``error_code`` (``DockyardError`` when unknown)."""
+    return _BY_CODE.get(error_code, DockyardError)
+
+
+def _subclasses(cls: type[DockyardError]) -> dict[str, type[DockyardError]]:
+    out = {cls.__name__: cls}
+    for sub in cls.__subclasses__():
+        out.update(_subclasses(sub))
+    return out
+
+
+def error_from_dict(envelope: dict[str, object], status: int = 500) -> DockyardError:
+    """Rebuild the exception a server sent: its own class when it names one of ours, else by code.
+
+    >>> err = error_from_dict(RunNotFound("Run 'x' not found").to_dict())
+    >>> type(err).__name__, err.message
+    ('RunNotFound', "Run 'x' not found")
+    """
+    message = str(envelope.get("message", "")) or f"HTTP {status}"
+    code = str(envelope.get("error_code", ""))
+    cls = _subclasses(DockyardError).get(str(envelope.get("error_class", "")))
+    if cls is InvalidFilter:
+        bad_filter = InvalidFilter(message)
+        position = envelope.get("position")
+        bad_filter.position = position if isinstance(position, int) else None
+        bad_filter.text = str(envelope.get("text", ""))
+        return bad_filter
+    if cls is None or cls is MissingExtra or cls.error_code != code:
+        cls = error_class_for(code)
+    error = cls.__new__(cls)
+    DockyardError.__init__(error, message)
+    return error
+
+
+def require(module: str, extra: str) -> None:
+    """Raise :class:`MissingExtra` unless ``module`` can be imported."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module)
+    except ModuleNotFoundError:  # a parent package is missing
+        found = None
+    if found is None:
+        raise MissingExtra(module, extra)

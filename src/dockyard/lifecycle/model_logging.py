@@ -1,0 +1,212 @@
+"""Save, log, register and load models: what ``dockyard.sklearn``, ``dockyard.pyfunc``... are made of.
+
+``log_model`` follows MLflow 3: the model becomes a *logged model* (``m-<id>``) of the run's experiment,
+linked to the run as an output, its files at the logged model's artifact location
+(``<experiment root>/models/m-<id>/artifacts``), and its URI is ``models:/m-<id>``. The model directory
+is written and checked locally first, so a model that fails to save creates nothing in the store; a
+failed upload removes the logged model and whatever was uploaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dockyard.core.errors import DockyardError, InvalidParameter, RegisteredModelAlreadyExists
+from dockyard.models.manifest import ModelInfo
+from dockyard.models.signature import ModelSignature
+
+if TYPE_CHECKING:
+    from dockyard.lifecycle.client import Client
+    from dockyard.models.loading import Predictor
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameter("name: a model needs a non-empty name")
+    if name.startswith("/") or ".." in name.split("/") or "\\" in name:
+        raise InvalidParameter(f"name {name!r}: must be a relative path without '..'")
+    return name
+
+
+def _client_and_run(client: Client | None, run_id: str | None) -> tuple[Client, str]:
+    from dockyard.lifecycle import fluent
+
+    if client is None:
+        client = fluent.current_client()
+    if run_id is None:
+        active = fluent.active_run()
+        run_id = active.info.run_id if active is not None else fluent.start_run().info.run_id
+    return client, run_id
+
+
+def log_model(
+    flavor: str | None,
+    model: Any,
+    name: str | None = None,
+    *,
+    artifact_path: str | None = None,
+    signature: ModelSignature | bool | None = None,
+    input_example: Any = None,
+    registered_model_name: str | None = None,
+    pip_requirements: Sequence[str] | str | os.PathLike[str] | None = None,
+    extra_pip_requirements: Sequence[str] | str | os.PathLike[str] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
+    metadata: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    run_id: str | None = None,
+    client: Client | None = None,
+    **flavor_options: Any,
+) -> ModelInfo:
+    """Log ``model`` from the active run (one is started if none is) as a logged model; see module doc."""
+    from dockyard.models.saving import _flavor, write_model_dir
+
+    model_name = _check_name(name or artifact_path or "model")
+    chosen = _flavor(model, flavor)
+    client, run_id = _client_and_run(client, run_id)
+    run = client.get_run(run_id)
+    with tempfile.TemporaryDirectory(prefix="dockyard-model-") as tmp:
+        local = Path(tmp) / "model"
+        local.mkdir()
+        manifest = write_model_dir(
+            model,
+            local,
+            chosen,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            code_paths=code_paths,
+            metadata=metadata,
+            flavor_options=flavor_options,
+            run_id=run_id,
+        )
+        logged = client.create_logged_model(
+            run.info.experiment_id, model_name, source_run_id=run_id, params=params, tags=tags, model_type=model_type
+        )
+        store = None
+        try:
+            manifest.model_id = manifest.model_uuid = logged.model_id
+            manifest.artifact_path = logged.artifact_location
+            manifest.save(local)
+            from dockyard.artifacts import artifact_store_for_uri
+
+            store = artifact_store_for_uri(logged.artifact_location, tracking_uri=client.tracking_uri)
+            store.log_dir(local)
+            client.finalize_logged_model(logged.model_id, "READY")
+            client.log_outputs(run_id, [_output(logged.model_id, step)])
+        except BaseException:
+            _undo(client, logged.model_id, store)
+            raise
+    version = None
+    uri = f"models:/{logged.model_id}"
+    if registered_model_name is not None:
+        version = register_model(uri, registered_model_name, client=client)
+    return ModelInfo.of(manifest, uri, name=model_name, version=version)
+
+
+def _output(model_id: str, step: int) -> Any:
+    from dockyard.tracking.entities import ModelOutput
+
+    return ModelOutput(model_id, step)
+
+
+def _undo(client: Client, model_id: str, store: Any) -> None:
+    # Best effort: the original error is what the caller must see.
+    try:
+        if store is not None:
+            store.delete()
+    except (OSError, DockyardError):
+        pass
+    try:
+        client.delete_logged_model(model_id)
+    except DockyardError:
+        pass
+
+
+def register_model(
+    model_uri: str,
+    name: str,
+    *,
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+    client: Client | None = None,
+) -> int:
+    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed); its number.
+
+    ``runs:/<run>/<path>`` naming a logged model registers that logged model (``models:/m-<id>``).
+    """
+    from dockyard.lifecycle import fluent
+    from dockyard.models.uris import parse_model_uri
+    from dockyard.registry.backends import open_registry
+
+    client = client or fluent.current_client()
+    parsed = parse_model_uri(model_uri)
+    source, run_id, model_id = model_uri, parsed.run_id, parsed.model_id
+    if parsed.kind == "run":
+        from dockyard.lifecycle.resolution import ModelResolver
+
+        logged = ModelResolver(client).run_logged_model(client.get_run(parsed.run_id or ""), parsed.path or "")
+        if logged is not None:
+            source, model_id = f"models:/{logged.model_id}", logged.model_id
+    elif parsed.kind == "logged_model":
+        run_id = client.get_logged_model(model_id or "").source_run_id
+    registry = open_registry(client.settings)
+    try:
+        registry.create_registered_model(name)
+    except RegisteredModelAlreadyExists:
+        pass
+    version = registry.create_model_version(
+        name, source, run_id=run_id, tags=tags, description=description, model_id=model_id
+    )
+    if model_id is not None:
+        _record_registration(client, model_id, name, int(version.version))
+    return int(version.version)
+
+
+def _record_registration(client: Client, model_id: str, name: str, version: int) -> None:
+    # MLflow 3 keeps a logged model's registrations in this tag (a JSON list), and its UI reads it.
+    current = client.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
+    entries = json.loads(current) if current else []
+    entries.append({"name": name, "version": version})
+    client.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
+
+
+class FlavorAPI:
+    """``save_model``/``log_model``/``load_model`` bound to one flavor: the body of ``dockyard.<flavor>``."""
+
+    def __init__(self, flavor: str) -> None:
+        self.flavor = flavor
+
+    def save_model(self, model: Any, path: str | os.PathLike[str], **options: Any) -> ModelInfo:
+        """Write ``model`` as a model directory at ``path``; see :func:`dockyard.models.save_model`."""
+        from dockyard.models.saving import save_model
+
+        manifest = save_model(model, path, flavor=self.flavor, **options)
+        return ModelInfo.of(manifest, str(Path(path).resolve()))
+
+    def log_model(self, model: Any, name: str | None = None, **options: Any) -> ModelInfo:
+        """Log ``model`` from the active run as a logged model; see :func:`dockyard.lifecycle.model_logging.log_model`."""
+        return log_model(self.flavor, model, name, **options)
+
+    def load_model(self, model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None) -> Any:
+        """The native model object at ``model_uri`` (any model URI form)."""
+        from dockyard.models.loading import load_native
+
+        return load_native(model_uri, self.flavor, dst_path=dst_path)
+
+
+def load_model(model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None) -> Predictor:
+    """A :class:`~dockyard.models.Predictor` for any model URI."""
+    from dockyard.models.loading import load_model as load
+
+    return load(model_uri, dst_path=dst_path)
