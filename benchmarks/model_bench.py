@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import (  # noqa: E402
+from bench import (
     RESULTS,
     busy_cpu_seconds,
     child_env,

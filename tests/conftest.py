@@ -131,3 +131,29 @@ def pytest_report_header(config: pytest.Config) -> str:
     except PackageNotFoundError:
         installed = "not installed"
     return f"mlflow-skinny: {installed} (compatibility tests known to pass with {', '.join(MLFLOW_VERSIONS_TESTED)})"
+
+
+# `make test-fast` runs `pytest -m "not heavy"`: the unit and contract tests on SQLite, in process. These
+# modules start real servers or subprocesses, Spark, torch or the real mlflow package; tests marked
+# `slow` or `postgres` are heavy wherever they are.
+HEAVY_MODULES = (  # node id prefixes: modules, or one test
+    "tests/server/",
+    "tests/integrations/test_spark.py",
+    "tests/serving/test_server_process.py",
+    "tests/serving/test_alias_following.py",
+    "tests/serving/test_light.py",
+    "tests/models/test_mlflow_interop.py",
+    "tests/models/flavors/test_onnx_pytorch.py",
+    "tests/demo/test_run.py",
+    "tests/test_examples.py",
+    "tests/tracking/test_durability.py",
+    "tests/tracking/test_reproduce.py",
+    "tests/cli/test_reproduce.py",
+    "tests/cli/test_serve.py::test_serve_with_two_workers",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(HEAVY_MODULES) or item.get_closest_marker("slow") or item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.heavy)

@@ -47,10 +47,9 @@ def test_failed_write_rolls_back(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'r.db'}")
     with db.write() as conn:
         conn.exec_driver_sql("CREATE TABLE t (x INT)")
-    with pytest.raises(RuntimeError):
-        with db.write() as conn:
-            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), db.write() as conn:
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        raise RuntimeError("boom")
     with db.read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
     db.dispose()

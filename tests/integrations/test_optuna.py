@@ -120,14 +120,15 @@ def test_multi_objective(store: Path) -> None:
 
     study = optuna.create_study(directions=["minimize", "minimize"])
     with dockyard.start_run() as parent:
-        dockyard.integrations.optuna.optimize(study, two, n_trials=3, metric_name=["cost", "risk"], show_progress_bar=False)
+        dockyard.integrations.optuna.optimize(
+            study, two, n_trials=3, metric_name=["cost", "risk"], show_progress_bar=False
+        )
     client = dockyard.Client(str(store))
     run = children(client, parent.info.run_id)[0]
     assert run.data.metrics["cost"] + run.data.metrics["risk"] == pytest.approx(1.0)
     assert "optuna.best_trial_numbers" in client.get_run(parent.info.run_id).data.tags
-    with pytest.raises(InvalidParameter, match="2 objective values"):
-        with dockyard.start_run():
-            dockyard.integrations.optuna.optimize(study, two, n_trials=1, metric_name=["only"], show_progress_bar=False)
+    with pytest.raises(InvalidParameter, match="2 objective values"), dockyard.start_run():
+        dockyard.integrations.optuna.optimize(study, two, n_trials=1, metric_name=["only"], show_progress_bar=False)
 
 
 def test_best_params_are_params_so_a_changed_best_is_refused(store: Path) -> None:
@@ -153,7 +154,9 @@ def test_callback_logs_finished_trials(store: Path) -> None:
     study = optuna.create_study()
     with dockyard.start_run() as parent:
         study.optimize(
-            lambda t: t.suggest_float("y", 0, 1), n_trials=3, callbacks=[dockyard.integrations.optuna.DockyardCallback("score")]
+            lambda t: t.suggest_float("y", 0, 1),
+            n_trials=3,
+            callbacks=[dockyard.integrations.optuna.DockyardCallback("score")],
         )
     runs = children(dockyard.Client(str(store)), parent.info.run_id)
     assert sorted(r.data.metrics["score"] for r in runs) == sorted(t.value for t in study.trials)

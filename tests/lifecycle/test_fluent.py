@@ -83,19 +83,17 @@ def test_context_capture_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_exception_ends_run_failed(store: Path) -> None:
-    with pytest.raises(ZeroDivisionError):
-        with dockyard.start_run() as run:
-            dockyard.log_metric("m", 1.0)
-            1 / 0  # noqa: B018
+    with pytest.raises(ZeroDivisionError), dockyard.start_run() as run:
+        dockyard.log_metric("m", 1.0)
+        1 / 0  # noqa: B018
     stored = fresh_client(store).get_run(run.info.run_id)
     assert stored.info.status is RunStatus.FAILED
     assert stored.data.metrics == {"m": 1.0}
 
 
 def test_keyboard_interrupt_ends_run_killed(store: Path) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with dockyard.start_run() as run:
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), dockyard.start_run() as run:
+        raise KeyboardInterrupt
     assert fresh_client(store).get_run(run.info.run_id).info.status is RunStatus.KILLED
 
 
@@ -113,10 +111,8 @@ def test_nested_runs(store: Path) -> None:
 
 
 def test_exception_in_nested_block_fails_only_what_it_leaves(store: Path) -> None:
-    with pytest.raises(ValueError):
-        with dockyard.start_run() as parent:
-            with dockyard.start_run(nested=True) as child:
-                raise ValueError("boom")
+    with pytest.raises(ValueError), dockyard.start_run() as parent, dockyard.start_run(nested=True) as child:
+        raise ValueError("boom")
     client = fresh_client(store)
     assert client.get_run(child.info.run_id).info.status is RunStatus.FAILED
     assert client.get_run(parent.info.run_id).info.status is RunStatus.FAILED
@@ -276,9 +272,8 @@ def test_log_input_pandas_numpy_parquet(store: Path, tmp_path: Path) -> None:
     assert json.loads(inputs["train"].dataset.source)["uri"] == str(tmp_path / "train.parquet")
     # same content, same digest: the parquet file holds the same frame
     assert inputs["train"].dataset.digest == dockyard.data.from_pandas(df).digest
-    with pytest.raises(InvalidParameter, match="cannot describe"):
-        with dockyard.start_run():
-            dockyard.log_input(object())
+    with pytest.raises(InvalidParameter, match="cannot describe"), dockyard.start_run():
+        dockyard.log_input(object())
 
 
 def test_search_runs_lists_and_frames(store: Path) -> None:

@@ -35,13 +35,13 @@ with warnings.catch_warnings():
     import mlflow.sklearn
     import mlflow.xgboost
 
-import dockyard.lightgbm  # noqa: E402
-import dockyard.onnx  # noqa: E402
-import dockyard.pyfunc  # noqa: E402
-import dockyard.pytorch  # noqa: E402
-import dockyard.sklearn  # noqa: E402
-import dockyard.xgboost  # noqa: E402
-from dockyard.models import load_model  # noqa: E402
+import dockyard.lightgbm
+import dockyard.onnx
+import dockyard.pyfunc
+import dockyard.pytorch
+import dockyard.sklearn
+import dockyard.xgboost
+from dockyard.models import load_model
 
 # The opt-in to loading pickled models (MLflow refuses them without one): renamed in MLflow 3.18.
 PICKLE_OPT_IN = (

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from dockyard.core.errors import InvalidParameter
 from dockyard.core import validation as cv
+from dockyard.core.errors import InvalidParameter
 from dockyard.core.validation import check_int, check_key, check_max_results, check_string
 from dockyard.tracking import validation as v
 from dockyard.tracking.validation import (

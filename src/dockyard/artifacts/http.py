@@ -167,7 +167,7 @@ class HttpArtifactStore:
     def open_write(self, artifact_file: str) -> Iterator[BinaryIO]:
         rel = check_artifact_path(artifact_file, field="artifact_file")
         with tempfile.TemporaryFile() as spool:
-            yield spool  # type: ignore[misc]
+            yield spool
             spool.seek(0)
             self._request("PUT", self._url(rel), content=_iter_file(spool))
 

@@ -289,7 +289,7 @@ class LocalArtifactStore:
         real = self._locate(rel, "path")
         if not rel or not real.is_file():
             raise ArtifactNotFound(f"artifact {rel!r} not found (or not a file) under {self.root_uri}")
-        return open(real, "rb")  # noqa: SIM115 - the caller streams and closes it
+        return open(real, "rb")  # the caller streams and closes it
 
     @contextlib.contextmanager
     def open_write(self, artifact_file: str) -> Iterator[BinaryIO]:

@@ -304,7 +304,7 @@ class S3ArtifactStore:
         if not rel:
             raise InvalidArtifactPath("artifact_file must name a file, not the artifact root")
         with tempfile.TemporaryFile(prefix="dockyard-s3-") as spool:
-            yield spool  # type: ignore[misc]
+            yield spool
             spool.flush()
             spool.seek(0)
             with self._errors(rel):

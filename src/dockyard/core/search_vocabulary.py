@@ -59,7 +59,7 @@ _PREFIXES: dict[str, dict[str, str]] = {
 _NUMERIC_OPS = ("=", "!=", ">", ">=", "<", "<=")
 _STRING_OPS = ("=", "!=", "LIKE", "ILIKE")
 _LIST_OPS = ("IN", "NOT IN")
-_ALL_OPS = _NUMERIC_OPS + ("LIKE", "ILIKE") + _LIST_OPS
+_ALL_OPS = (*_NUMERIC_OPS, "LIKE", "ILIKE", *_LIST_OPS)
 
 # attribute name -> (value type, allowed comparators); value type is "string" or "int".
 _FILTER_ATTRIBUTES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {

@@ -11,6 +11,7 @@ columns and call these.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -28,29 +29,27 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]
         yield items[i : i + size]
 
 
+# The search grammar's comparators as SQLAlchemy operations on a column.
+_COMPARATORS: dict[str, Callable[[Any, Any], sa.ColumnElement[bool]]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "LIKE": lambda column, value: column.like(value),
+    "ILIKE": lambda column, value: column.ilike(value),
+    "IN": lambda column, value: column.in_(list(value)),
+    "NOT IN": lambda column, value: column.not_in(list(value)),
+}
+
+
 def compare(column: Any, op: str, value: Any) -> sa.ColumnElement[bool]:
     """``column <op> value`` for every comparator of the search grammar."""
-    if op == "=":
-        return column == value
-    if op == "!=":
-        return column != value
-    if op == ">":
-        return column > value
-    if op == ">=":
-        return column >= value
-    if op == "<":
-        return column < value
-    if op == "<=":
-        return column <= value
-    if op == "LIKE":
-        return column.like(value)
-    if op == "ILIKE":
-        return column.ilike(value)
-    if op == "IN":
-        return column.in_(list(value))
-    if op == "NOT IN":
-        return column.not_in(list(value))
-    raise InvalidFilter(f"unsupported comparator {op!r}")
+    comparator = _COMPARATORS.get(op)
+    if comparator is None:
+        raise InvalidFilter(f"unsupported comparator {op!r}")
+    return comparator(column, value)
 
 
 def compile_filter(expr: Expr, leaf: Callable[[Comparison], sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:

@@ -169,7 +169,9 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
         with dockyard.start_run(run_name="gbm-search", nested=True):
-            dockyard.integrations.optuna.optimize(study, objective, n_trials=config.n_trials, metric_name="valid_roc_auc")
+            dockyard.integrations.optuna.optimize(
+                study, objective, n_trials=config.n_trials, metric_name="valid_roc_auc"
+            )
         best_valid = float(study.best_value)
         shown = ", ".join(f"{k}={v:.3g}" for k, v in study.best_params.items())
         say(f"[bold]3. Search[/]  {config.n_trials} trials, best valid ROC AUC {best_valid:.4f} ({shown})")

@@ -141,10 +141,7 @@ def to_result(predictions: Any, rows: int, result_type: DataType) -> pd.Series:
     import pandas as pd
     from pyspark.sql.types import ArrayType
 
-    if isinstance(predictions, pd.DataFrame | pd.Series):
-        values = predictions.to_numpy()
-    else:
-        values = np.asarray(predictions)
+    values = predictions.to_numpy() if isinstance(predictions, pd.DataFrame | pd.Series) else np.asarray(predictions)
     if values.ndim == 0 or len(values) != rows:
         raise ModelInputError(f"the model returned {values.shape[0] if values.ndim else 'a scalar'} for {rows} rows")
     if isinstance(result_type, ArrayType):
@@ -236,7 +233,7 @@ def spark_udf(
     # typing's spellings, which are what its checks recognise.
     score.__annotations__ = {
         "batches": typing.Iterator[typing.Tuple[typing.Union[pd.Series, pd.DataFrame], ...]],  # noqa: UP006, UP007
-        "return": typing.Iterator[pd.Series],  # noqa: UP006
+        "return": typing.Iterator[pd.Series],
     }
     return pandas_udf(score, returnType=spark_type)  # type: ignore[call-overload]
 

@@ -115,7 +115,9 @@ class Client(TrackingClient):
         user_id: str | None = None,
     ) -> ModelVersion:
         """Move a version to a stage; ``archive_existing_versions`` (Staging and Production only) moves"""
-        return self.registry.transition_model_version_stage(name, version, stage, archive_existing_versions, reason, user_id)
+        return self.registry.transition_model_version_stage(
+            name, version, stage, archive_existing_versions, reason, user_id
+        )
 
     def search_model_versions(
         self,

@@ -9,6 +9,7 @@ failed upload removes the logged model and whatever was uploaded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -122,15 +123,11 @@ def _output(model_id: str, step: int) -> Any:
 
 def _undo(client: Client, model_id: str, store: Any) -> None:
     # Best effort: the original error is what the caller must see.
-    try:
-        if store is not None:
+    if store is not None:
+        with contextlib.suppress(OSError, DockyardError):
             store.delete()
-    except (OSError, DockyardError):
-        pass
-    try:
+    with contextlib.suppress(DockyardError):
         client.delete_logged_model(model_id)
-    except DockyardError:
-        pass
 
 
 def register_model(
@@ -161,10 +158,8 @@ def register_model(
     elif parsed.kind == "logged_model":
         run_id = client.get_logged_model(model_id or "").source_run_id
     registry = open_registry(client.settings)
-    try:
+    with contextlib.suppress(RegisteredModelAlreadyExists):
         registry.create_registered_model(name)
-    except RegisteredModelAlreadyExists:
-        pass
     version = registry.create_model_version(
         name, source, run_id=run_id, tags=tags, description=description, model_id=model_id
     )
@@ -195,7 +190,10 @@ class FlavorAPI:
         return ModelInfo.of(manifest, str(Path(path).resolve()))
 
     def log_model(self, model: Any, name: str | None = None, **options: Any) -> ModelInfo:
-        """Log ``model`` from the active run as a logged model; see :func:`dockyard.lifecycle.model_logging.log_model`."""
+        """Log ``model`` from the active run as a logged model.
+
+        See :func:`dockyard.lifecycle.model_logging.log_model`.
+        """
         return log_model(self.flavor, model, name, **options)
 
     def load_model(self, model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None) -> Any:

@@ -52,7 +52,7 @@ class ModelResolver:
         if parsed.kind == "artifact":
             return parsed.uri
         if parsed.kind == "logged_model":
-            assert parsed.model_id is not None
+            assert parsed.model_id is not None  # noqa: S101  for mypy: parse_model_uri sets model_id on every logged_model URI
             return self.client.get_logged_model(parsed.model_id).artifact_location
         if parsed.kind == "run":
             return self._run_location(parsed)
@@ -66,7 +66,7 @@ class ModelResolver:
         return max(named, key=lambda m: m.creation_timestamp) if named else None
 
     def _run_location(self, parsed: ModelUri) -> str:
-        assert parsed.run_id is not None and parsed.path is not None
+        assert parsed.run_id is not None and parsed.path is not None  # noqa: S101  for mypy: parse_model_uri sets both on every runs:/ URI
         run = self.client.get_run(parsed.run_id)
         logged = self.run_logged_model(run, parsed.path)
         if logged is not None:

@@ -92,7 +92,7 @@ def _enforce_columns(frame: Any, schema: Schema) -> Any:
         raise ModelInputError(f"missing input {noun} {wanted}")
     columns = {}
     for spec in specs:
-        assert spec.name is not None
+        assert spec.name is not None  # noqa: S101  for mypy: Schema guarantees every spec has a name when has_names
         if spec.name in present:
             columns[spec.name] = _coerce_column(frame[present[spec.name]], spec, f"column {spec.name!r}")
     import pandas as pd
@@ -200,7 +200,7 @@ def _enforce_tensors(data: Any, schema: Schema) -> Any:
     import numpy as np
 
     specs: list[TensorSpec] = [s for s in schema.specs if isinstance(s, TensorSpec)]
-    if schema.has_names and len(specs) > 1 or isinstance(data, dict):
+    if (schema.has_names and len(specs) > 1) or isinstance(data, dict):
         if not isinstance(data, dict):
             import pandas as pd
 

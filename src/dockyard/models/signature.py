@@ -181,8 +181,7 @@ class ParamSchema:
     @classmethod
     def from_json(cls, text: str) -> ParamSchema:
         items = json.loads(text)
-        shape = lambda s: None if s is None else tuple(s)  # noqa: E731
-        return cls(ParamSpec(i["name"], i["type"], i.get("default"), shape(i.get("shape"))) for i in items)
+        return cls(ParamSpec(i["name"], i["type"], i.get("default"), _shape(i.get("shape"))) for i in items)
 
 
 @dataclass(frozen=True)
@@ -211,3 +210,7 @@ class ModelSignature:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidModel(f"MLmodel signature is not valid: {exc}") from exc
+
+
+def _shape(value: list[int] | None) -> tuple[int, ...] | None:
+    return None if value is None else tuple(value)

@@ -156,7 +156,7 @@ def _fetcher(scheme: str) -> Fetcher:
     if point is None:
         known = ", ".join(sorted({"file", *points, *_fetchers}))
         raise InvalidParameter(f"no handler for model URIs of scheme {scheme!r} (known: {known})")
-    fetch = point.load()
+    fetch: Fetcher = point.load()
     with _lock:
         _fetchers[scheme] = fetch
     return fetch

@@ -71,5 +71,9 @@ def close_all() -> None:
 
     for service in services:
         service.close()
-        if isinstance(service, RegistryService) and service.tracking is None and isinstance(service.store, SqlRegistryStore):
+        if (
+            isinstance(service, RegistryService)
+            and service.tracking is None
+            and isinstance(service.store, SqlRegistryStore)
+        ):
             service.store.db.dispose()

@@ -100,7 +100,7 @@ class SqlWebhookStore:
         """``changes``: any of name, description, url, secret, events (a list), status."""
         values: dict[str, Any] = dict(changes)
         if "events" in values:
-            values["events"] = ",".join(values["events"])  # type: ignore[arg-type]
+            values["events"] = ",".join(values["events"])
         if isinstance(values.get("status"), WebhookStatus):
             values["status"] = values["status"].value
         with self.db.write() as conn:

@@ -90,9 +90,9 @@ def urllib_send(url: str, body: bytes, headers: dict[str, str], timeout: float) 
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310  webhook URLs are checked http(s) on create and update
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked on create
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  http(s) checked on create and update
             return int(response.status), response.read(4096).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read(4096).decode("utf-8", "replace")

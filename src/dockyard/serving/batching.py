@@ -185,7 +185,7 @@ class Batcher:
             self._task = loop.create_task(self._work())
         future: asyncio.Future[Outcome] = loop.create_future()
         self._pending.append((item, future))
-        assert self._wake is not None
+        assert self._wake is not None  # noqa: S101  for mypy: _wake is set before the worker task is created
         self._wake.set()
         return await future
 
@@ -227,7 +227,7 @@ class Batcher:
 
     async def _work(self) -> None:
         loop = asyncio.get_running_loop()
-        assert self._wake is not None
+        assert self._wake is not None  # noqa: S101  for mypy: _wake is set before the worker task is created
         while True:
             await self._wake.wait()
             self._wake.clear()

@@ -301,7 +301,8 @@ def encode_predictions(predictions: Any) -> bytes:
     body = {"predictions": jsonable(predictions)}
     if _orjson is not None:
         try:
-            return _orjson.dumps(body)
+            encoded: bytes = _orjson.dumps(body)
+            return encoded
         except TypeError:  # integers beyond 64 bits: the standard encoder writes them
             pass
     return json.dumps(body, separators=(",", ":")).encode()

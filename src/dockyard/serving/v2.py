@@ -118,10 +118,7 @@ def _output(name: str, value: Any) -> dict[str, Any]:
     array = np.asarray(value)
     kind = str(array.dtype)
     datatype = _BY_DTYPE.get(kind) or ("BYTES" if array.dtype.kind in "OUS" else "FP64")
-    if datatype == "BYTES":
-        data = [str(v) for v in array.reshape(-1).tolist()]
-    else:
-        data = jsonable(array.reshape(-1))
+    data = [str(v) for v in array.reshape(-1).tolist()] if datatype == "BYTES" else jsonable(array.reshape(-1))
     return {"name": name, "shape": list(array.shape), "datatype": datatype, "data": data}
 
 

@@ -53,8 +53,6 @@ if TYPE_CHECKING:
     from dockyard.tracking.protocol import TrackingAPI
 
 
-
-
 class TrackingClient:
     """Experiments, runs, metrics, params, tags, datasets and artifacts against one tracking store.
 

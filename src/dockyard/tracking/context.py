@@ -147,7 +147,7 @@ def _packages_txt() -> bytes:
     for dist in importlib.metadata.distributions():
         try:
             name, version = dist.name, dist.version
-        except Exception:  # a broken or half-installed distribution
+        except Exception:  # noqa: S112  a broken or half-installed distribution is left out of the list
             continue
         if not name or not version:
             continue
@@ -161,8 +161,8 @@ def _packages_txt() -> bytes:
 def _git(args: list[str], cwd: str, env: dict[str, str]) -> bytes | None:
     """Stdout of ``git <args>`` run in ``cwd``, or None if git is missing, fails or times out."""
     try:
-        proc = subprocess.run(
-            ["git", *args],
+        proc = subprocess.run(  # noqa: S603  argv is git and the arguments this module builds, no shell
+            ["git", *args],  # noqa: S607  the user's own git, found on PATH
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

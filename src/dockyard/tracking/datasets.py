@@ -78,7 +78,7 @@ def from_pandas(df: Any, *, source: str | None = None, name: str | None = None, 
     schema = _dumps({"mlflow_colspec": columns})
     h = hashlib.sha256(schema.encode())
     h.update(_content_hash(pd, df))
-    profile: dict[str, Any] = {"num_rows": int(len(df)), "num_elements": int(df.size)}
+    profile: dict[str, Any] = {"num_rows": len(df), "num_elements": int(df.size)}
     if targets is not None:
         profile["targets"] = targets
     source_type, source_json = _source(source, "pandas.DataFrame")

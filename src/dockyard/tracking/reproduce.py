@@ -119,8 +119,13 @@ def plan(run: Run, params_as: str = "args") -> Plan:
 
 
 def _git(args: list[str], cwd: str) -> None:
-    proc = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=GIT_TIMEOUT, stdin=subprocess.DEVNULL
+    proc = subprocess.run(  # noqa: S603  argv is git and the arguments this module builds, no shell
+        ["git", *args],  # noqa: S607  the user's own git, found on PATH
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT,
+        stdin=subprocess.DEVNULL,
     )
     if proc.returncode != 0:
         raise ReproductionFailed(f"git {' '.join(args)} failed: {proc.stderr.strip() or proc.stdout.strip()}")
@@ -147,7 +152,7 @@ def _virtualenv(client: TrackingClient, run_id: str, where: Path, echo: Callable
         else next((line for line in lines if line.lower().startswith("dockyard==")), "dockyard")
     )
     for spec in (["-r", str(where / "requirements.txt")], ["--no-deps", dockyard_spec]):
-        proc = subprocess.run([python, "-m", "pip", "install", "--quiet", *spec], capture_output=True, text=True)
+        proc = subprocess.run([python, "-m", "pip", "install", "--quiet", *spec], capture_output=True, text=True)  # noqa: S603  the venv's own python and pip arguments built here, no shell
         if proc.returncode != 0:
             raise ReproductionFailed(f"pip install {' '.join(spec)} failed: {proc.stderr.strip()[-2000:]}")
     return python
@@ -209,10 +214,10 @@ def reproduce(
 def _run(command: list[str], cwd: str, env: dict[str, str], echo: Callable[[str], None]) -> int:
     if not os.path.isdir(cwd):
         raise ReproductionFailed(f"the run's working directory {cwd!r} does not exist at its commit")
-    with subprocess.Popen(
+    with subprocess.Popen(  # noqa: S603  reproducing a run runs its recorded script by design; argv list, no shell
         command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as proc:
-        assert proc.stdout is not None
+        assert proc.stdout is not None  # noqa: S101  for mypy: stdout=PIPE always gives a stream
         for line in proc.stdout:
             echo(line.rstrip("\n"))
         return proc.wait()

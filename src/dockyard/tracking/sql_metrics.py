@@ -41,12 +41,12 @@ def insert(conn: sa.Connection, run_id: str, metrics: list[Metric], *, is_sqlite
     for chunk in chunks(keys):
         marks = ", ".join([mark] * len(chunk))
         rows = conn.exec_driver_sql(
-            f"SELECT key, series_id FROM latest_metrics WHERE run_uuid = {mark} AND key IN ({marks})",
+            f"SELECT key, series_id FROM latest_metrics WHERE run_uuid = {mark} AND key IN ({marks})",  # noqa: S608  only the driver's parameter marker is interpolated; values are bound
             (run_id, *chunk),
         )
-        series.update(rows.all())  # type: ignore[arg-type]
+        series.update(rows.all())
     conn.exec_driver_sql(
-        f"INSERT INTO metrics (series_id, step, timestamp, value) VALUES ({mark}, {mark}, {mark}, {mark})",
+        f"INSERT INTO metrics (series_id, step, timestamp, value) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608  only the driver's parameter marker is interpolated; values are bound
         [(series[m.key], m.step, m.timestamp, None if m.value != m.value else m.value) for m in metrics],
     )
 
@@ -58,7 +58,7 @@ def _upsert_latest_sql(mark: str, is_sqlite: bool) -> str:
     """
     low = "-9e999" if is_sqlite else "'-Infinity'::float8"
     return (
-        "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step) "
+        "INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step) "  # noqa: S608  only parameter markers and a -inf literal chosen by dialect are interpolated
         f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark}) "
         "ON CONFLICT (run_uuid, key) DO UPDATE SET "
         "value = excluded.value, timestamp = excluded.timestamp, step = excluded.step "

@@ -62,9 +62,7 @@ def _run_comparison(c: Comparison) -> sa.ColumnElement[bool]:
             )
         if c.key == "context":
             return run_id.in_(
-                sa.select(rit.c.run_uuid).where(
-                    rit.c.key == "mlflow.data.context", compare(rit.c.value, c.op, c.value)
-                )
+                sa.select(rit.c.run_uuid).where(rit.c.key == "mlflow.data.context", compare(rit.c.value, c.op, c.value))
             )
         raise InvalidFilter(f"unknown dataset field {c.key!r} (use name, digest or context)")
     raise InvalidFilter(f"unknown entity {c.entity!r}")

@@ -287,7 +287,7 @@ class SqlTrackingStore(SqlExperimentStore):
 
     def _check_active(self, conn: sa.Connection, run_id: str) -> None:
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        stage = conn.exec_driver_sql(f"SELECT lifecycle_stage FROM runs WHERE run_uuid = {mark}", (run_id,)).scalar()
+        stage = conn.exec_driver_sql(f"SELECT lifecycle_stage FROM runs WHERE run_uuid = {mark}", (run_id,)).scalar()  # noqa: S608  only the driver's parameter marker is interpolated; values are bound
         if stage is None:
             raise RunNotFound(f"Run {run_id!r} not found")
         if stage != LifecycleStage.ACTIVE.value:
@@ -398,7 +398,7 @@ class SqlTrackingStore(SqlExperimentStore):
         more = len(rows) > max_results
         rows = rows[:max_results]
         items = [Metric(key, _py_value(value), timestamp, step, run_id) for step, timestamp, value, _ in rows]
-        token = encode_token({"after": list(rows[-1][0:2]) + [rows[-1][3]]}) if more else ""
+        token = encode_token({"after": [*rows[-1][0:2], rows[-1][3]]}) if more else ""
         return Page(items, token)
 
     def get_metric_histories(self, run_ids: list[str], key: str, max_per_run: int) -> list[Metric]:

@@ -78,7 +78,7 @@ class GpuReader:
 
     @staticmethod
     def _read_smi(executable: str) -> dict[str, float]:
-        proc = subprocess.run(
+        proc = subprocess.run(  # noqa: S603  nvidia-smi as shutil.which found it, fixed arguments, no shell
             [executable, "--query-gpu=utilization.gpu,memory.used,memory.total", "--format=csv,noheader,nounits"],
             capture_output=True,
             text=True,
@@ -140,7 +140,12 @@ class SystemMetricsMonitor:
     """
 
     def __init__(
-        self, client: TrackingClient, run_id: str, interval: float, *, sample: Callable[[], dict[str, float]] | None = None
+        self,
+        client: TrackingClient,
+        run_id: str,
+        interval: float,
+        *,
+        sample: Callable[[], dict[str, float]] | None = None,
     ) -> None:
         self._client = client
         self._run_id = run_id

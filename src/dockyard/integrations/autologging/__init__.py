@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from dockyard.integrations.autologging.patching import AutologConfig, AutologWarning
 
-__all__ = ["AutologConfig", "AutologWarning", "LIBRARIES", "autolog", "for_library"]
+__all__ = ["LIBRARIES", "AutologConfig", "AutologWarning", "autolog", "for_library"]
 
 # Library (import name) -> the module and function that autolog it.
 LIBRARIES: dict[str, tuple[str, str]] = {

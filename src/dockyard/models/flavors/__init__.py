@@ -97,7 +97,7 @@ def get_flavor(name: str) -> Flavor:
     point = _points().get(name)
     if point is None:
         raise UnsupportedModel(f"no flavor named {name!r}; installed flavors: {', '.join(flavor_names())}")
-    flavor = point.load()
+    flavor: Flavor = point.load()
     with _lock:
         _cache[name] = flavor
     return flavor

@@ -12,6 +12,7 @@ runs the module in ``eval`` mode without gradients and returns a numpy array.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,7 @@ class PyTorchFlavor:
         dtype = None
         sig = model.signature
         if sig is not None and sig.inputs is not None and sig.inputs.is_tensor:
-            dtype = np.dtype(sig.inputs.specs[0].dtype)  # type: ignore[union-attr]
+            dtype = np.dtype(sig.inputs.specs[0].dtype)
 
         def predict(data: Any, params: dict[str, Any] | None = None) -> Any:
             return run_module(native, data, dtype)
@@ -109,10 +110,10 @@ def run_module(module: Any, data: Any, dtype: Any) -> Any:
         array = array.astype(np.float32)
     array = np.require(array, requirements=["C", "W"])  # torch wants a writable buffer
     if getattr(module, "training", False):
-        try:
-            module.eval()  # a pickled module may have been saved in training mode
-        except NotImplementedError:
-            pass  # an exported program's module: already an inference graph
+        # A pickled module may have been saved in training mode. An exported program's module is
+        # already an inference graph: its eval() raises NotImplementedError.
+        with contextlib.suppress(NotImplementedError):
+            module.eval()
     with torch.no_grad():
         out = module(torch.from_numpy(array))
     return out.numpy() if hasattr(out, "numpy") else out
