@@ -62,19 +62,19 @@ def venv_python(venv: Path) -> Path:
 def ensure_mlflow_venv(base_python: str) -> Path:
     """Create benchmarks/.venv-mlflow with the latest mlflow unless `import mlflow` already works there."""
     python = venv_python(MLFLOW_VENV)
-    if python.exists() and subprocess.run([python, "-c", "import mlflow"], capture_output=True).returncode == 0:
+    if python.exists() and subprocess.run([python, "-c", "import mlflow"], capture_output=True).returncode == 0:  # noqa: S603  the benchmark venv's python with fixed arguments, no shell
         return python
     log(f"creating {MLFLOW_VENV.relative_to(REPO)} with the latest mlflow from PyPI (takes a few minutes)")
     if not python.exists():
-        subprocess.run([base_python, "-m", "venv", str(MLFLOW_VENV)], check=True)
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([python, "-m", "pip", "install", "--quiet", "mlflow"], check=True)
+        subprocess.run([base_python, "-m", "venv", str(MLFLOW_VENV)], check=True)  # noqa: S603  the interpreter running this script, fixed arguments, no shell
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)  # noqa: S603  the benchmark venv's python with fixed arguments, no shell
+    subprocess.run([python, "-m", "pip", "install", "--quiet", "mlflow"], check=True)  # noqa: S603  the benchmark venv's python with fixed arguments, no shell
     return python
 
 
 def base_interpreter(python: str) -> str:
     """The interpreter a venv was made from, so the MLflow venv runs the same Python as Dockyard's."""
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603  an interpreter this script chose, with fixed code, no shell
         [python, "-c", "import sys; print(getattr(sys, '_base_executable', sys.executable))"],
         capture_output=True,
         text=True,
@@ -84,7 +84,7 @@ def base_interpreter(python: str) -> str:
 
 
 def distribution_version(python: Path | str, name: str) -> str:
-    out = subprocess.run(
+    out = subprocess.run(  # noqa: S603  an interpreter this script chose, with fixed code, no shell
         [python, "-c", f"import importlib.metadata as m; print(m.version({name!r}))"],
         capture_output=True,
         text=True,
@@ -179,7 +179,7 @@ def run_workload(python: Path | str, module: str, name: str, count: int, timeout
     cwd = fresh_dir(f"{module}-{name}")
     busy0, child0, wall0 = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
     try:
-        proc = subprocess.run(
+        proc = subprocess.run(  # noqa: S603  an interpreter this script chose, running workloads.py with our arguments, no shell
             [str(python), str(WORKLOADS_PY), module, name, str(count)],
             cwd=cwd,
             env=child_env(module),
@@ -212,7 +212,7 @@ def time_import(python: Path | str, module: str, samples: int) -> tuple[float, l
     try:
         for i in range(samples + 1):
             t0 = time.perf_counter()
-            proc = subprocess.run([str(python), "-c", code], cwd=cwd, env=env, capture_output=True, text=True)
+            proc = subprocess.run([str(python), "-c", code], cwd=cwd, env=env, capture_output=True, text=True)  # noqa: S603  an interpreter this script chose, with an import of a fixed module, no shell
             elapsed = time.perf_counter() - t0
             if proc.returncode != 0:
                 raise RuntimeError(f"{python} -c {code!r} failed:\n{proc.stderr[-2000:]}")
@@ -282,7 +282,7 @@ def fmt_target(row: Row) -> str:
 
 
 def fmt_workload(row: Row) -> str:
-    count, unit, _, _ = WORKLOADS[row.name]
+    _, unit, _, _ = WORKLOADS[row.name]
     if row.name == "import":
         return f"import (median of {row.count} {unit})"
     return f"{row.name} ({row.count:,} {unit})"
@@ -314,7 +314,7 @@ def markdown_table(rows: list[Row]) -> str:
 
 
 def git(*args: str) -> str:
-    out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)
+    out = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True)  # noqa: S603, S607  the user's git on PATH with arguments from this script, no shell
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
@@ -327,15 +327,15 @@ def machine_info(pythons: dict[str, Path | str], mlflow_version: str, dockyard_v
                 break
     except OSError:
         pass
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())  # noqa: S607  coreutils' nproc on PATH, no arguments
     commit = git("rev-parse", "--short", "HEAD") or "?"
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    py = subprocess.run(
+    py = subprocess.run(  # noqa: S603  an interpreter this script chose, with fixed code, no shell
         [str(pythons["dockyard"]), "-c", "import platform; print(platform.python_version())"],
         capture_output=True,
         text=True,
     ).stdout.strip()
-    py_ml = subprocess.run(
+    py_ml = subprocess.run(  # noqa: S603  an interpreter this script chose, with fixed code, no shell
         [str(pythons["mlflow"]), "-c", "import platform; print(platform.python_version())"],
         capture_output=True,
         text=True,
@@ -491,7 +491,7 @@ def main(argv: list[str]) -> int:
     dockyard_python = args.dockyard_python or str(
         venv_python(REPO / ".venv") if venv_python(REPO / ".venv").exists() else sys.executable
     )
-    if subprocess.run([dockyard_python, "-c", "import dockyard"], capture_output=True).returncode != 0:
+    if subprocess.run([dockyard_python, "-c", "import dockyard"], capture_output=True).returncode != 0:  # noqa: S603  an interpreter this script chose, with fixed code, no shell
         log(f"{dockyard_python} cannot import dockyard: run `make install` (or pip install -e .) first")
         return 2
     mlflow_python = ensure_mlflow_venv(base_interpreter(dockyard_python))

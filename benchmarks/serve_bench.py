@@ -123,15 +123,15 @@ def command(library: str, model: Path, port: int) -> list[str]:
 
 def get(url: str) -> int:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310  the URL is always http://127.0.0.1:<port> built by this script
             return int(response.status)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0
 
 
 def post(url: str, body: bytes) -> dict:
-    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"})  # noqa: S310  the URL is always http://127.0.0.1:<port> built by this script
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310  the URL is always http://127.0.0.1:<port> built by this script
         return json.loads(response.read())
 
 
@@ -143,8 +143,8 @@ def wrk(url: str, body: Path, connections: int, duration: float) -> dict:
     script = body.parent / "post.lua"
     script.write_text(WRK_SCRIPT)
     env = {**os.environ, "BENCH_BODY": str(body)}
-    done = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "30s", "-s", str(script), url],
+    done = subprocess.run(  # noqa: S603  argv built here for wrk, no shell
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--timeout", "30s", "-s", str(script), url],  # noqa: S607  wrk on PATH (main checks it with shutil.which)
         capture_output=True, text=True, env=env, check=True,
     )  # fmt: skip
     line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
@@ -167,7 +167,7 @@ def measure(library: str, work: Path, prepared: dict, duration: float) -> dict:
     env = child_env(library)
     if library == "mlflow":  # it runs `uvicorn` through a shell: the venv's bin must be on PATH, as when activated
         env["PATH"] = f"{MLFLOW_VENV / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603  argv from command(): a fixed interpreter and arguments, no shell
         command(library, work / "model", port), stdout=logfile, stderr=subprocess.STDOUT,
         env=env, cwd=work, start_new_session=True,
     )  # fmt: skip
@@ -273,7 +273,7 @@ def markdown(rows: list[tuple[str, ...]], prepared: dict, res: dict) -> str:
         f"{ms(prepared, 'predictor_1')}, 100 rows {ms(prepared, 'predictor_100')}.",
         f"- Errors (non-2xx or socket) during the load: MLflow {errors['mlflow']}, Dockyard {errors['dockyard']}.",
     ]  # fmt: skip
-    return "\n".join(lines + [""] + floor)
+    return "\n".join([*lines, "", *floor])
 
 
 def main(argv: list[str]) -> int:
@@ -288,7 +288,7 @@ def main(argv: list[str]) -> int:
     ensure_mlflow_venv(sys.executable)
     work = fresh_dir("serve")
     log(f"preparing the model in {work}")
-    done = subprocess.run([str(DOCKYARD_PY), "-c", PREPARE, str(work)], capture_output=True, text=True, check=True)
+    done = subprocess.run([str(DOCKYARD_PY), "-c", PREPARE, str(work)], capture_output=True, text=True, check=True)  # noqa: S603  our own interpreter with fixed code, no shell
     prepared = json.loads(done.stdout.strip().splitlines()[-1])
     res = {lib: measure(lib, work, prepared, args.duration) for lib in ("mlflow", "dockyard")}
     load_after = os.getloadavg()

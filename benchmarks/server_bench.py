@@ -208,7 +208,7 @@ def settle(srv: Server) -> float:
 
 def health(url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310  url is always http://127.0.0.1:<port> built by server()
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -227,7 +227,7 @@ def server(library: str, python: Path | str, root: Path | None = None, keep: boo
     command = server_command(library, python, root, port)
     log_path = root / "server.log"
     with log_path.open("wb") as out:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: S603  argv from server_command(): a fixed interpreter and arguments, no shell
             command, cwd=root, env=child_env(library), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     srv = Server(library, url, root, command, proc)
@@ -332,7 +332,7 @@ def run_client(
     own0 = own_cpu_seconds()
     busy0, child0, wall0 = busy_cpu_seconds(), children_cpu_seconds(), time.monotonic()
     try:
-        proc = subprocess.run(
+        proc = subprocess.run(  # noqa: S603  an interpreter this script chose, running client.py with our arguments, no shell
             [str(python), str(CLIENT_PY), library, workload, *map(str, args)],
             cwd=cwd,
             env=env,
@@ -561,7 +561,7 @@ class Bench:
         points = self.counts["batch_calls"] * 1000
         own = Row(
             "batch",
-            f"batched points ({self.counts['batch_calls']} × 1,000)",
+            f"batched points ({self.counts['batch_calls']} × 1,000)",  # noqa: RUF001  a multiplication sign in a report label, on purpose
             "mlflow / dockyard",
             "points/s",
             (">=", 10.0),
@@ -806,7 +806,7 @@ def main(argv: list[str]) -> int:
         venv_python(REPO / ".venv") if venv_python(REPO / ".venv").exists() else sys.executable
     )
     check = "import dockyard, dockyard.server.app, uvicorn"
-    if subprocess.run([dockyard_python, "-c", check], capture_output=True).returncode != 0:
+    if subprocess.run([dockyard_python, "-c", check], capture_output=True).returncode != 0:  # noqa: S603  an interpreter this script chose, with fixed code, no shell
         log(f"{dockyard_python} cannot import dockyard's server: run `make install` (pip install -e '.[all]') first")
         return 2
     mlflow_python = ensure_mlflow_venv(base_interpreter(dockyard_python))

@@ -155,5 +155,6 @@ HEAVY_MODULES = (  # node id prefixes: modules, or one test
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if item.nodeid.startswith(HEAVY_MODULES) or item.get_closest_marker("slow") or item.get_closest_marker("postgres"):
+        marked = item.get_closest_marker("slow") or item.get_closest_marker("postgres")
+        if marked or item.nodeid.startswith(HEAVY_MODULES):
             item.add_marker(pytest.mark.heavy)

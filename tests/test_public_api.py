@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import dockyard
 
 HEAVY = (
@@ -91,12 +93,8 @@ def test_all_lists_exactly_the_public_names() -> None:
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:
-    try:
+    with pytest.raises(AttributeError, match="not_a_thing"):
         dockyard.not_a_thing  # noqa: B018
-    except AttributeError as exc:
-        assert "not_a_thing" in str(exc)
-    else:  # pragma: no cover
-        raise AssertionError("expected AttributeError")
 
 
 def test_import_is_light() -> None:
@@ -141,7 +139,8 @@ def test_fluent_names_match_mlflow() -> None:
 
 
 def test_issue_7_modules_are_light_until_used() -> None:
-    """dockyard.demo.datasets, dockyard.integrations.optuna and dockyard.integrations.autologging import no ML library (nor optuna)."""
+    """dockyard.demo.datasets, dockyard.integrations.optuna and dockyard.integrations.autologging
+    import no ML library (nor optuna)."""
     code = (
         "import sys, json, dockyard.demo.datasets, dockyard.integrations.optuna, dockyard.integrations.autologging; "
         f"print(json.dumps([m for m in {HEAVY!r} + ('optuna', 'xgboost', 'lightgbm', 'psutil') if m in sys.modules]))"

@@ -272,7 +272,7 @@ def test_download_empty_root_and_missing(s3_client: Any, bucket: str, tmp_path: 
     store = S3ArtifactStore(f"s3://{bucket}/nothing/here", client=s3_client)
     assert store.download("", tmp_path / "empty") == os.fspath(tmp_path / "empty")
     assert list((tmp_path / "empty").iterdir()) == []
-    with pytest.raises(ArtifactNotFound, match="'no/such.txt'"):
+    with pytest.raises(ArtifactNotFound, match=r"'no/such\.txt'"):
         store.download("no/such.txt", tmp_path / "x")
 
 
@@ -341,7 +341,7 @@ def test_open_read_streams_a_multi_mb_file(store: S3ArtifactStore, tmp_path: Pat
 
 def test_open_read_missing(store: S3ArtifactStore) -> None:
     store.write_bytes("dir/file.txt", b"x")
-    with pytest.raises(ArtifactNotFound, match="'nope.txt'"):
+    with pytest.raises(ArtifactNotFound, match=r"'nope\.txt'"):
         store.open_read("nope.txt")
     with pytest.raises(ArtifactNotFound):
         store.open_read("dir")  # a directory is not a file
@@ -363,9 +363,12 @@ def test_open_write_20_mb(store: S3ArtifactStore, tmp_path: Path) -> None:
 
 
 def test_open_write_uploads_nothing_on_error(store: S3ArtifactStore, s3_client: Any, bucket: str) -> None:
-    with pytest.raises(RuntimeError, match="boom"), store.open_write("partial.bin") as fh:
+    def write_then_fail(fh: Any) -> None:
         fh.write(b"x" * MB)
         raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"), store.open_write("partial.bin") as fh:
+        write_then_fail(fh)
     assert keys(s3_client, bucket) == []
 
 

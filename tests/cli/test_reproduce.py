@@ -150,11 +150,3 @@ def test_runs_that_cannot_be_reproduced(
     no_git = client.create_run("0", tags={"mlflow.source.name": str(tmp_path / "x.py")})
     assert "no git commit" in one_error_line(cli("runs", "reproduce", no_git.info.run_id))
     assert "not found" in one_error_line(cli("runs", "reproduce", "f" * 32)).lower()
-
-
-@pytest.mark.skip(
-    reason="--env-manager virtualenv pip-installs every recorded package (the whole test environment, torch "
-    "included): that needs the package index or a warm pip cache and minutes, so it is not run here"
-)
-def test_virtualenv_env_manager() -> None:  # pragma: no cover
-    raise AssertionError("not run")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,9 +48,13 @@ def test_failed_write_rolls_back(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'r.db'}")
     with db.write() as conn:
         conn.exec_driver_sql("CREATE TABLE t (x INT)")
-    with pytest.raises(RuntimeError), db.write() as conn:
+
+    def insert_then_fail(conn: Any) -> None:
         conn.exec_driver_sql("INSERT INTO t VALUES (1)")
         raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError), db.write() as conn:
+        insert_then_fail(conn)
     with db.read() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
     db.dispose()
@@ -65,7 +70,7 @@ def test_threads_write_without_errors(tmp_path: Path) -> None:
         try:
             for i in range(50):
                 with db.write() as conn:
-                    conn.exec_driver_sql(f"INSERT INTO t VALUES ({n * 100 + i})")
+                    conn.exec_driver_sql("INSERT INTO t VALUES (?)", (n * 100 + i,))
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 

@@ -136,9 +136,13 @@ def test_best_params_are_params_so_a_changed_best_is_refused(store: Path) -> Non
     with dockyard.start_run() as parent:
         dockyard.integrations.optuna.optimize(study, objective, n_trials=2, show_progress_bar=False)
         study.enqueue_trial({"x": 1.0, "kind": "a"})  # the optimum: a new best
-        with pytest.raises(ParamValueChanged):
+
+        def optimize_and_flush() -> None:
             dockyard.integrations.optuna.optimize(study, objective, n_trials=1, show_progress_bar=False)
             dockyard.flush()
+
+        with pytest.raises(ParamValueChanged):
+            optimize_and_flush()
     assert parent.info.run_id
 
 
@@ -238,7 +242,7 @@ def test_two_worker_processes_share_one_postgres_study(
                 for _ in range(2)
             ]
             for worker in workers:
-                out, err = worker.communicate(timeout=240)
+                _, err = worker.communicate(timeout=240)
                 assert worker.returncode == 0, err
             study = optuna.load_study(study_name=name, storage=storage)
             best = dockyard.integrations.optuna.log_best_trial(study, parent.info.run_id)

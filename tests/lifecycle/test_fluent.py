@@ -83,9 +83,12 @@ def test_context_capture_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_exception_ends_run_failed(store: Path) -> None:
-    with pytest.raises(ZeroDivisionError), dockyard.start_run() as run:
+    def log_then_fail() -> None:
         dockyard.log_metric("m", 1.0)
         1 / 0  # noqa: B018
+
+    with pytest.raises(ZeroDivisionError), dockyard.start_run() as run:
+        log_then_fail()
     stored = fresh_client(store).get_run(run.info.run_id)
     assert stored.info.status is RunStatus.FAILED
     assert stored.data.metrics == {"m": 1.0}
@@ -111,7 +114,11 @@ def test_nested_runs(store: Path) -> None:
 
 
 def test_exception_in_nested_block_fails_only_what_it_leaves(store: Path) -> None:
-    with pytest.raises(ValueError), dockyard.start_run() as parent, dockyard.start_run(nested=True) as child:
+    with (
+        pytest.raises(ValueError, match="boom"),
+        dockyard.start_run() as parent,
+        dockyard.start_run(nested=True) as child,
+    ):
         raise ValueError("boom")
     client = fresh_client(store)
     assert client.get_run(child.info.run_id).info.status is RunStatus.FAILED

@@ -25,7 +25,7 @@ def test_missing_column_is_named_with_its_type() -> None:
 
 
 def test_several_missing_columns() -> None:
-    with pytest.raises(ModelInputError, match="missing input columns 'x'.*'n'"):
+    with pytest.raises(ModelInputError, match=r"missing input columns 'x'.*'n'"):
         enforce_schema(pd.DataFrame({"s": ["a"]}), COLUMNS)
 
 

@@ -27,7 +27,7 @@ def test_unsupported_object_lists_the_flavors(tmp_path: Path) -> None:
 
 
 def test_wrong_flavor_names_the_right_one(tmp_path: Path) -> None:
-    with pytest.raises(UnsupportedModel, match="the xgboost flavor cannot save.*use dockyard.sklearn"):
+    with pytest.raises(UnsupportedModel, match=r"the xgboost flavor cannot save.*use dockyard\.sklearn"):
         save_model(MODEL, tmp_path / "m", flavor="xgboost")
 
 
@@ -69,14 +69,14 @@ def test_predictor_metadata(tmp_path: Path) -> None:
 def test_missing_flavor_file_is_named(tmp_path: Path) -> None:
     save_model(MODEL, tmp_path / "m")
     (tmp_path / "m" / "model.skops").unlink()
-    with pytest.raises(InvalidModel, match="missing file model.skops"):
+    with pytest.raises(InvalidModel, match=r"missing file model\.skops"):
         load_model(tmp_path / "m")
 
 
 def test_missing_input_example_file_is_named(tmp_path: Path) -> None:
     save_model(MODEL, tmp_path / "m", input_example=X)
     (tmp_path / "m" / "input_example.json").unlink()
-    with pytest.raises(InvalidModel, match="missing file input_example.json"):
+    with pytest.raises(InvalidModel, match=r"missing file input_example\.json"):
         _ = load_model(tmp_path / "m").input_example
 
 
@@ -86,7 +86,7 @@ def test_unknown_loader_module(tmp_path: Path) -> None:
     mlmodel = yaml.safe_load(path.read_text())
     mlmodel["flavors"]["python_function"]["loader_module"] = "mlflow.catboost"
     path.write_text(yaml.safe_dump(mlmodel))
-    with pytest.raises(InvalidModel, match="loader_module 'mlflow.catboost'"):
+    with pytest.raises(InvalidModel, match=r"loader_module 'mlflow\.catboost'"):
         load_model(tmp_path / "m")
 
 

@@ -62,7 +62,7 @@ def test_bad_uris(uri: str, message: str) -> None:
 
 
 def test_unknown_scheme_lists_the_known_ones() -> None:
-    with pytest.raises(InvalidParameter, match="no handler for model URIs of scheme 'gs'.*runs"):
+    with pytest.raises(InvalidParameter, match=r"no handler for model URIs of scheme 'gs'.*runs"):
         resolve_model_uri("gs://bucket/model")
 
 

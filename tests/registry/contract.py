@@ -8,6 +8,7 @@ HTTP client against the in-process server. Tests use only the public surface and
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 from typing import Any
@@ -329,7 +330,7 @@ class RegistryContract:
         assert errors == []
         chain = _moves(registry, "m", alias="champion")
         assert chain and chain[0][1] is None
-        for before, after in zip(chain, chain[1:], strict=False):
+        for before, after in itertools.pairwise(chain):
             assert after[1] == before[2]  # each move starts where the previous one left the alias
             assert after[1] != after[2]
         assert registry.get_model_version_by_alias("m", "champion").version == chain[-1][2]

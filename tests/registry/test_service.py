@@ -47,7 +47,7 @@ def test_promote_refuses_a_version_that_is_not_ready(db: Database, registry: Reg
     registry.create_model_version("m", "s3://bucket/model")
     with db.write() as conn:
         conn.execute(t.model_versions.update().values(status="PENDING_REGISTRATION", status_message="uploading"))
-    with pytest.raises(ModelVersionNotReady, match="PENDING_REGISTRATION.*uploading"):
+    with pytest.raises(ModelVersionNotReady, match=r"PENDING_REGISTRATION.*uploading"):
         registry.promote("m", 1, alias="champion", stage="Production")
     assert registry.get_registered_model("m").aliases == {}
     assert registry.get_model_version("m", 1).current_stage.value == "None"

@@ -13,7 +13,6 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,43 +20,17 @@ import pytest
 # Importing mlflow starts its usage telemetry unless this is set first: no traffic leaves the machine.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-import mlflow  # noqa: E402  (the dev extra installs mlflow-skinny)
-import pandas as pd  # noqa: E402
-import requests  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
+import mlflow
+import pandas as pd
+import requests
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunStatus, RunTag, ViewType
+from mlflow.exceptions import MlflowException
 
-from server.dockyard_process import Server, dockyard_server  # noqa: E402
+from server.dockyard_process import Server
 
 # mlflow's own pandas calls (dataset digests, log_table) use APIs that pandas 3 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:mlflow")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with dockyard_server(tmp_path_factory.mktemp("mlflow-server")) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
-    """MLflow's fluent API and client pointed at the server; fail fast, never phone home."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
-    monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
-    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
-    mlflow.set_tracking_uri(server.url)
-    try:
-        yield MlflowClient(server.url)
-    finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        mlflow.tracking.fluent._active_experiment_id = None  # set_experiment's choice, kept in a global
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
 
 
 def _name(prefix: str) -> str:

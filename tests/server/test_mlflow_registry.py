@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,40 +16,12 @@ import pytest
 # Importing mlflow starts its usage telemetry unless this is set first: no traffic leaves the machine.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-import mlflow  # noqa: E402  (the dev extra installs mlflow-skinny)
-import requests  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.exceptions import MlflowException  # noqa: E402
+import mlflow
+import requests
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
-from server.dockyard_process import Server, dockyard_server  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with dockyard_server(tmp_path_factory.mktemp("mlflow-registry")) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[MlflowClient]:
-    """MLflow's fluent API and client pointed at the server; fail fast, never phone home."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
-    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
-        monkeypatch.delenv(name, raising=False)
-    mlflow.set_tracking_uri(server.url)
-    mlflow.set_registry_uri(server.url)
-    try:
-        yield MlflowClient(server.url, registry_uri=server.url)
-    finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        mlflow.tracking.fluent._active_experiment_id = None
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
-        mlflow.set_registry_uri(None)  # type: ignore[arg-type]
+from server.dockyard_process import Server
 
 
 def _name(prefix: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -21,15 +20,15 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 with warnings.catch_warnings():  # mlflow's flavors warn about their own type hints on import
     warnings.simplefilter("ignore")
-    import mlflow  # noqa: E402
-    import mlflow.pyfunc  # noqa: E402
-    import mlflow.sklearn  # noqa: E402
+    import mlflow
+    import mlflow.pyfunc
+    import mlflow.sklearn
 
-import dockyard  # noqa: E402
-import dockyard.sklearn  # noqa: E402
-from dockyard.models import load_model  # noqa: E402
+import dockyard
+import dockyard.sklearn
+from dockyard.models import load_model
 
-from server.dockyard_process import Server, dockyard_server  # noqa: E402
+from server.dockyard_process import Server
 
 pytestmark = pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning:mlflow")
 
@@ -37,30 +36,11 @@ X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0]})
 MODEL = LinearRegression().fit(X, [1.0, 2.0, 3.5])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with dockyard_server(tmp_path_factory.mktemp("models-server")) as running:
-        yield running
-
-
 @pytest.fixture
-def remote(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.url)
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    for name in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
-        # mlflow.set_experiment in other modules writes these into os.environ and they outlive the test.
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    mlflow.tracking.fluent._active_experiment_id = None
-    dockyard.set_tracking_uri(server.url)
-    mlflow.set_tracking_uri(server.url)
-    try:
-        yield server
-    finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        mlflow.tracking.fluent._active_experiment_id = None
-        mlflow.set_tracking_uri(None)  # type: ignore[arg-type]
+def remote(mlflow_env: Server) -> Server:
+    """MLflow (see conftest.mlflow_env) and Dockyard's fluent API both pointed at the server."""
+    dockyard.set_tracking_uri(mlflow_env.url)
+    return mlflow_env
 
 
 def test_dockyard_model_through_the_server(remote: Server, monkeypatch: pytest.MonkeyPatch) -> None:

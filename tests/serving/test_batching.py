@@ -152,5 +152,5 @@ def test_merge_key_merge_and_split() -> None:
     assert merge([frame, rows(2.0)])["x"].tolist() == [1.0, 2.0]
     assert split({"p": np.arange(3)}, [1, 2])[1]["p"].tolist() == [1, 2]
     assert split([1, 2, 3], [2, 1]) == [[1, 2], [3]]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one row per input row"):
         split(np.arange(2), [1, 2])

@@ -20,9 +20,12 @@ LIMIT = 4096  # DOCKYARD_MAX_REQUEST_BYTES for this server
 def server(scaler_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("serve")
     extra = ("--max-batch-delay-ms", "2", "--prediction-log", str(root / "log"), "--name", "scaler")
-    with scoring_server(str(scaler_model), root, extra=extra, env={"DOCKYARD_MAX_REQUEST_BYTES": str(LIMIT)}) as url:
-        with httpx2.Client(base_url=url, timeout=30) as client:
-            yield {"client": client, "root": root}
+    env = {"DOCKYARD_MAX_REQUEST_BYTES": str(LIMIT)}
+    with (
+        scoring_server(str(scaler_model), root, extra=extra, env=env) as url,
+        httpx2.Client(base_url=url, timeout=30) as client,
+    ):
+        yield {"client": client, "root": root}
 
 
 @pytest.fixture

@@ -395,7 +395,7 @@ class TrackingContract:
         assert names("(params.lr = '0.1' OR metrics.acc > 0.88) AND tags.model != 'linear'") == ["r1", "r3"]
 
     def test_search_runs_order_by(self, tracking: Any) -> None:
-        exp_id, runs = self._search_fixture(tracking)
+        exp_id, _ = self._search_fixture(tracking)
 
         def order(*order_by: str) -> list[str]:
             return [r.info.run_name for r in tracking.search_runs([exp_id], order_by=list(order_by)).items]

@@ -428,7 +428,7 @@ def test_to_dataset_other_pandas_numpy_objects(bad: Any, message: str) -> None:
 
 
 def test_to_dataset_missing_path() -> None:
-    with pytest.raises(InvalidParameter, match="dataset path 'nope.csv' is not a file"):
+    with pytest.raises(InvalidParameter, match=r"dataset path 'nope\.csv' is not a file"):
         to_dataset("nope.csv")
 
 

@@ -82,7 +82,7 @@ def test_run_status_parse(raw: Any, expected: RunStatus) -> None:
 
 @pytest.mark.parametrize("raw", ["", "done", "RUN", " running", "running ", "FINISHED!", 3, None, "active"])
 def test_run_status_parse_rejects(raw: Any) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="is not one of") as info:
         RunStatus.parse(raw)
     assert str(info.value) == f"status {raw!r} is not one of RUNNING, SCHEDULED, FINISHED, FAILED, KILLED"
 
@@ -132,7 +132,7 @@ def test_view_type_parse(raw: Any, expected: ViewType) -> None:
 
 @pytest.mark.parametrize("raw", ["", "active", "ACTIVE-ONLY", "deleted", "everything", 1, None, " ALL"])
 def test_view_type_parse_rejects(raw: Any) -> None:
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="is not one of") as info:
         ViewType.parse(raw)
     assert str(info.value) == f"view type {raw!r} is not one of ACTIVE_ONLY, DELETED_ONLY, ALL"
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from dockyard.db import Database
 from dockyard.tracking.entities import Metric
@@ -73,6 +74,6 @@ def test_deleting_a_run_row_cascades(store: SqlTrackingStore) -> None:
     run_id = store.create_run("0", "u", 1, "r", []).info.run_id
     store.log_batch(run_id, [Metric("m", 1.0, 1, 0)], [], [])
     with store.db.write() as conn:
-        conn.exec_driver_sql(f"DELETE FROM runs WHERE run_uuid = '{run_id}'")
+        conn.execute(sa.text("DELETE FROM runs WHERE run_uuid = :run_id"), {"run_id": run_id})
     assert _rows(store, "SELECT count(*) FROM metrics") == [(0,)]
     assert _rows(store, "SELECT count(*) FROM latest_metrics") == [(0,)]

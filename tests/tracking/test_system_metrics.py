@@ -6,7 +6,6 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,12 +25,12 @@ NAMES = (
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.02")
     monkeypatch.setenv("DOCKYARD_CAPTURE_CONTEXT", "false")
     path = tmp_path / "sys.db"
     dockyard.set_tracking_uri(str(path))
-    yield path
+    return path
 
 
 def wait_for_samples(run_id: str, count: int) -> None:

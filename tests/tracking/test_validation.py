@@ -378,7 +378,7 @@ def test_invalid_experiment_names(name: object, message: str) -> None:
 
 
 def test_experiment_name_error_names_the_field() -> None:
-    with pytest.raises(InvalidParameter, match="^experiment new_name must not be empty$"):
+    with pytest.raises(InvalidParameter, match=r"^experiment new_name must not be empty$"):
         check_experiment_name("", "new_name")
 
 
@@ -425,7 +425,7 @@ def test_max_results_accepts_numpy_and_integral_float() -> None:
 
 
 def test_max_results_custom_field() -> None:
-    with pytest.raises(InvalidParameter, match="^page_size 101 is over the limit of 100$"):
+    with pytest.raises(InvalidParameter, match=r"^page_size 101 is over the limit of 100$"):
         check_max_results(101, 100, field="page_size")
 
 

@@ -114,7 +114,8 @@ class Client(TrackingClient):
         reason: str | None = None,
         user_id: str | None = None,
     ) -> ModelVersion:
-        """Move a version to a stage; ``archive_existing_versions`` (Staging and Production only) moves"""
+        """Move a version to a stage; ``archive_existing_versions`` (Staging and Production only) moves the versions
+        already there to Archived. Each change is an audit event."""
         return self.registry.transition_model_version_stage(
             name, version, stage, archive_existing_versions, reason, user_id
         )
@@ -154,7 +155,8 @@ class Client(TrackingClient):
         page_token: str | None = None,
         newest_first: bool = False,
     ) -> Page[RegistryEvent]:
-        """The model's audit history (alias moves and stage transitions), oldest first unless"""
+        """The model's audit history (alias moves and stage transitions), oldest first unless ``newest_first``;
+        ``alias`` keeps only that alias's events. It follows renames."""
         return self.registry.get_registry_events(name, alias, max_results, page_token, newest_first)
 
     def promote(
@@ -167,9 +169,11 @@ class Client(TrackingClient):
         user_id: str | None = None,
         archive_existing: bool = False,
     ) -> ModelVersion:
-        """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that"""
+        """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that is deleted or
+        whose status is not READY is refused with nothing changed."""
         return self.registry.promote(name, version, alias, stage, reason, user_id, archive_existing)
 
     def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
-        """Point ``alias`` back at the version that held it before its newest move not yet rolled back;"""
+        """Point ``alias`` back at the version that held it before its newest move not yet rolled back; returns that
+        version. :class:`~dockyard.core.errors.NothingToRollBack` when there is none."""
         return self.registry.rollback(name, alias, reason, user_id)

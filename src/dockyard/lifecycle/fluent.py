@@ -19,16 +19,18 @@ FAILED; Ctrl-C ends it KILLED.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dockyard.artifacts.base import FileInfo
 from dockyard.core.clock import now_ms
 from dockyard.core.config import Settings
-from dockyard.core.errors import InvalidParameter
+from dockyard.core.errors import ExperimentNotFound, InvalidParameter, ResourceAlreadyExists
 from dockyard.lifecycle.client import Client
+from dockyard.tracking.context import capture_run_context
 from dockyard.tracking.entities import (
     Dataset,
     Experiment,
@@ -41,9 +43,7 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-
-if TYPE_CHECKING:
-    from dockyard.tracking.system_metrics import SystemMetricsMonitor
+from dockyard.tracking.system_metrics import SystemMetricsMonitor, require_psutil
 
 PARENT_RUN_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"
@@ -175,16 +175,15 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
     if experiment_id is not None:
         experiment = client.get_experiment(str(experiment_id))
     else:
-        found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
+        assert experiment_name is not None  # noqa: S101  # narrowing for mypy: exactly one of the two is given
+        found = client.get_experiment_by_name(experiment_name)
         if found is None:
-            from dockyard.core.errors import ResourceAlreadyExists
-
-            try:
-                client.create_experiment(experiment_name)  # type: ignore[arg-type]
-            except ResourceAlreadyExists:  # another process created it just now
-                pass
-            found = client.get_experiment_by_name(experiment_name)  # type: ignore[arg-type]
-        experiment = found  # type: ignore[assignment]
+            with contextlib.suppress(ResourceAlreadyExists):  # another process created it just now
+                client.create_experiment(experiment_name)
+            found = client.get_experiment_by_name(experiment_name)
+        if found is None:
+            raise ExperimentNotFound(f"Experiment {experiment_name!r} was deleted while it was being created")
+        experiment = found
     if experiment.lifecycle_stage.value != "active":
         raise InvalidParameter(
             f"Experiment {experiment.name!r} is deleted; restore it (dockyard experiments restore "
@@ -255,62 +254,74 @@ def start_run(
         )
     system_metrics = client.settings.enable_system_metrics_logging if log_system_metrics is None else log_system_metrics
     if system_metrics:
-        from dockyard.tracking.system_metrics import require_psutil
-
         require_psutil()  # before the run exists, so a missing extra leaves nothing behind
     given_by_env = False
     if run_id is None and not stack and client.settings.run_id and not _state.env_run_used:
         run_id, given_by_env = client.settings.run_id, True
         _state.env_run_used = True
     if run_id is not None:
-        if any(r.info.run_id == run_id for r in stack):
-            raise InvalidParameter(f"Run {run_id!r} is already active")
-        existing = client.get_run(run_id)
-        if existing.info.lifecycle_stage.value != "active":
-            raise InvalidParameter(f"Cannot resume run {run_id!r}: it is deleted")
-        client.update_run(run_id, status=RunStatus.RUNNING, name=run_name)
-        resume_tags = dict(tags or {})
-        if given_by_env and client.settings.capture_context:
-            # The launcher created the run empty: record this process's source and packages in it.
-            from dockyard.tracking.context import capture_run_context
-
-            captured = capture_run_context()
-            resume_tags = {**captured.tags, **resume_tags}
-            for path, content in captured.artifacts.items():
-                client.write_artifact_in_background(run_id, path, content)
-        if resume_tags:
-            client.log_batch(run_id, tags=[RunTag(k, v) for k, v in resume_tags.items()])
-        run = client.get_run(run_id)
+        run = _resume_run(client, run_id, run_name, tags, capture=given_by_env and client.settings.capture_context)
     else:
-        all_tags: dict[str, Any] = {}
-        context_artifacts: dict[str, bytes] = {}
-        if client.settings.capture_context:
-            from dockyard.tracking.context import capture_run_context
-
-            captured = capture_run_context()
-            all_tags.update(captured.tags)
-            context_artifacts = captured.artifacts
-        if stack:
-            all_tags[PARENT_RUN_TAG] = stack[-1].info.run_id
-        if description:
-            all_tags[NOTE_TAG] = description
-        all_tags.update(tags or {})
         if experiment_id is None:
             experiment_id = stack[-1].info.experiment_id if stack else (_state.experiment_id or "0")
-        run = client.create_run(
-            str(experiment_id), tags=all_tags, run_name=run_name, user_id=all_tags.get("mlflow.user")
-        )
-        for path, content in context_artifacts.items():
-            client.write_artifact_in_background(run.info.run_id, path, content)
+        parent = stack[-1].info.run_id if stack else None
+        run = _create_run(client, str(experiment_id), run_name, tags, description, parent)
     active = ActiveRun(run)
     stack.append(active)
     _state.last_run_id = run.info.run_id
     if system_metrics:
-        from dockyard.tracking.system_metrics import SystemMetricsMonitor
-
         interval = client.settings.system_metrics_sampling_interval
         _state.monitors[run.info.run_id] = SystemMetricsMonitor(client, run.info.run_id, interval).start()
     return active
+
+
+def _resume_run(
+    client: Client, run_id: str, run_name: str | None, tags: dict[str, Any] | None, *, capture: bool
+) -> Run:
+    """Mark ``run_id`` running again; ``capture`` records this process's source and packages in it (the
+    launcher of ``dockyard runs reproduce`` created the run empty)."""
+    if any(r.info.run_id == run_id for r in _state.stack):
+        raise InvalidParameter(f"Run {run_id!r} is already active")
+    existing = client.get_run(run_id)
+    if existing.info.lifecycle_stage.value != "active":
+        raise InvalidParameter(f"Cannot resume run {run_id!r}: it is deleted")
+    client.update_run(run_id, status=RunStatus.RUNNING, name=run_name)
+    resume_tags = dict(tags or {})
+    if capture:
+        captured = capture_run_context()
+        resume_tags = {**captured.tags, **resume_tags}
+        for path, content in captured.artifacts.items():
+            client.write_artifact_in_background(run_id, path, content)
+    if resume_tags:
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in resume_tags.items()])
+    return client.get_run(run_id)
+
+
+def _create_run(
+    client: Client,
+    experiment_id: str,
+    run_name: str | None,
+    tags: dict[str, Any] | None,
+    description: str | None,
+    parent_run_id: str | None,
+) -> Run:
+    """A new run with the captured context's tags (unless turned off), the parent and note tags, then
+    the caller's ``tags``; the context's artifacts are written in the background."""
+    all_tags: dict[str, Any] = {}
+    context_artifacts: dict[str, bytes] = {}
+    if client.settings.capture_context:
+        captured = capture_run_context()
+        all_tags.update(captured.tags)
+        context_artifacts = captured.artifacts
+    if parent_run_id:
+        all_tags[PARENT_RUN_TAG] = parent_run_id
+    if description:
+        all_tags[NOTE_TAG] = description
+    all_tags.update(tags or {})
+    run = client.create_run(experiment_id, tags=all_tags, run_name=run_name, user_id=all_tags.get("mlflow.user"))
+    for path, content in context_artifacts.items():
+        client.write_artifact_in_background(run.info.run_id, path, content)
+    return run
 
 
 def active_run() -> ActiveRun | None:

@@ -171,5 +171,6 @@ def resolve_model_uri(uri: str | os.PathLike[str], *, dst_path: str | os.PathLik
             raise InvalidModel(f"{path} is not a model directory: missing file MLmodel")
         return path.resolve()
     scheme = scheme_of(parsed.uri)
-    assert scheme is not None
+    if scheme is None:  # parse_model_uri gives kind "path" to every URI without a scheme
+        raise InvalidParameter(f"model URI {str(uri)!r} has no scheme")
     return _fetcher(scheme)(parsed.uri, None if dst_path is None else Path(dst_path))

@@ -90,7 +90,8 @@ class RegistryAPI(Protocol):
         reason: str | None = None,
         user_id: str | None = None,
     ) -> ModelVersion:
-        """Move a version to a stage; ``archive_existing_versions`` (Staging and Production only) moves"""
+        """Move a version to a stage; ``archive_existing_versions`` (Staging and Production only) moves the versions
+        already there to Archived. Each change is an audit event."""
         ...
 
     def search_model_versions(
@@ -125,7 +126,8 @@ class RegistryAPI(Protocol):
         page_token: str | None = None,
         newest_first: bool = False,
     ) -> Page[RegistryEvent]:
-        """The model's audit history (alias moves and stage transitions), oldest first unless"""
+        """The model's audit history (alias moves and stage transitions), oldest first unless ``newest_first``;
+        ``alias`` keeps only that alias's events. It follows renames."""
         ...
 
     def promote(
@@ -138,11 +140,13 @@ class RegistryAPI(Protocol):
         user_id: str | None = None,
         archive_existing: bool = False,
     ) -> ModelVersion:
-        """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that"""
+        """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that is deleted or
+        whose status is not READY is refused with nothing changed."""
         ...
 
     def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
-        """Point ``alias`` back at the version that held it before its newest move not yet rolled back;"""
+        """Point ``alias`` back at the version that held it before its newest move not yet rolled back; returns that
+        version. :class:`~dockyard.core.errors.NothingToRollBack` when there is none."""
         ...
 
     def get_model_version_lineage(self, name: str, version: int | str) -> Lineage:

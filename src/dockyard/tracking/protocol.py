@@ -32,7 +32,8 @@ class TrackingAPI(Protocol):
     checks: v.EntityChecks  # the validation both apply before a value is queued or sent
 
     def close(self) -> None:
-        """Release the connections this service holds."""
+        """Nothing to release here: the store's engine is shared, and its backend disposes of it
+        (:func:`dockyard.tracking.backends.close_all`)."""
         ...
 
     def create_experiment(

@@ -143,7 +143,7 @@ def test_enabling_twice_patches_once(only_run, store: Path, frame) -> None:  # t
 
 def test_a_failing_fit_fails_its_run(only_run, store: Path) -> None:
     dockyard.autolog(log_models=False)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 2 classes"):
         LogisticRegression().fit(np.zeros((4, 2)), np.zeros(4))  # one class only
     assert only_run().info.status is RunStatus.FAILED
 

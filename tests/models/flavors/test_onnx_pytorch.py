@@ -42,7 +42,7 @@ def test_onnx_rejects_a_broken_model(tmp_path: Path) -> None:
 
     dockyard.onnx.save_model(to_onnx(LinearRegression().fit(X, X[:, 0]), X[:1]), tmp_path / "m")
     (tmp_path / "m" / "model.onnx").unlink()
-    with pytest.raises(InvalidModel, match="missing file model.onnx"):
+    with pytest.raises(InvalidModel, match=r"missing file model\.onnx"):
         load_model(tmp_path / "m")
 
 

@@ -92,5 +92,5 @@ def test_third_party_flavor_saves_and_loads(tmp_path: Path, plugin: object) -> N
 def test_unknown_objects_still_list_every_flavor(tmp_path: Path, plugin: object) -> None:
     from dockyard.core.errors import UnsupportedModel
 
-    with pytest.raises(UnsupportedModel, match="doubler.*sklearn|sklearn.*doubler"):
+    with pytest.raises(UnsupportedModel, match=r"doubler.*sklearn|sklearn.*doubler"):
         save_model(object(), tmp_path / "m")

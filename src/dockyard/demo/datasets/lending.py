@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.core.errors import InvalidParameter, MissingExtra
-from dockyard.demo.datasets.schema import GRADES, HOME_OWNERSHIP, PURPOSES, VERIFICATION_STATUS, conform
+from dockyard.demo.datasets.schema import COLUMNS, GRADES, HOME_OWNERSHIP, PURPOSES, VERIFICATION_STATUS, conform
 
 DEFAULT_RATE = 0.18
 # LendingClub's grade mix (share of loans in A..G).
@@ -57,25 +57,16 @@ def _intercept_for_rate(np: Any, logit: Any, rate: float) -> float:
     return (lo + hi) / 2
 
 
-def lending_club(n_rows: int = 10_000, seed: int = 0) -> Any:
-    """A synthetic LendingClub-style loan DataFrame (see the module docstring and ``docs/datasets.md``).
-
-    Columns and dtypes are :data:`dockyard.demo.datasets.schema.DTYPES`; ``loan_status`` is 1 for a default.
-    """
+def _check_arguments(n_rows: int, seed: int) -> None:
+    """Raise :class:`InvalidParameter` unless ``n_rows`` is a positive integer and ``seed`` an integer."""
     if isinstance(n_rows, bool) or not isinstance(n_rows, int) or n_rows < 1:
         raise InvalidParameter(f"n_rows must be a positive integer, got {n_rows!r}")
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise InvalidParameter(f"seed must be an integer, got {seed!r}")
-    try:
-        import numpy as np
-        import pandas as pd
-    except ImportError:
-        raise MissingExtra("pandas", "data") from None
 
-    rng = np.random.default_rng(seed)
-    n = n_rows
 
-    # -- the borrower -------------------------------------------------------------------------------
+def _borrower(np: Any, rng: Any, n: int) -> dict[str, Any]:
+    """Income (and its z-score ``inc_z``), employment length and home ownership of ``n`` borrowers."""
     log_inc = rng.normal(np.log(66_000), 0.55, n)
     annual_inc = np.round(np.clip(np.exp(log_inc), 6_000, 2_500_000), -2)
     inc_z = (np.log(annual_inc) - np.log(66_000)) / 0.55
@@ -89,7 +80,14 @@ def lending_club(n_rows: int = 10_000, seed: int = 0) -> Any:
     home_p = np.exp(home_scores) / np.exp(home_scores).sum(axis=1, keepdims=True)
     home_idx = (home_p.cumsum(axis=1) < rng.random((n, 1))).sum(axis=1)
     home_ownership = np.asarray(HOME_OWNERSHIP)[np.minimum(home_idx, len(HOME_OWNERSHIP) - 1)]
+    return {"annual_inc": annual_inc, "inc_z": inc_z, "emp_length": emp_years, "home_ownership": home_ownership}
 
+
+def _credit_file(np: Any, rng: Any, n: int, annual_inc: Any, inc_z: Any) -> dict[str, Any]:
+    """Accounts, delinquencies, public records, inquiries, revolving credit and debt-to-income.
+
+    ``revol_util_true`` is the true utilisation; ``revol_util`` is it as reported, with a few values missing.
+    """
     open_acc = 1 + rng.poisson(np.clip(10.5 + 1.5 * inc_z, 2, None))
     total_acc = open_acc + rng.poisson(13, n)
     delinq_2yrs = np.minimum(rng.negative_binomial(1, 0.78, n), 15)
@@ -101,16 +99,29 @@ def lending_club(n_rows: int = 10_000, seed: int = 0) -> Any:
     revol_util_obs = revol_util.copy()
     revol_util_obs[rng.random(n) < 0.002] = np.nan
     dti = np.round(np.clip(rng.gamma(4.2, 4.3, n) - 1.5 * inc_z, 0, 45), 2)
+    return {
+        "open_acc": open_acc,
+        "total_acc": total_acc,
+        "delinq_2yrs": delinq_2yrs,
+        "pub_rec": pub_rec,
+        "inq_last_6mths": inq_last_6mths,
+        "revol_util_true": revol_util,
+        "revol_bal": revol_bal,
+        "revol_util": revol_util_obs,
+        "dti": dti,
+    }
 
-    # -- grade from a latent credit score -----------------------------------------------------------
+
+def _grades(np: Any, rng: Any, n: int, b: dict[str, Any]) -> dict[str, Any]:
+    """Grade and sub-grade (with their indices) from the quantiles of a latent credit score."""
     credit = (
-        -0.55 * delinq_2yrs
-        - 0.7 * pub_rec
-        - 0.3 * inq_last_6mths
-        - 0.03 * (dti - 18)
-        - 0.015 * (revol_util - 50)
-        + 0.35 * inc_z
-        + 0.02 * (total_acc - 24)
+        -0.55 * b["delinq_2yrs"]
+        - 0.7 * b["pub_rec"]
+        - 0.3 * b["inq_last_6mths"]
+        - 0.03 * (b["dti"] - 18)
+        - 0.015 * (b["revol_util_true"] - 50)
+        + 0.35 * b["inc_z"]
+        + 0.02 * (b["total_acc"] - 24)
         + rng.normal(0, 0.9, n)
     )
     risk_rank = (-credit).argsort().argsort() / n  # 0 = best
@@ -122,70 +133,86 @@ def lending_club(n_rows: int = 10_000, seed: int = 0) -> Any:
     sub_idx = grade_idx * 5 + sub  # 0 (A1) .. 34 (G5)
     grade = np.asarray(GRADES)[grade_idx]
     sub_grade = np.char.add(grade.astype(str), (sub + 1).astype(str))
+    return {"grade_idx": grade_idx, "sub_idx": sub_idx, "grade": grade, "sub_grade": sub_grade}
 
-    # -- the loan -----------------------------------------------------------------------------------
-    amount = np.exp(np.log(12_000) + 0.45 * inc_z + rng.normal(0, 0.55, n))
+
+def _loan_terms(np: Any, rng: Any, n: int, b: dict[str, Any]) -> dict[str, Any]:
+    """Amount, term, interest rate, installment, purpose and income verification of each loan."""
+    amount = np.exp(np.log(12_000) + 0.45 * b["inc_z"] + rng.normal(0, 0.55, n))
     loan_amnt = np.round(np.clip(amount, 1_000, 40_000) / 25) * 25
-    p_long = _sigmoid(np, -1.6 + 1.6 * (loan_amnt - 12_000) / 10_000 + 0.35 * grade_idx)
+    p_long = _sigmoid(np, -1.6 + 1.6 * (loan_amnt - 12_000) / 10_000 + 0.35 * b["grade_idx"])
     term = np.where(rng.random(n) < p_long, 60, 36)
-    int_rate = np.round(np.clip(5.3 + 0.72 * sub_idx + 0.9 * (term == 60) + rng.normal(0, 0.35, n), 5.3, 30.99), 2)
+    int_rate = np.round(np.clip(5.3 + 0.72 * b["sub_idx"] + 0.9 * (term == 60) + rng.normal(0, 0.35, n), 5.3, 30.99), 2)
     r = int_rate / 1200
     installment = np.round(loan_amnt * r / (1 - (1 + r) ** (-term)), 2)
     purpose = np.asarray(PURPOSES)[
         rng.choice(len(PURPOSES), size=n, p=np.asarray(PURPOSE_SHARES) / sum(PURPOSE_SHARES))
     ]
-    verified_p = _sigmoid(np, -0.8 + 0.9 * (loan_amnt - 12_000) / 10_000 + 0.2 * grade_idx)
+    verified_p = _sigmoid(np, -0.8 + 0.9 * (loan_amnt - 12_000) / 10_000 + 0.2 * b["grade_idx"])
     verification = np.where(
         rng.random(n) < verified_p,
         np.where(rng.random(n) < 0.55, VERIFICATION_STATUS[2], VERIFICATION_STATUS[1]),
         VERIFICATION_STATUS[0],
     )
+    return {
+        "loan_amnt": loan_amnt,
+        "term": term,
+        "int_rate": int_rate,
+        "installment": installment,
+        "purpose": purpose,
+        "verification_status": verification,
+    }
 
-    # -- default ------------------------------------------------------------------------------------
-    pti = installment / (annual_inc / 12)  # payment-to-income
-    renter = home_ownership == "RENT"
-    logit = (
-        0.07 * (int_rate - 13)
+
+def _default_logit(np: Any, b: dict[str, Any]) -> Any:
+    """The log-odds of default before the intercept: non-linear effects a linear model cannot fit well."""
+    pti = b["installment"] / (b["annual_inc"] / 12)  # payment-to-income
+    renter = b["home_ownership"] == "RENT"
+    term, grade_idx, purpose = b["term"], b["grade_idx"], b["purpose"]
+    return (
+        0.07 * (b["int_rate"] - 13)
         + 1.2 * (term == 60) * (grade_idx >= 3)  # long loans at low grades
         + 0.25 * (term == 60)
-        + 4.0 * ((revol_util - 45) / 45) ** 2  # U-shape: thin files and maxed-out cards
+        + 4.0 * ((b["revol_util_true"] - 45) / 45) ** 2  # U-shape: thin files and maxed-out cards
         + 25.0 * np.maximum(pti - 0.08, 0) * np.where(renter, 1.0, 0.2)  # hinge, mostly for renters
-        + 0.9 * (dti > 30)
-        + 0.5 * np.isnan(emp_years)
-        + 0.15 * inq_last_6mths
-        + 0.25 * delinq_2yrs * (grade_idx <= 2)  # delinquencies the grade did not price in
+        + 0.9 * (b["dti"] > 30)
+        + 0.5 * np.isnan(b["emp_length"])
+        + 0.15 * b["inq_last_6mths"]
+        + 0.25 * b["delinq_2yrs"] * (grade_idx <= 2)  # delinquencies the grade did not price in
         + np.select(
             [purpose == "small_business", purpose == "credit_card", purpose == "wedding", purpose == "car"],
             [0.8, -0.25, -0.3, -0.2],
             0.0,
         )
-        - 0.25 * (verification == VERIFICATION_STATUS[0]) * (loan_amnt < 8_000)
+        - 0.25 * (b["verification_status"] == VERIFICATION_STATUS[0]) * (b["loan_amnt"] < 8_000)
     )
-    logit = logit + _intercept_for_rate(np, logit, DEFAULT_RATE)
-    loan_status = (rng.random(n) < _sigmoid(np, logit)).astype(np.int64)
 
-    frame = pd.DataFrame(
-        {
-            "loan_amnt": loan_amnt,
-            "term": term,
-            "int_rate": int_rate,
-            "installment": installment,
-            "grade": grade,
-            "sub_grade": sub_grade,
-            "emp_length": emp_years,
-            "home_ownership": home_ownership,
-            "annual_inc": annual_inc,
-            "verification_status": verification,
-            "purpose": purpose,
-            "dti": dti,
-            "delinq_2yrs": delinq_2yrs,
-            "inq_last_6mths": inq_last_6mths,
-            "open_acc": open_acc,
-            "pub_rec": pub_rec,
-            "revol_bal": revol_bal,
-            "revol_util": revol_util_obs,
-            "total_acc": total_acc,
-            "loan_status": loan_status,
-        }
-    )
-    return conform(frame)
+
+def _loan_status(np: Any, rng: Any, n: int, b: dict[str, Any]) -> Any:
+    """1 for a default, drawn from the logistic model with the intercept set for :data:`DEFAULT_RATE`."""
+    logit = _default_logit(np, b)
+    logit = logit + _intercept_for_rate(np, logit, DEFAULT_RATE)
+    return (rng.random(n) < _sigmoid(np, logit)).astype(np.int64)
+
+
+def lending_club(n_rows: int = 10_000, seed: int = 0) -> Any:
+    """A synthetic LendingClub-style loan DataFrame (see the module docstring and ``docs/datasets.md``).
+
+    Columns and dtypes are :data:`dockyard.demo.datasets.schema.DTYPES`; ``loan_status`` is 1 for a default.
+    """
+    _check_arguments(n_rows, seed)
+    try:
+        import numpy as np
+        import pandas as pd
+    except ImportError:
+        raise MissingExtra("pandas", "data") from None
+
+    rng = np.random.default_rng(seed)
+    n = n_rows
+    # The steps draw from ``rng`` in this order; changing it changes every frame for a given seed.
+    book = _borrower(np, rng, n)
+    book.update(_credit_file(np, rng, n, book["annual_inc"], book["inc_z"]))
+    book.update(_grades(np, rng, n, book))
+    book.update(_loan_terms(np, rng, n, book))
+    book["loan_status"] = _loan_status(np, rng, n, book)
+    return conform(pd.DataFrame({name: book[name] for name in COLUMNS}))
