@@ -123,15 +123,77 @@ def load_loans(config: DemoConfig) -> Any:
     return ds.lending_club(n_rows=config.n_rows, seed=config.seed)
 
 
+@dataclass(frozen=True)
+class _Splits:
+    """The loans and their train, validation and held-out test splits."""
+
+    loans: Any
+    x_train: Any
+    x_valid: Any
+    x_test: Any
+    y_train: Any
+    y_valid: Any
+    y_test: Any
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    """The champion before this run, its test ROC AUC, whether the new version was promoted, the champion now."""
+
+    before: int | None
+    before_auc: float | None
+    promoted: bool
+    champion: int
+
+
 def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
     """Run every step; ``say`` prints progress (rich markup allowed)."""
-    import optuna
-    from sklearn.model_selection import train_test_split
-
     import dockyard
     import dockyard.demo.datasets as ds
-    import dockyard.integrations.optuna
-    import dockyard.sklearn
+
+    study = _new_study(config.seed)  # first: without optuna the demo fails before loading data or starting runs
+    data = _load_and_split(config, say)
+    dockyard.set_experiment(EXPERIMENT)
+    client = _client()
+    with dockyard.start_run(run_name=f"demo-{time.strftime('%Y%m%d-%H%M%S')}") as parent:
+        dockyard.log_input(data.loans, context="training", name="lending-club", targets=ds.TARGET)
+        dockyard.log_params({"n_rows": len(data.loans), "n_trials": config.n_trials, "seed": config.seed})
+        baseline_auc = _fit_baseline(data, say)
+        best_params, best_valid = _search(config, study, data, say)
+        test_auc, version = _fit_best(config, best_params, data, say)
+        verdict = _compare_and_promote(client, version, test_auc, data, say)
+        dockyard.set_tags({"demo.version": str(version), "demo.promoted": str(verdict.promoted).lower()})
+        dockyard.log_metrics({"baseline_valid_roc_auc": baseline_auc, "test_roc_auc": test_auc})
+
+    result = DemoResult(
+        parent.info.run_id,
+        baseline_auc,
+        best_valid,
+        test_auc,
+        version,
+        verdict.before,
+        verdict.before_auc,
+        verdict.promoted,
+        verdict.champion,
+    )
+    if config.serve:
+        result.predictions = _serve_and_score(config, data.x_test, say)
+    return result
+
+
+def _new_study(seed: int) -> Any:
+    """An Optuna study maximising the validation ROC AUC, with a seeded TPE sampler and quiet logging."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+
+
+def _load_and_split(config: DemoConfig, say: Any) -> _Splits:
+    """Step 1: load the loans and split them 60/20/20 (train / valid / held-out test), stratified by default."""
+    from sklearn.model_selection import train_test_split
+
+    import dockyard.demo.datasets as ds
 
     loans = load_loans(config)
     x, y = loans[ds.FEATURES], loans[ds.TARGET]
@@ -142,80 +204,86 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
     source = config.data_path or f"synthetic (seed {config.seed})"
     say(f"[bold]1. Data[/]  {len(loans):,} loans from {source}, default rate {float(y.mean()):.1%}")
     say(f"   train {len(x_train):,} / valid {len(x_valid):,} / held-out test {len(x_test):,}")
+    return _Splits(loans, x_train, x_valid, x_test, y_train, y_valid, y_test)
 
-    dockyard.set_experiment(EXPERIMENT)
-    client = _client()
-    with dockyard.start_run(run_name=f"demo-{time.strftime('%Y%m%d-%H%M%S')}") as parent:
-        dockyard.log_input(loans, context="training", name="lending-club", targets=ds.TARGET)
-        dockyard.log_params({"n_rows": len(loans), "n_trials": config.n_trials, "seed": config.seed})
 
-        with dockyard.start_run(run_name="logistic-baseline", nested=True):
-            baseline = _baseline_pipeline().fit(x_train, y_train)
-            baseline_auc = _auc(baseline, x_valid, y_valid)
-            dockyard.log_params({"model": "logistic-regression"})
-            dockyard.log_metric("valid_roc_auc", baseline_auc)
-        say(f"[bold]2. Baseline[/]  logistic regression: valid ROC AUC {baseline_auc:.4f}")
+def _fit_baseline(data: _Splits, say: Any) -> float:
+    """Step 2: fit the logistic-regression baseline in a nested run; its validation ROC AUC."""
+    import dockyard
 
-        def objective(trial: Any) -> float:
-            params = {
-                "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.3, log=True),
-                "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 7, 63),
-                "min_samples_leaf": trial.suggest_int("min_samples_leaf", 10, 200, log=True),
-                "l2_regularization": trial.suggest_float("l2_regularization", 1e-4, 10.0, log=True),
-            }
-            model = _boosting_pipeline(params, config.max_iter, config.seed).fit(x_train, y_train)
-            return _auc(model, x_valid, y_valid)
+    with dockyard.start_run(run_name="logistic-baseline", nested=True):
+        baseline = _baseline_pipeline().fit(data.x_train, data.y_train)
+        baseline_auc = _auc(baseline, data.x_valid, data.y_valid)
+        dockyard.log_params({"model": "logistic-regression"})
+        dockyard.log_metric("valid_roc_auc", baseline_auc)
+    say(f"[bold]2. Baseline[/]  logistic regression: valid ROC AUC {baseline_auc:.4f}")
+    return baseline_auc
 
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.seed))
-        with dockyard.start_run(run_name="gbm-search", nested=True):
-            dockyard.integrations.optuna.optimize(
-                study, objective, n_trials=config.n_trials, metric_name="valid_roc_auc"
-            )
-        best_valid = float(study.best_value)
-        shown = ", ".join(f"{k}={v:.3g}" for k, v in study.best_params.items())
-        say(f"[bold]3. Search[/]  {config.n_trials} trials, best valid ROC AUC {best_valid:.4f} ({shown})")
 
-        with dockyard.start_run(run_name="best-model", nested=True):
-            best = _boosting_pipeline(study.best_params, config.max_iter, config.seed).fit(x_train, y_train)
-            test_auc = _auc(best, x_test, y_test)
-            dockyard.log_params({**study.best_params, "max_iter": config.max_iter})
-            info = dockyard.sklearn.log_model(
-                best,
-                name="model",
-                input_example=x_test[:5],
-                predict_fn="predict_proba",
-                registered_model_name=MODEL_NAME,
-            )
-            dockyard.log_metric("test_roc_auc", test_auc, model_id=info.model_id)
-        version = int(info.registered_model_version or 0)
-        say(f"[bold]4. Model[/]  held-out test ROC AUC {test_auc:.4f}; registered {MODEL_NAME} version {version}")
+def _search(config: DemoConfig, study: Any, data: _Splits, say: Any) -> tuple[dict[str, Any], float]:
+    """Step 3: the Optuna search over the boosting pipeline (trials as nested runs); best params and valid AUC."""
+    import dockyard
+    import dockyard.integrations.optuna
 
-        before, before_auc = _champion_score(client, x_test, y_test)
-        promoted = before is None or test_auc >= (before_auc or 0.0)
-        if before is None:
-            reason = f"first version (test ROC AUC {test_auc:.4f})"
-            say(f"[bold]5. Compare[/]  no {ALIAS} yet")
-        else:
-            verdict = "at least as good" if promoted else "worse"
-            reason = f"test ROC AUC {test_auc:.4f} vs {before_auc:.4f} of version {before}"
-            scores = f"version {before}: {before_auc:.4f}; version {version}: {test_auc:.4f}"
-            say(f"[bold]5. Compare[/]  {ALIAS} is version {before}. Test ROC AUC {scores} ({verdict})")
-        if promoted:
-            client.promote(MODEL_NAME, version, alias=ALIAS, reason=reason)
-            say(f"   promoted version {version} to @{ALIAS}")
-        else:
-            say(f"   kept version {before} as @{ALIAS}")
-        champion = version if promoted else int(before or version)
-        dockyard.set_tags({"demo.version": str(version), "demo.promoted": str(promoted).lower()})
-        dockyard.log_metrics({"baseline_valid_roc_auc": baseline_auc, "test_roc_auc": test_auc})
+    def objective(trial: Any) -> float:
+        params = {
+            "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.3, log=True),
+            "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 7, 63),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 10, 200, log=True),
+            "l2_regularization": trial.suggest_float("l2_regularization", 1e-4, 10.0, log=True),
+        }
+        model = _boosting_pipeline(params, config.max_iter, config.seed).fit(data.x_train, data.y_train)
+        return _auc(model, data.x_valid, data.y_valid)
 
-    result = DemoResult(
-        parent.info.run_id, baseline_auc, best_valid, test_auc, version, before, before_auc, promoted, champion
-    )
-    if config.serve:
-        result.predictions = _serve_and_score(config, x_test, say)
-    return result
+    with dockyard.start_run(run_name="gbm-search", nested=True):
+        dockyard.integrations.optuna.optimize(study, objective, n_trials=config.n_trials, metric_name="valid_roc_auc")
+    best_valid = float(study.best_value)
+    best_params: dict[str, Any] = study.best_params
+    shown = ", ".join(f"{k}={v:.3g}" for k, v in best_params.items())
+    say(f"[bold]3. Search[/]  {config.n_trials} trials, best valid ROC AUC {best_valid:.4f} ({shown})")
+    return best_params, best_valid
+
+
+def _fit_best(config: DemoConfig, best_params: dict[str, Any], data: _Splits, say: Any) -> tuple[float, int]:
+    """Step 4: refit the best configuration, score it on the test split, log and register it; (AUC, version)."""
+    import dockyard
+    import dockyard.sklearn
+
+    with dockyard.start_run(run_name="best-model", nested=True):
+        best = _boosting_pipeline(best_params, config.max_iter, config.seed).fit(data.x_train, data.y_train)
+        test_auc = _auc(best, data.x_test, data.y_test)
+        dockyard.log_params({**best_params, "max_iter": config.max_iter})
+        info = dockyard.sklearn.log_model(
+            best,
+            name="model",
+            input_example=data.x_test[:5],
+            predict_fn="predict_proba",
+            registered_model_name=MODEL_NAME,
+        )
+        dockyard.log_metric("test_roc_auc", test_auc, model_id=info.model_id)
+    version = int(info.registered_model_version or 0)
+    say(f"[bold]4. Model[/]  held-out test ROC AUC {test_auc:.4f}; registered {MODEL_NAME} version {version}")
+    return test_auc, version
+
+
+def _compare_and_promote(client: Any, version: int, test_auc: float, data: _Splits, say: Any) -> _Verdict:
+    """Step 5: score the champion on the test split and move the alias to ``version`` when it is as good."""
+    before, before_auc = _champion_score(client, data.x_test, data.y_test)
+    promoted = before is None or test_auc >= (before_auc or 0.0)
+    if before is None:
+        reason = f"first version (test ROC AUC {test_auc:.4f})"
+        say(f"[bold]5. Compare[/]  no {ALIAS} yet")
+    else:
+        verdict = "at least as good" if promoted else "worse"
+        reason = f"test ROC AUC {test_auc:.4f} vs {before_auc:.4f} of version {before}"
+        scores = f"version {before}: {before_auc:.4f}; version {version}: {test_auc:.4f}"
+        say(f"[bold]5. Compare[/]  {ALIAS} is version {before}. Test ROC AUC {scores} ({verdict})")
+    if promoted:
+        client.promote(MODEL_NAME, version, alias=ALIAS, reason=reason)
+        say(f"   promoted version {version} to @{ALIAS}")
+    else:
+        say(f"   kept version {before} as @{ALIAS}")
+    return _Verdict(before, before_auc, promoted, version if promoted else int(before or version))
 
 
 def _client() -> Any:
@@ -253,7 +321,7 @@ def _serve_and_score(config: DemoConfig, x_test: Any, say: Any) -> list[dict[str
     env = {**os.environ, "DOCKYARD_TRACKING_URI": dockyard.get_tracking_uri()}
     command = [sys.executable, "-m", "dockyard", "serve", uri, "--host", "127.0.0.1", "--port", str(port)]
     say(f"[bold]6. Serve[/]  dockyard serve {uri} --port {port}")
-    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # noqa: S603  argv built here (this python, the URI and port), no shell
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(server, base)

@@ -181,30 +181,34 @@ def _decode_v2(body: bytes, content_type: str, schema: Schema | None) -> Inputs:
     return inputs
 
 
-def _routes(scorer: Scorer) -> list[Any]:
-    from starlette.responses import Response
+def _envelope(error: DockyardError) -> dict[str, Any]:
+    """The MLflow scoring server's error body: ``error_code`` and ``message``."""
+    return {"error_code": error.error_code, "message": error.message}
+
+
+def _v2_error(error: DockyardError) -> dict[str, Any]:
+    """The Open Inference Protocol's error body: ``error`` (the message) and ``error_code``."""
+    return {"error": error.message, "error_code": error.error_code}
+
+
+def _scoring_routes(scorer: Scorer) -> list[Any]:
+    """``POST /invocations``, the MLflow-compatible scoring route."""
     from starlette.routing import Route
-
-    from dockyard.serving import v2
-    from dockyard.serving.openapi import openapi_document
-
-    def envelope(error: DockyardError) -> dict[str, Any]:
-        return {"error_code": error.error_code, "message": error.message}
-
-    def v2_error(error: DockyardError) -> dict[str, Any]:
-        return {"error": error.message, "error_code": error.error_code}
-
-    def encode_v2(predictions: Any, model: ServedModel, inputs: Inputs) -> bytes:
-        out: dict[str, Any] = {"model_name": scorer.model_name, "model_version": model.label}
-        if inputs.request_id is not None:
-            out["id"] = inputs.request_id
-        out["outputs"] = v2.encode_outputs(predictions)
-        return json.dumps(out, separators=(",", ":")).encode()
 
     async def invocations(request: Request) -> Response:
         return await scorer.handle(
-            request, "invocations", decode_request, lambda p, _m, _i: encode_predictions(p), envelope
+            request, "invocations", decode_request, lambda p, _m, _i: encode_predictions(p), _envelope
         )
+
+    return [Route("/invocations", invocations, methods=["POST"])]
+
+
+def _operation_routes(scorer: Scorer) -> list[Any]:
+    """Health (``/ping``, ``/health``), ``/version``, ``/metrics`` and ``/openapi.json``."""
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from dockyard.serving.openapi import openapi_document
 
     async def ping(request: Request) -> Response:
         return Response("\n", media_type="application/json")
@@ -220,13 +224,18 @@ def _routes(scorer: Scorer) -> list[Any]:
             openapi_document(scorer.holder.current, title=f"{scorer.model_name} scoring API", version=__version__)
         )
 
-    def known(request: Request) -> Response | None:
-        name = request.path_params["name"]
-        if name != scorer.model_name:
-            return _json(
-                {"error": f"model {name!r} is not served here (this server serves {scorer.model_name!r})"}, 404
-            )
-        return None
+    return [
+        Route("/ping", ping, methods=["GET"]),
+        Route("/health", ping, methods=["GET"]),
+        Route("/version", version, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]
+
+
+def _v2_server_routes() -> list[Any]:
+    """The Open Inference Protocol's server metadata (``/v2``) and health (``/v2/health/live|ready``)."""
+    from starlette.routing import Route
 
     async def v2_live(request: Request) -> Response:
         return _json({"live": True})
@@ -237,31 +246,64 @@ def _routes(scorer: Scorer) -> list[Any]:
     async def v2_server(request: Request) -> Response:
         return _json({"name": "dockyard", "version": __version__, "extensions": []})
 
+    return [
+        Route("/v2", v2_server, methods=["GET"]),
+        Route("/v2/health/live", v2_live, methods=["GET"]),
+        Route("/v2/health/ready", v2_ready, methods=["GET"]),
+    ]
+
+
+def _unknown_model(scorer: Scorer, request: Request) -> Response | None:
+    """A 404 answer when the request's ``{name}`` is not the served model's name, else None."""
+    name = request.path_params["name"]
+    if name != scorer.model_name:
+        return _json({"error": f"model {name!r} is not served here (this server serves {scorer.model_name!r})"}, 404)
+    return None
+
+
+def _v2_model_routes(scorer: Scorer) -> list[Any]:
+    """The Open Inference Protocol's model routes: metadata, readiness and ``infer`` under ``/v2/models/{name}``."""
+    from starlette.routing import Route
+
+    from dockyard.serving import v2
+
+    def encode_v2(predictions: Any, model: ServedModel, inputs: Inputs) -> bytes:
+        out: dict[str, Any] = {"model_name": scorer.model_name, "model_version": model.label}
+        if inputs.request_id is not None:
+            out["id"] = inputs.request_id
+        out["outputs"] = v2.encode_outputs(predictions)
+        return json.dumps(out, separators=(",", ":")).encode()
+
     async def v2_model(request: Request) -> Response:
         served = scorer.holder.current
         signature = served.predictor.signature
         outputs = None if signature is None else signature.outputs
-        return known(request) or _json(v2.model_metadata(scorer.model_name, served.label, served.input_schema, outputs))
+        return _unknown_model(scorer, request) or _json(
+            v2.model_metadata(scorer.model_name, served.label, served.input_schema, outputs)
+        )
 
     async def v2_model_ready(request: Request) -> Response:
-        return known(request) or _json({"name": scorer.model_name, "ready": True})
+        return _unknown_model(scorer, request) or _json({"name": scorer.model_name, "ready": True})
 
     async def v2_infer(request: Request) -> Response:
-        return known(request) or await scorer.handle(request, "v2_infer", _decode_v2, encode_v2, v2_error)
+        return _unknown_model(scorer, request) or await scorer.handle(
+            request, "v2_infer", _decode_v2, encode_v2, _v2_error
+        )
 
     return [
-        Route("/invocations", invocations, methods=["POST"]),
-        Route("/ping", ping, methods=["GET"]),
-        Route("/health", ping, methods=["GET"]),
-        Route("/version", version, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-        Route("/v2", v2_server, methods=["GET"]),
-        Route("/v2/health/live", v2_live, methods=["GET"]),
-        Route("/v2/health/ready", v2_ready, methods=["GET"]),
         Route("/v2/models/{name}", v2_model, methods=["GET"]),
         Route("/v2/models/{name}/ready", v2_model_ready, methods=["GET"]),
         Route("/v2/models/{name}/infer", v2_infer, methods=["POST"]),
+    ]
+
+
+def _routes(scorer: Scorer) -> list[Any]:
+    """Every route of the scoring app, in matching order: scoring, operations, then the v2 protocol."""
+    return [
+        *_scoring_routes(scorer),
+        *_operation_routes(scorer),
+        *_v2_server_routes(),
+        *_v2_model_routes(scorer),
     ]
 
 

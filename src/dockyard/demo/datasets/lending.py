@@ -84,10 +84,7 @@ def _borrower(np: Any, rng: Any, n: int) -> dict[str, Any]:
 
 
 def _credit_file(np: Any, rng: Any, n: int, annual_inc: Any, inc_z: Any) -> dict[str, Any]:
-    """Accounts, delinquencies, public records, inquiries, revolving credit and debt-to-income.
-
-    ``revol_util_true`` is the true utilisation; ``revol_util`` is it as reported, with a few values missing.
-    """
+    """The credit file and DTI; ``revol_util_true`` is the utilisation, ``revol_util`` it as reported (some missing)."""
     open_acc = 1 + rng.poisson(np.clip(10.5 + 1.5 * inc_z, 2, None))
     total_acc = open_acc + rng.poisson(13, n)
     delinq_2yrs = np.minimum(rng.negative_binomial(1, 0.78, n), 15)
