@@ -8,8 +8,8 @@ PIP := $(PY) -m pip install --quiet
 # Dockyard itself, editable, with nothing from the index: its dependencies come from the lock.
 SELF := $(PIP) --no-deps --no-build-isolation -e .
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url
-# pip-compile lists the project itself (its extras refer to it); the lock holds only its dependencies.
-DROP_SELF := sed -i '/^\# WARNING: pip install will require the following package to be hashed/,/^    \# via dockyard (pyproject.toml)/d'
+# pip-compile lists the project itself (its extras refer to it): the lock holds only its dependencies.
+DROP_SELF := $(PY) requirements/drop_self.py
 
 .PHONY: test test-fast test-latest demo lint lock dist bench bench-server bench-models clean
 

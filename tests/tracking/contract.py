@@ -1,8 +1,8 @@
 """The tracking contract: what every implementation of the tracking service surface must do.
 
 Subclass :class:`TrackingContract` in a test module and provide a ``tracking`` fixture: the local
-``TrackingService`` (``test_service.py``, on SQLite and PostgreSQL) does now; the remote HTTP client
-will do the same against the in-process server. Tests only use the public surface and error classes.
+``TrackingService`` (``test_service.py``, on SQLite and PostgreSQL) and the remote HTTP client against
+the in-process server (``test_remote.py``). Tests only use the public surface and error classes.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server``, ``ui``, ``serve``
-and ``predict``.
+"""The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server``, ``ui``, ``serve``,
+``predict`` and ``demo``.
 
 Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
 names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a

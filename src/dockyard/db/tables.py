@@ -1,4 +1,4 @@
-"""The tracking schema as SQLAlchemy Core tables.
+"""The schema (tracking, logged models, the registry, webhooks) as SQLAlchemy Core tables.
 
 This module describes the *current* schema; Alembic migrations in ``db/migrations/versions`` build it
 step by step, and a test checks that the two agree.

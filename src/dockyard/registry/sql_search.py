@@ -1,4 +1,4 @@
-"""Compile parsed registry filters and order_by keys (``tracking.search``, kinds ``registered_models``
+"""Compile parsed registry filters and order_by keys (``core.search``, kinds ``registered_models``
 and ``model_versions``) into SQLAlchemy clauses.
 
 Tag comparisons are sub-queries on the tag tables, so a filter never multiplies rows. One tag is

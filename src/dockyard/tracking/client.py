@@ -2,8 +2,8 @@
 
 :class:`dockyard.Client` (:mod:`dockyard.lifecycle.client`) adds the model registry's methods to it.
 
-It picks its backend from the tracking URI (the embedded SQLite default, PostgreSQL, or later a
-server), adds artifacts, chunked batches and optional non-blocking logging on top of the service, and
+It picks its backend from the tracking URI (the embedded SQLite default, PostgreSQL, or a tracking
+server over http(s)), adds artifacts, chunked batches and optional non-blocking logging on top of the service, and
 hands back the same entities whichever backend is behind it.
 
 >>> import tempfile

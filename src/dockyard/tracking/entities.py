@@ -1,6 +1,6 @@
 """Tracking entities: frozen dataclasses, no I/O, no third-party imports.
 
-One shape per concept. The store builds them from rows, the wire codec (server issue) encodes them, the
+One shape per concept. The store builds them from rows, the wire codec (:mod:`dockyard.tracking.wire`) encodes them, the
 client hands them to users.
 
 >>> m = Metric("loss", 0.5, timestamp=1700000000000, step=3)

@@ -1,8 +1,9 @@
 """The tracking service: validation and rules over a :class:`~dockyard.tracking.store.TrackingStore`.
 
-This is the surface that both the local backend and the remote HTTP client (server issue) expose, and
-that the contract suite in ``tests/tracking/contract.py`` checks. Method names and arguments follow
-MLflow's ``MlflowClient`` so the server's handlers can map REST calls one to one.
+It implements :class:`~dockyard.tracking.protocol.TrackingAPI`, as the remote client
+(:mod:`dockyard.tracking.remote`) does, and the contract suite in ``tests/tracking/contract.py`` checks
+both. Method names and arguments follow MLflow's ``MlflowClient`` so the server's handlers can map REST
+calls one to one.
 
 >>> from dockyard.db import Database
 >>> from dockyard.tracking.sql_store import SqlTrackingStore

@@ -1,4 +1,4 @@
-"""Compile parsed search filters and order_by keys (``tracking.search``) into SQLAlchemy clauses.
+"""Compile parsed search filters and order_by keys (``core.search``) into SQLAlchemy clauses.
 
 Each comparison on a metric, param, tag or dataset becomes a ``run_uuid IN (sub-query)`` on an indexed
 table, so a filter never multiplies rows the way MLflow's joins do, and AND / OR / parentheses compose
