@@ -13,6 +13,7 @@ A URI without a scheme (or with a one-letter one, i.e. a Windows drive) is a loc
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 
@@ -20,7 +21,13 @@ from dockyard.artifacts.base import ArtifactStore
 from dockyard.artifacts.local import LocalArtifactStore
 from dockyard.core.errors import InvalidParameter
 
-__all__ = ["ARTIFACT_STORE_FACTORIES", "artifact_store_for_uri", "register_artifact_store", "uri_scheme"]
+__all__ = [
+    "ARTIFACT_STORE_FACTORIES",
+    "artifact_store_for_uri",
+    "join_location",
+    "register_artifact_store",
+    "uri_scheme",
+]
 
 ArtifactStoreFactory = Callable[[str], ArtifactStore]
 
@@ -85,3 +92,17 @@ def artifact_store_for_uri(uri: str, *, tracking_uri: str | None = None) -> Arti
         known = ", ".join(sorted(s for s in ARTIFACT_STORE_FACTORIES if s))
         raise InvalidParameter(f"artifact URI {uri!r}: unsupported scheme {scheme!r} (supported: {known})")
     return factory(uri)
+
+
+def join_location(location: str, *parts: str) -> str:
+    """An artifact location below ``location``: joined with "/" for a URI (``s3://``,
+    ``mlflow-artifacts:``), with the OS's separator for a local path.
+
+    >>> join_location("mlflow-artifacts:", "1")
+    'mlflow-artifacts:/1'
+    >>> join_location("s3://bucket/p/", "1", "abc", "artifacts")
+    's3://bucket/p/1/abc/artifacts'
+    """
+    if uri_scheme(location):
+        return "/".join([location.rstrip("/"), *parts])
+    return os.path.join(location, *parts)

@@ -25,6 +25,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import dockyard
+import dockyard.demo.datasets as ds
+import dockyard.integrations.optuna
+import dockyard.models
+import dockyard.sklearn
 from dockyard.core.errors import (
     AliasNotFound,
     DockyardError,
@@ -32,6 +37,7 @@ from dockyard.core.errors import (
     ModelVersionNotFound,
     RegisteredModelNotFound,
 )
+from dockyard.lifecycle.fluent import current_client
 
 MODEL_NAME = "lending-club-default"
 ALIAS = "champion"
@@ -80,8 +86,6 @@ def _baseline_pipeline() -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    import dockyard.demo.datasets as ds
-
     return make_pipeline(
         ColumnTransformer(
             [
@@ -99,8 +103,6 @@ def _boosting_pipeline(params: dict[str, Any], max_iter: int, seed: int) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
-    import dockyard.demo.datasets as ds
-
     encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
     return make_pipeline(
         ColumnTransformer([("num", "passthrough", ds.NUMERIC), ("cat", encoder, ds.CATEGORICAL)]),
@@ -116,8 +118,6 @@ def _auc(model: Any, x: Any, y: Any) -> float:
 
 
 def load_loans(config: DemoConfig) -> Any:
-    import dockyard.demo.datasets as ds
-
     if config.data_path:
         return ds.load_lending_club_csv(config.data_path)
     return ds.lending_club(n_rows=config.n_rows, seed=config.seed)
@@ -148,9 +148,6 @@ class _Verdict:
 
 def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
     """Run every step; ``say`` prints progress (rich markup allowed)."""
-    import dockyard
-    import dockyard.demo.datasets as ds
-
     study = _new_study(config.seed)  # first: without optuna the demo fails before loading data or starting runs
     data = _load_and_split(config, say)
     dockyard.set_experiment(EXPERIMENT)
@@ -193,8 +190,6 @@ def _load_and_split(config: DemoConfig, say: Any) -> _Splits:
     """Step 1: load the loans and split them 60/20/20 (train / valid / held-out test), stratified by default."""
     from sklearn.model_selection import train_test_split
 
-    import dockyard.demo.datasets as ds
-
     loans = load_loans(config)
     x, y = loans[ds.FEATURES], loans[ds.TARGET]
     x_rest, x_test, y_rest, y_test = train_test_split(x, y, test_size=0.2, random_state=config.seed, stratify=y)
@@ -209,8 +204,6 @@ def _load_and_split(config: DemoConfig, say: Any) -> _Splits:
 
 def _fit_baseline(data: _Splits, say: Any) -> float:
     """Step 2: fit the logistic-regression baseline in a nested run; its validation ROC AUC."""
-    import dockyard
-
     with dockyard.start_run(run_name="logistic-baseline", nested=True):
         baseline = _baseline_pipeline().fit(data.x_train, data.y_train)
         baseline_auc = _auc(baseline, data.x_valid, data.y_valid)
@@ -222,8 +215,6 @@ def _fit_baseline(data: _Splits, say: Any) -> float:
 
 def _search(config: DemoConfig, study: Any, data: _Splits, say: Any) -> tuple[dict[str, Any], float]:
     """Step 3: the Optuna search over the boosting pipeline (trials as nested runs); best params and valid AUC."""
-    import dockyard
-    import dockyard.integrations.optuna
 
     def objective(trial: Any) -> float:
         params = {
@@ -246,9 +237,6 @@ def _search(config: DemoConfig, study: Any, data: _Splits, say: Any) -> tuple[di
 
 def _fit_best(config: DemoConfig, best_params: dict[str, Any], data: _Splits, say: Any) -> tuple[float, int]:
     """Step 4: refit the best configuration, score it on the test split, log and register it; (AUC, version)."""
-    import dockyard
-    import dockyard.sklearn
-
     with dockyard.start_run(run_name="best-model", nested=True):
         best = _boosting_pipeline(best_params, config.max_iter, config.seed).fit(data.x_train, data.y_train)
         test_auc = _auc(best, data.x_test, data.y_test)
@@ -287,15 +275,11 @@ def _compare_and_promote(client: Any, version: int, test_auc: float, data: _Spli
 
 
 def _client() -> Any:
-    from dockyard.lifecycle.fluent import current_client
-
     return current_client()
 
 
 def _champion_score(client: Any, x_test: Any, y_test: Any) -> tuple[int | None, float | None]:
     """The champion's version and its ROC AUC on the same test split (None when there is none)."""
-    import dockyard.models
-
     try:
         holder = client.get_model_version_by_alias(MODEL_NAME, ALIAS)
     except (AliasNotFound, RegisteredModelNotFound, ModelVersionNotFound):
@@ -313,8 +297,6 @@ def _free_port() -> int:
 def _serve_and_score(config: DemoConfig, x_test: Any, say: Any) -> list[dict[str, Any]]:
     """Start ``dockyard serve`` on the champion alias, send loan applications, stop it."""
     import httpx2
-
-    import dockyard
 
     port = config.port or _free_port()
     uri = f"models:/{MODEL_NAME}@{ALIAS}"

@@ -17,9 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.artifacts.registry import artifact_store_for_uri
 from dockyard.core.errors import DockyardError, InvalidParameter, RegisteredModelAlreadyExists
+from dockyard.lifecycle import fluent
+from dockyard.lifecycle.resolution import ModelResolver
 from dockyard.models.manifest import ModelInfo
 from dockyard.models.signature import ModelSignature
+from dockyard.models.uris import parse_model_uri
+from dockyard.registry.backends import open_registry
+from dockyard.tracking.entities import ModelOutput
 
 if TYPE_CHECKING:
     from dockyard.lifecycle.client import Client
@@ -37,8 +43,6 @@ def _check_name(name: str) -> str:
 
 
 def _client_and_run(client: Client | None, run_id: str | None) -> tuple[Client, str]:
-    from dockyard.lifecycle import fluent
-
     if client is None:
         client = fluent.current_client()
     if run_id is None:
@@ -99,8 +103,6 @@ def log_model(
             manifest.model_id = manifest.model_uuid = logged.model_id
             manifest.artifact_path = logged.artifact_location
             manifest.save(local)
-            from dockyard.artifacts import artifact_store_for_uri
-
             store = artifact_store_for_uri(logged.artifact_location, tracking_uri=client.tracking_uri)
             store.log_dir(local)
             client.finalize_logged_model(logged.model_id, "READY")
@@ -116,8 +118,6 @@ def log_model(
 
 
 def _output(model_id: str, step: int) -> Any:
-    from dockyard.tracking.entities import ModelOutput
-
     return ModelOutput(model_id, step)
 
 
@@ -142,16 +142,10 @@ def register_model(
 
     ``runs:/<run>/<path>`` naming a logged model registers that logged model (``models:/m-<id>``).
     """
-    from dockyard.lifecycle import fluent
-    from dockyard.models.uris import parse_model_uri
-    from dockyard.registry.backends import open_registry
-
     client = client or fluent.current_client()
     parsed = parse_model_uri(model_uri)
     source, run_id, model_id = model_uri, parsed.run_id, parsed.model_id
     if parsed.kind == "run":
-        from dockyard.lifecycle.resolution import ModelResolver
-
         logged = ModelResolver(client).run_logged_model(client.get_run(parsed.run_id or ""), parsed.path or "")
         if logged is not None:
             source, model_id = f"models:/{logged.model_id}", logged.model_id

@@ -23,8 +23,11 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from dockyard.artifacts.registry import artifact_store_for_uri, join_location, uri_scheme
 from dockyard.core.errors import ArtifactNotFound, InvalidModel, InvalidParameter, ModelVersionNotFound
+from dockyard.lifecycle.fluent import current_client
 from dockyard.models.uris import ModelUri, RegisteredModelLookup, parse_model_uri
+from dockyard.registry.backends import open_registry
 
 if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
@@ -71,14 +74,10 @@ class ModelResolver:
         logged = self.run_logged_model(run, parsed.path)
         if logged is not None:
             return logged.artifact_location
-        from dockyard.tracking.sql_experiments import join_location
-
         return join_location(run.info.artifact_uri, parsed.path)
 
     def fetch(self, uri: str, dst_path: Path | None = None) -> Path:
         location = self.location(uri)
-        from dockyard.artifacts.registry import uri_scheme
-
         if uri_scheme(location) in ("", "file"):
             local = Path(location[7:] if location.startswith("file://") else location)
             if not (local / "MLmodel").is_file():
@@ -88,8 +87,6 @@ class ModelResolver:
             target = Path(dst_path) / local.name
             shutil.copytree(local, target, dirs_exist_ok=True)
             return target
-        from dockyard.artifacts import artifact_store_for_uri
-
         store = artifact_store_for_uri(location, tracking_uri=self.client.tracking_uri)
         return download_cached(store, uri, self.client.settings.model_cache_dir if dst_path is None else dst_path)
 
@@ -137,8 +134,6 @@ def download_cached(store: ArtifactStore, uri: str, cache: Path) -> Path:
 
 def _default_registry(client: Client) -> RegisteredModelLookup:
     """The registry of the client's settings (``DOCKYARD_REGISTRY_URI``), as a lookup function."""
-    from dockyard.registry.backends import open_registry
-
     return registry_lookup(open_registry(client.settings))
 
 
@@ -164,8 +159,6 @@ def registry_lookup(registry: Any) -> RegisteredModelLookup:
 
 
 def resolver() -> ModelResolver:
-    from dockyard.lifecycle.fluent import current_client
-
     return ModelResolver(current_client())
 
 

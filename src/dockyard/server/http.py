@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.core.asgi import read_body
 from dockyard.core.errors import DockyardError, InvalidParameter
+from dockyard.core.wire import decode_int
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -69,8 +70,6 @@ class Params:
         return value
 
     def integer(self, name: str, *, required: bool = False, default: int | None = None) -> Any:
-        from dockyard.core.wire import decode_int
-
         value = self._get(name, required)
         if isinstance(value, list) and self.from_query:
             value = value[-1]

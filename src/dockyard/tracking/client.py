@@ -24,11 +24,14 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dockyard.artifacts.base import FileInfo
+from dockyard.artifacts.registry import artifact_store_for_uri
 from dockyard.core.clock import now_ms
 from dockyard.core.config import Settings
 from dockyard.core.errors import InvalidParameter, LoggingFailed, ParamValueChanged, RunNotActive
+from dockyard.core.identity import current_user
 from dockyard.core.paging import Page
 from dockyard.tracking.async_logger import AsyncLogger, fits_one_call, write_chunked, write_values
+from dockyard.tracking.backends import open_tracking
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
@@ -72,8 +75,6 @@ class TrackingClient:
             settings = settings.with_tracking_uri(tracking_uri)
         self.settings = settings
         if service is None:
-            from dockyard.tracking.backends import open_tracking
-
             service = open_tracking(settings)
         self._service = service
         self._artifact_uris: dict[str, str] = {}
@@ -198,8 +199,6 @@ class TrackingClient:
         user_id: str | None = None,
     ) -> Run:
         if user_id is None:
-            from dockyard.core.identity import current_user
-
             user_id = current_user()
         run = self._service.create_run(experiment_id, user_id, start_time, run_name, tags)
         self._artifact_uris[run.info.run_id] = run.info.artifact_uri
@@ -423,8 +422,6 @@ class TrackingClient:
     # ------------------------------------------------------------------ artifacts
 
     def artifact_store(self, run_id: str) -> ArtifactStore:
-        from dockyard.artifacts import artifact_store_for_uri
-
         uri = self._artifact_uris.get(run_id)
         if uri is None:
             uri = self._artifact_uris[run_id] = self._service.get_run(run_id).info.artifact_uri

@@ -5,14 +5,13 @@ Every public method is one transaction; existence and lifecycle checks run insid
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
-from dockyard.artifacts.registry import uri_scheme
+from dockyard.artifacts.registry import join_location
 from dockyard.core.clock import now_ms
 from dockyard.core.errors import ExperimentAlreadyExists, ExperimentNotFound, InvalidParameter, TagNotFound
 from dockyard.core.paging import Page, next_offset_token, offset_from_token
@@ -25,20 +24,6 @@ from dockyard.tracking.entities import Experiment, LifecycleStage, ViewType
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
-
-
-def join_location(location: str, *parts: str) -> str:
-    """An artifact location below ``location``: joined with "/" for a URI (``s3://``,
-    ``mlflow-artifacts:``), with the OS's separator for a local path.
-
-    >>> join_location("mlflow-artifacts:", "1")
-    'mlflow-artifacts:/1'
-    >>> join_location("s3://bucket/p/", "1", "abc", "artifacts")
-    's3://bucket/p/1/abc/artifacts'
-    """
-    if uri_scheme(location):
-        return "/".join([location.rstrip("/"), *parts])
-    return os.path.join(location, *parts)
 
 
 def experiment_key(experiment_id: str) -> int:

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.artifacts.registry import join_location
 from dockyard.core.clock import now_ms
 from dockyard.core.errors import ExperimentNotFound, InvalidParameter, LoggedModelNotFound
 from dockyard.core.search import Expr, OrderKey
@@ -26,7 +27,6 @@ from dockyard.tracking.entities import (
     ModelInput,
     ModelOutput,
 )
-from dockyard.tracking.sql_experiments import join_location
 
 MODEL_ID_PREFIX = "m-"
 

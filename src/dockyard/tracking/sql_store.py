@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dockyard.artifacts.registry import join_location
 from dockyard.core.errors import (
     ExperimentNotFound,
     InvalidParameter,
@@ -49,7 +50,7 @@ from dockyard.tracking.entities import (
     RunTag,
     ViewType,
 )
-from dockyard.tracking.sql_experiments import SqlExperimentStore, experiment_key, join_location
+from dockyard.tracking.sql_experiments import SqlExperimentStore, experiment_key
 
 RUN_NAME_TAG = "mlflow.runName"
 

@@ -15,8 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.core.clock import now_ms
 from dockyard.lifecycle import fluent
-from dockyard.tracking.entities import RunStatus
+from dockyard.tracking.entities import Metric, Param, RunStatus
 
 MAX_PARAM_LENGTH = 6_000  # MLflow's limit on a param value; longer reprs are cut
 INPUT_EXAMPLE_ROWS = 5
@@ -162,8 +163,6 @@ def wrap_function(
 def log_params(integration: str, run_id: str, params: dict[str, Any]) -> None:
     """Log ``params`` (values as text, cut to MLflow's limit); keys the run already holds with another
     value are skipped with a warning, since params are immutable."""
-    from dockyard.tracking.entities import Param
-
     client = fluent.current_client()
     existing = client.get_run(run_id).data.params
     fresh: list[Param] = []
@@ -181,9 +180,6 @@ def log_params(integration: str, run_id: str, params: dict[str, Any]) -> None:
 
 
 def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
-    from dockyard.core.clock import now_ms
-    from dockyard.tracking.entities import Metric
-
     if metrics:
         ts = now_ms()
         fluent.current_client().log_batch(run_id, metrics=[Metric(k, float(v), ts, step) for k, v in metrics.items()])
@@ -191,9 +187,6 @@ def log_metrics(run_id: str, metrics: dict[str, float], step: int = 0) -> None:
 
 def log_metric_histories(run_id: str, histories: dict[str, list[float]]) -> None:
     """Per-iteration metrics (``validation_0-logloss`` at steps 0, 1, ...), in one batch."""
-    from dockyard.core.clock import now_ms
-    from dockyard.tracking.entities import Metric
-
     ts = now_ms()
     points = [Metric(key, float(v), ts, step) for key, values in histories.items() for step, v in enumerate(values)]
     if points:

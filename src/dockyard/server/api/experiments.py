@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.core.errors import ExperimentNotFound
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire
@@ -26,8 +27,6 @@ def get(ctx: ServerContext, p: Params) -> dict[str, Any]:
 
 
 def get_by_name(ctx: ServerContext, p: Params) -> dict[str, Any]:
-    from dockyard.core.errors import ExperimentNotFound
-
     name = p.string("experiment_name", required=True)
     experiment = ctx.tracking.get_experiment_by_name(name)
     if experiment is None:
