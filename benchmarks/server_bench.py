@@ -184,7 +184,7 @@ def server_command(library: str, python: Path | str, root: Path, port: int) -> l
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         ]  # fmt: skip
     return [
-        str(python), "-m", "dockyard", "server",
+        str(python), "-m", "dockyard", "server", "--no-auth",  # as mlflow server runs: no sign-in
         "--backend-store-uri", str(root / "d.db"),
         "--artifacts-destination", str(root / "d-art"),
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",

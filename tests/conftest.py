@@ -22,7 +22,8 @@ REQUIRE_POSTGRES = os.environ.get("DOCKYARD_TEST_REQUIRE_POSTGRES", "") == "1"
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No DOCKYARD_* variable leaks in, the cwd is a fresh folder, and the fluent API starts afresh."""
     for name in list(os.environ):
-        if name.startswith("DOCKYARD_"):
+        # MLFLOW_ALLOW_*: MLflow's opt-ins to loading pickles, which Dockyard honours too.
+        if name.startswith(("DOCKYARD_", "MLFLOW_ALLOW_")):
             monkeypatch.delenv(name)
     work = tmp_path / "cwd"
     work.mkdir()
@@ -82,7 +83,8 @@ def _truncate_postgres(uri: str) -> None:
                 "TRUNCATE experiments, experiment_tags, runs, params, tags, latest_metrics, metrics, logged_models, "
                 "logged_model_params, logged_model_tags, logged_model_metrics, run_outputs, run_model_inputs, "
                 "datasets, run_inputs, run_input_tags, registered_models, registered_model_tags, model_versions, "
-                "model_version_tags, registered_model_aliases, registry_events, webhooks, webhook_deliveries "
+                "model_version_tags, registered_model_aliases, registry_events, webhooks, webhook_deliveries, users, "
+                "experiment_permissions, registered_model_permissions, api_tokens "
                 "RESTART IDENTITY CASCADE"
             )
     finally:

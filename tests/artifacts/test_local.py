@@ -441,3 +441,36 @@ def test_symlink_loop_inside_root_does_not_hang(tmp_path) -> None:
     assert [f.path for f in store.list()] == ["a"]
     out = Path(store.download("a", tmp_path / "dst"))
     assert (out / "f.txt").read_bytes() == b"f"
+
+
+# -- temporary files of killed writes ------------------------------------------------------------
+
+
+def test_stale_temp_files_are_removed_and_fresh_ones_and_artifacts_kept(tmp_path) -> None:
+    store = make_store(tmp_path)
+    store.write_bytes("0/run/artifacts/model.pkl", b"model")
+    directory = store.root / "0" / "run" / "artifacts"
+    stale = directory / ".dockyard-tmp-00000000deadbeef"
+    fresh = directory / ".dockyard-tmp-00000000cafebabe"
+    stale.write_bytes(b"half an upload")
+    fresh.write_bytes(b"an upload in progress")
+    two_hours_ago = os.stat(stale).st_mtime - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.utime(directory / "model.pkl", (two_hours_ago, two_hours_ago))  # old, but not a temporary file
+
+    assert store.remove_stale_temp_files(max_age=3600) == 1
+    assert not stale.exists() and fresh.exists()
+    assert (directory / "model.pkl").read_bytes() == b"model"
+    assert LocalArtifactStore(tmp_path / "never-written").remove_stale_temp_files() == 0
+
+
+def test_missing_artifact_messages_do_not_name_the_root(tmp_path) -> None:
+    store = make_store(tmp_path)
+    store.write_bytes("d/a.txt", b"x")
+    with pytest.raises(ArtifactNotFound) as missing:
+        store.open_read("d/b.txt")
+    with pytest.raises(ArtifactNotFound) as gone:
+        store.download("d/c.txt", tmp_path / "out")
+    for error in (missing.value, gone.value):
+        assert str(tmp_path) not in error.message and "file:" not in error.message
+        assert "d/" in error.message

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
 
+import pytest
 from click.testing import Result
+
+from dockyard.registry.webhook_secrets import KEY_FILE, PREFIX
 
 
 def ok(result: Result) -> Result:
@@ -14,7 +20,14 @@ def ok(result: Result) -> Result:
     return result
 
 
-def test_webhook_lifecycle(cli: Callable[..., Result], one_error_line: Callable[[Result], str]) -> None:
+def test_webhook_lifecycle(
+    cli: Callable[..., Result],
+    one_error_line: Callable[[Result], str],
+    store_path: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The local receiver is on 127.0.0.1, which webhooks may reach only when allowed.
+    monkeypatch.setenv("DOCKYARD_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
     with socket.socket() as sock:  # a port nothing listens on once the socket closes
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
@@ -27,6 +40,10 @@ def test_webhook_lifecycle(cli: Callable[..., Result], one_error_line: Callable[
     assert [(h["name"], h["status"]) for h in hooks] == [("ci", "ACTIVE"), ("127.0.0.1", "DISABLED")]
     assert hooks[0]["events"] == [{"entity": "MODEL_VERSION", "action": "CREATED"}]
     assert "secret" not in hooks[0]
+    with closing(sqlite3.connect(store_path)) as conn:  # encrypted at rest, with a key next to the store
+        stored = [row[0] for row in conn.execute("SELECT secret FROM webhooks ORDER BY creation_timestamp")]
+    assert all(s.startswith(PREFIX) for s in stored) and secret_line.split()[-1] not in stored[0]
+    assert (Path(store_path).parent / KEY_FILE).is_file()
     assert ok(cli("models", "webhooks", "list")).stdout.splitlines()[0].split() == [
         "ID",
         "Name",
@@ -47,3 +64,7 @@ def test_webhook_lifecycle(cli: Callable[..., Result], one_error_line: Callable[
         cli("models", "webhooks", "add", url, "--event", "model_version.exploded")
     )
     assert "http" in one_error_line(cli("models", "webhooks", "add", "ftp://x/y", "--event", "model_version.created"))
+    metadata = "http://169.254.169.254/latest/meta-data/"
+    assert "not a public address (link-local)" in one_error_line(
+        cli("models", "webhooks", "add", metadata, "--event", "model_version.created")
+    )

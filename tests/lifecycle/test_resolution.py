@@ -1,4 +1,5 @@
-"""Model URIs that need a download: the content cache, against an S3-compatible server (moto)."""
+"""Model URIs that need a download: the content cache, against an S3-compatible server (moto); and the
+check that a registered version's files are the ones it was registered with."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
 
+import dockyard
 import dockyard.sklearn
-from dockyard.core.errors import InvalidModel
+from dockyard.core.errors import InvalidModel, ModelIntegrityError
 from dockyard.models import load_model
+from dockyard.models.digest import DIGEST_TAG, FILES_TAG
 
 boto3 = pytest.importorskip("boto3")
 
@@ -89,3 +92,82 @@ def test_dst_path_copies_a_local_model(tmp_path: Path) -> None:
     from dockyard.lifecycle.resolution import fetch
 
     assert fetch(f"file://{tmp_path / 'm'}", tmp_path / "copy") == tmp_path / "copy" / "m"
+
+
+# ---------------------------------------------------------------------- registered versions: the digest
+
+
+def _registered(tmp_path: Path) -> tuple[Path, dockyard.Client]:
+    """A model logged and registered as churn version 1 (champion) on a local store; its files' folder."""
+    dockyard.set_tracking_uri(str(tmp_path / "store.db"))
+    client = dockyard.Client(str(tmp_path / "store.db"))
+    model = LinearRegression().fit(X, [1.0, 2.0, 3.0])
+    with dockyard.start_run():
+        info = dockyard.sklearn.log_model(model, name="model", registered_model_name="churn")
+    client.set_registered_model_alias("churn", "champion", 1)
+    return Path(client.get_logged_model(info.model_id or "").artifact_location), client
+
+
+def test_registration_records_the_digest_and_a_load_verifies_it(tmp_path: Path) -> None:
+    files, client = _registered(tmp_path)
+    tags = client.get_model_version("churn", 1).tags
+    assert tags[DIGEST_TAG].startswith("sha256:") and "model.skops" in tags[FILES_TAG]
+    np.testing.assert_allclose(load_model("models:/churn/1").predict(X), [1.0, 2.0, 3.0])
+    assert load_model("models:/churn@champion").path == files  # a local model is used in place
+
+
+@pytest.mark.parametrize("uri", ["models:/churn/1", "models:/churn@champion", "models:/churn/latest"])
+def test_a_version_whose_files_changed_is_refused_naming_the_file(tmp_path: Path, uri: str) -> None:
+    files, _client = _registered(tmp_path)
+    with (files / "requirements.txt").open("a") as fh:
+        fh.write("evil-package==6.6.6\n")
+    with pytest.raises(
+        ModelIntegrityError, match=r"models:/churn/1: requirements\.txt changed since it was registered"
+    ):
+        load_model(uri)
+    with pytest.raises(ModelIntegrityError, match=r"requirements\.txt changed"):
+        dockyard.sklearn.load_model(uri)
+
+
+def test_an_added_file_is_refused_too(tmp_path: Path) -> None:
+    files, _client = _registered(tmp_path)
+    (files / "code").mkdir()
+    (files / "code" / "sitecustomize.py").write_text("import os\n")
+    with pytest.raises(ModelIntegrityError, match=r"code/sitecustomize\.py was added since it was registered"):
+        load_model("models:/churn/1", dst_path=tmp_path / "copy")
+
+
+def test_unregistered_uris_of_the_same_files_are_not_checked(tmp_path: Path) -> None:
+    files, _client = _registered(tmp_path)
+    with (files / "requirements.txt").open("a") as fh:
+        fh.write("# edited by hand\n")
+    assert load_model(files).path == files  # a path is what the caller chose: nothing was registered
+
+
+def test_a_version_registered_before_digests_loads_unchecked(tmp_path: Path) -> None:
+    files, client = _registered(tmp_path)
+    from dockyard.registry.backends import open_registry
+
+    store = open_registry(client.settings).store  # type: ignore[attr-defined]
+    store.delete_model_version_tag("churn", 1, DIGEST_TAG)  # as an older Dockyard registered it
+    store.delete_model_version_tag("churn", 1, FILES_TAG)
+    with (files / "requirements.txt").open("a") as fh:
+        fh.write("# edited\n")
+    np.testing.assert_allclose(load_model("models:/churn/1").predict(X), [1.0, 2.0, 3.0])
+
+
+def test_a_downloaded_version_is_verified(tmp_path: Path, bucket: str) -> None:
+    """Registered from S3: the digest is read through the artifact store; the cached download is checked
+    (its completion marker aside), and a changed file in the bucket is refused."""
+    uri = _upload(tmp_path, bucket, "reg", LinearRegression().fit(X, [1.0, 2.0, 3.0]))
+    dockyard.set_tracking_uri(str(tmp_path / "store.db"))
+    assert dockyard.register_model(uri, "churn") == 1
+    assert DIGEST_TAG in dockyard.Client(str(tmp_path / "store.db")).get_model_version("churn", 1).tags
+    path = load_model("models:/churn/1").path
+    assert path.is_relative_to(tmp_path / "model-cache") and (path / ".dockyard-complete").is_file()
+    assert load_model("models:/churn/1").path == path  # cached, and verified again
+    from dockyard.artifacts.registry import artifact_store_for_uri
+
+    artifact_store_for_uri(uri).write_bytes("requirements.txt", b"evil-package==6.6.6\n")
+    with pytest.raises(ModelIntegrityError, match=r"requirements\.txt changed"):
+        load_model("models:/churn/1")

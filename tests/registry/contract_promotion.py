@@ -213,6 +213,12 @@ class PromotionContract:
             ("not a url", ["model_version.created"]),
             ("https://x/y", []),
             ("https://x/y", ["model_version.exploded"]),
+            # Not public (see tests/registry/test_webhooks.py for the whole set and the send-time checks).
+            ("http://169.254.169.254/latest/meta-data/", ["model_version.created"]),
+            ("http://[::1]:8080/x", ["model_version.created"]),
+            ("http://0x7f000001/x", ["model_version.created"]),
+            ("http://10.0.0.8/x", ["model_version.created"]),
+            ("https://user:password@ci.example.com/x", ["model_version.created"]),
         ],
     )
     def test_invalid_webhooks(self, registry: Any, url: str, events: list[str]) -> None:

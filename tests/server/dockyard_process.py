@@ -87,7 +87,8 @@ def dockyard_server(
     args = [
         "server", "--host", "127.0.0.1", "--port", str(port),
         "--backend-store-uri", backend or str(root / "server.db"),
-        "--artifacts-destination", destination or str(root / "artifacts"), *extra,
+        "--artifacts-destination", destination or str(root / "artifacts"),
+        *(() if "--auth" in extra else ("--no-auth",)), *extra,
     ]  # fmt: skip
     with dockyard_process(args, root, root / "server.log", f"{url}/health", env=env, timeout=STARTUP_TIMEOUT) as proc:
         yield Server(url, root, proc.pid)

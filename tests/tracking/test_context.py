@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import getpass
+import hashlib
 import platform
 import shlex
 import shutil
@@ -14,10 +15,13 @@ import pytest
 from dockyard.tracking import context
 from dockyard.tracking.context import (
     DIFF_ARTIFACT,
+    DIFF_DIGEST_TAG,
     PACKAGES_ARTIFACT,
+    PACKAGES_DIGEST_TAG,
     RunContext,
     capture_run_context,
     clear_context_cache,
+    digest,
 )
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
@@ -87,6 +91,7 @@ def test_clean_repo(repo, monkeypatch) -> None:
     assert ctx.tags["dockyard.source.git.dirty"] == "false"
     assert "mlflow.source.git.repoURL" not in ctx.tags  # no origin remote
     assert DIFF_ARTIFACT not in ctx.artifacts
+    assert DIFF_DIGEST_TAG not in ctx.tags
     assert ctx.tags["mlflow.source.name"] == str(repo / "train.py")
     assert ctx.tags["mlflow.source.type"] == "LOCAL"
 
@@ -106,6 +111,23 @@ def test_dirty_repo_diff_artifact(repo, monkeypatch) -> None:
     assert any("notes.md" in line for line in header)
     assert "not committed" not in diff  # untracked names only, never content
     assert ctx.tags["mlflow.source.git.commit"] in header[0]
+
+
+@needs_git
+def test_each_artifact_has_its_sha256_digest_as_a_tag(repo, monkeypatch) -> None:
+    (repo / "data.txt").write_text("new line\n")
+    monkeypatch.chdir(repo)
+    ctx = capture_run_context([str(repo / "train.py")])
+    for artifact, tag in ((DIFF_ARTIFACT, DIFF_DIGEST_TAG), (PACKAGES_ARTIFACT, PACKAGES_DIGEST_TAG)):
+        assert ctx.tags[tag] == "sha256:" + hashlib.sha256(ctx.artifacts[artifact]).hexdigest()
+        assert ctx.tags[tag] == digest(ctx.artifacts[artifact])
+
+
+def test_packages_digest_without_git(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    ctx = capture_run_context(["t.py"])
+    assert ctx.tags[PACKAGES_DIGEST_TAG] == digest(ctx.artifacts[PACKAGES_ARTIFACT])
+    assert DIFF_DIGEST_TAG not in ctx.tags
 
 
 @needs_git

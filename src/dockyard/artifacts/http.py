@@ -21,6 +21,7 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import quote, urlsplit
 
 from dockyard.artifacts.base import FileInfo, check_artifact_path
+from dockyard.core.credentials import auth_headers_for
 from dockyard.core.errors import ArtifactNotFound, DockyardError, InvalidParameter, StoreUnavailable, error_from_dict
 
 PROXY_PATH = "/api/2.0/mlflow-artifacts/artifacts"
@@ -115,7 +116,8 @@ class HttpArtifactStore:
         import httpx2
 
         try:
-            response = self._http.request(method, url, **kwargs)
+            headers = {**auth_headers_for(url), **kwargs.pop("headers", {})}
+            response = self._http.request(method, url, headers=headers, **kwargs)
         except httpx2.TransportError as exc:
             raise StoreUnavailable(f"artifact proxy at {self._endpoint} unreachable: {exc}") from exc
         self._check(response)
@@ -189,7 +191,7 @@ class HttpArtifactStore:
 
     def open_read(self, path: str) -> BinaryIO:
         rel = check_artifact_path(path, field="path")
-        request = self._http.build_request("GET", self._url(rel))
+        request = self._http.build_request("GET", self._url(rel), headers=auth_headers_for(self._url(rel)))
         response = self._http.send(request, stream=True)
         if response.status_code >= 400:
             response.read()

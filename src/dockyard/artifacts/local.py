@@ -4,6 +4,11 @@ Each file is written atomically: its bytes go to a temporary file in the destina
 is then renamed over the destination with :func:`os.replace`, so a crash never leaves a half-written
 artifact under its real name (temporary files are named ``.dockyard-tmp-*`` and are never listed or
 downloaded). Files are not fsync'ed: the guarantee holds against a process crash, not a power loss.
+A process killed mid-write leaves its temporary file behind; :meth:`LocalArtifactStore.remove_stale_temp_files`
+(which ``dockyard server`` runs at start) deletes those no one has written to for an hour.
+
+Error messages name paths relative to the root, never the root itself: through the server's artifact
+proxy they reach clients, who have no business knowing where the server keeps its files.
 
 Every path is checked with :func:`~dockyard.artifacts.base.check_artifact_path`, and after resolving
 symlinks the result must still be under the root: a symlink that leads outside the root is refused when
@@ -27,6 +32,7 @@ import re
 import secrets
 import shutil
 import stat
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -263,7 +269,7 @@ class LocalArtifactStore:
             if not rel:  # a root nothing was logged to yet is simply empty
                 dst.mkdir(parents=True, exist_ok=True)
                 return os.fspath(dst)
-            raise ArtifactNotFound(f"artifact {rel!r} not found under {self.root_uri}")
+            raise ArtifactNotFound(f"artifact {rel!r} not found")
         if real.is_dir():
             dst.mkdir(parents=True, exist_ok=True)
             self._copy_tree_out(real, dst, real_root, frozenset({real}))
@@ -288,7 +294,7 @@ class LocalArtifactStore:
         rel = check_artifact_path(path, field="path")
         real = self._locate(rel, "path")
         if not rel or not real.is_file():
-            raise ArtifactNotFound(f"artifact {rel!r} not found (or not a file) under {self.root_uri}")
+            raise ArtifactNotFound(f"artifact {rel!r} not found (or not a file)")
         return open(real, "rb")  # the caller streams and closes it
 
     @contextlib.contextmanager
@@ -313,6 +319,24 @@ class LocalArtifactStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+    def remove_stale_temp_files(self, max_age: float = 3600.0) -> int:
+        """Delete the temporary files of writes that stopped ``max_age`` seconds ago or more (a killed
+        upload); return how many. A write in progress keeps its file's modification time fresh."""
+        if not self.root.is_dir():
+            return 0
+        cutoff = time.time() - max_age
+        removed = 0
+        for directory, _dirs, files in os.walk(self.root):  # symlinked directories are not followed
+            for name in files:
+                if not _is_tmp(name):
+                    continue
+                path = os.path.join(directory, name)
+                with contextlib.suppress(OSError):  # gone meanwhile, or not ours to delete
+                    if os.lstat(path).st_mtime < cutoff:
+                        os.unlink(path)
+                        removed += 1
+        return removed
 
     # -- delete --------------------------------------------------------------------------------
 

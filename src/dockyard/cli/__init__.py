@@ -1,5 +1,5 @@
 """The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server``, ``ui``, ``serve``,
-``predict`` and ``demo``.
+``predict``, ``demo``, and the accounts of a server run with auth: ``users``, ``tokens``, ``permissions``.
 
 Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
 names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a
@@ -22,6 +22,7 @@ from dockyard.cli.reproduce import reproduce_run
 from dockyard.cli.runs import runs
 from dockyard.cli.serve import serve
 from dockyard.cli.server import server, ui
+from dockyard.cli.users import permissions, tokens, users
 
 __all__ = ["DockyardGroup", "main"]
 
@@ -45,3 +46,6 @@ main.add_command(ui)
 main.add_command(serve)
 main.add_command(predict)
 main.add_command(demo)
+main.add_command(users)
+main.add_command(tokens)
+main.add_command(permissions)

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, tracking_uri_option
+from dockyard.cli.serve import model_trust_options, trusting
 from dockyard.core.errors import InvalidParameter, MissingExtra
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -139,6 +140,7 @@ class Writer:
 )
 @click.option("--keep-input", is_flag=True, help="Write the input's columns before the predictions.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar on stderr.")
+@model_trust_options
 @tracking_uri_option
 def predict(
     model_uri: str,
@@ -147,6 +149,8 @@ def predict(
     chunk_size: int,
     keep_input: bool,
     progress: bool,
+    allow_pickle: bool,
+    trusted_types: tuple[str, ...],
     tracking_uri: str | None,
 ) -> None:
     """Score a file with MODEL_URI, chunk by chunk, into another file."""
@@ -160,7 +164,8 @@ def predict(
     if input_path.resolve() == output_path.resolve():
         raise click.BadParameter("the output must be another file than the input", param_hint="--output")
     file_format(output_path)
-    served, _ = load_served(ServeOptions(model_uri, build_settings(tracking_uri), ServingOptions()), warm=False)
+    settings = trusting(build_settings(tracking_uri), allow_pickle)
+    served, _ = load_served(ServeOptions(model_uri, settings, ServingOptions(), tuple(trusted_types)), warm=False)
     chunks, total = read_chunks(input_path, chunk_size)
     writer = Writer(output_path)
     done = 0

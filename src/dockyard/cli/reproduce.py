@@ -7,7 +7,7 @@ import click
 from dockyard.cli import output
 from dockyard.cli.common import CONTEXT_SETTINGS, build_client, tracking_uri_option
 from dockyard.core.config import subprocess_environment
-from dockyard.tracking.reproduce import ENV_MANAGERS, PARAMS_AS, Result, reproduce
+from dockyard.tracking.reproduce import ENV_MANAGERS, PARAMS_AS, Result, preview, reproduce
 
 
 @click.command("reproduce", context_settings=CONTEXT_SETTINGS)
@@ -27,16 +27,35 @@ from dockyard.tracking.reproduce import ENV_MANAGERS, PARAMS_AS, Result, reprodu
     help="args: the original command-line arguments; options: each recorded param as --KEY VALUE.",
 )
 @click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check the run and print what would be checked out, applied, installed and run; run nothing.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the comparison as JSON (the script's output goes to stderr)."
 )
 @tracking_uri_option
-def reproduce_run(run_id: str, env_manager: str, params_as: str, as_json: bool, tracking_uri: str | None) -> None:
+def reproduce_run(
+    run_id: str, env_manager: str, params_as: str, dry_run: bool, as_json: bool, tracking_uri: str | None
+) -> None:
     """Re-run RUN_ID's script at its recorded git commit and print the metric differences.
 
-    The script runs in a temporary git worktree with the run's uncommitted changes applied, logging into a
-    new run tagged dockyard.reproduced_from=RUN_ID.
+    The commit is checked out in a temporary git worktree with the run's uncommitted changes applied (each
+    recorded file checked against its recorded digest), and the script runs from the run's working
+    directory, logging into a new run tagged dockyard.reproduced_from=RUN_ID. The plan is printed first.
     """
     client = build_client(tracking_uri)
+    if dry_run:
+        prepared = preview(client, run_id, env_manager=env_manager, params_as=params_as)
+        if as_json:
+            output.echo_json(prepared.to_dict())
+            return
+        for line in prepared.describe():
+            click.echo(line)
+        for warning in prepared.warnings:
+            click.echo(f"Warning: {warning}")
+        click.echo("Dry run: nothing was checked out, installed or run.")
+        return
     # The script inherits this environment (minus a run id meant for this process), as a shell would.
     env = subprocess_environment(without=("DOCKYARD_RUN_ID",))
     result = reproduce(

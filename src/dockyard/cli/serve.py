@@ -6,13 +6,18 @@ uvicorn. A local model path touches neither the tracking store nor the registry,
 is all a deployment needs. For ``models:/name@alias`` it builds the registry lookup the app polls to
 follow the alias. With ``--workers N`` each worker process loads the model itself from the same
 picklable :class:`ServeOptions`.
+
+A model that runs code when it loads (a pickle, its ``code/``) is served only with ``--allow-pickle`` (or
+``DOCKYARD_ALLOW_PICKLE=true``), and a registered version only if its files are the ones registered: the
+first load and every version the alias moves to (a refused one is logged and the current one keeps
+serving).
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -32,8 +37,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class ServeOptions:
     model_uri: str
-    settings: Settings
+    settings: Settings  # settings.allow_pickle: --allow-pickle or DOCKYARD_ALLOW_PICKLE
     serving: ServingOptions
+    trusted_types: tuple[str, ...] = ()  # --trusted-type: skops types trusted beyond Dockyard's list
 
 
 def _registry_lookup(settings: Settings, model_uri: str) -> Lookup:
@@ -45,25 +51,53 @@ def _registry_lookup(settings: Settings, model_uri: str) -> Lookup:
     lookup = registry_lookup(open_registry(settings))
 
     def current() -> tuple[str, str]:
-        source, version = lookup(parsed)
-        return source, str(version)
+        # The pinned version's URI, not its source: loading it through the registry verifies its files
+        # against the digest recorded when it was registered.
+        _source, version = lookup(parsed)
+        return f"models:/{parsed.name}/{version}", str(version)
 
     return current
 
 
-def _loader(settings: Settings) -> Any:
+def _loader(options: ServeOptions) -> Any:
+    settings = options.settings
+
     def load(uri: str) -> Predictor:
         from dockyard.models.loading import load_predictor
         from dockyard.models.uris import parse_model_uri, resolve_model_uri
 
         if parse_model_uri(uri).kind == "path":
-            return load_predictor(resolve_model_uri(uri))
-        from dockyard.lifecycle.client import Client
-        from dockyard.lifecycle.resolution import ModelResolver
+            directory = resolve_model_uri(uri)
+        else:
+            from dockyard.lifecycle.client import Client
+            from dockyard.lifecycle.resolution import ModelResolver
 
-        return load_predictor(ModelResolver(Client(settings=settings)).fetch(uri))
+            directory = ModelResolver(Client(settings=settings)).fetch(uri)
+        return load_predictor(directory, allow_pickle=settings.allow_pickle, trusted_types=options.trusted_types)
 
     return load
+
+
+def model_trust_options(func: Any) -> Any:
+    """``--allow-pickle`` and ``--trusted-type``, shared by ``dockyard serve`` and ``dockyard predict``."""
+    func = click.option(
+        "--trusted-type",
+        "trusted_types",
+        multiple=True,
+        metavar="TYPE",
+        help="A type a skops model file may hold beyond those Dockyard trusts (repeatable), e.g. mypkg.MyTransformer.",
+    )(func)
+    return click.option(
+        "--allow-pickle",
+        is_flag=True,
+        help="Load a model that runs code when loaded (a pickle, a whole PyTorch module, its code/): "
+        "only one whose source you trust. DOCKYARD_ALLOW_PICKLE=true does the same.",
+    )(func)
+
+
+def trusting(settings: Settings, allow_pickle: bool) -> Settings:
+    """``settings`` with ``--allow-pickle`` applied (the flag only ever adds the opt-in)."""
+    return replace(settings, allow_pickle=True) if allow_pickle else settings
 
 
 def load_served(options: ServeOptions, *, warm: bool = True) -> tuple[ServedModel, Lookup | None]:
@@ -78,7 +112,7 @@ def load_served(options: ServeOptions, *, warm: bool = True) -> tuple[ServedMode
         lookup = _registry_lookup(options.settings, options.model_uri)
         source, version = lookup()
         name = parsed.name
-    predictor = _loader(options.settings)(source)
+    predictor = _loader(options)(source)
     if warm:
         warm_up(predictor)
     served = ServedModel(predictor, options.model_uri, name, version)
@@ -95,7 +129,7 @@ def build_app(options: ServeOptions) -> Starlette:
         served,
         options.serving,
         lookup=lookup if follow else None,
-        loader=_loader(options.settings) if follow else None,
+        loader=_loader(options) if follow else None,
     )
     # Everything loaded so far (the model, numpy, pandas, the flavor's library) lives as long as the
     # process: keep it out of the garbage collector's full scans, which otherwise stall requests.
@@ -196,6 +230,7 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="uvicorn's log level.",
 )
+@model_trust_options
 @tracking_uri_option
 def serve(
     model_uri: str,
@@ -212,6 +247,8 @@ def serve(
     prediction_log_format: str,
     prediction_log_max_mb: float,
     log_level: str,
+    allow_pickle: bool,
+    trusted_types: tuple[str, ...],
     tracking_uri: str | None,
 ) -> None:
     """Serve MODEL_URI over HTTP: MLflow's /invocations, the Open Inference Protocol, /metrics.
@@ -223,12 +260,13 @@ def serve(
 
     from dockyard.serving.app import ServingOptions
 
-    settings = build_settings(tracking_uri)
+    settings = trusting(build_settings(tracking_uri), allow_pickle)
     serving = ServingOptions(
         max_batch_size=max_batch_size,
         max_batch_delay_ms=max_batch_delay_ms,
         timeout=timeout,
         max_request_bytes=settings.max_request_bytes,
+        max_inflight_bytes=settings.max_inflight_bytes,
         model_name=model_name,
         prediction_log=os.path.abspath(prediction_log) if prediction_log else None,
         prediction_log_max_bytes=int(prediction_log_max_mb * 1024 * 1024),
@@ -236,4 +274,4 @@ def serve(
         follow_interval=follow_interval,
         model_threads=model_threads,
     )
-    run_server(ServeOptions(model_uri, settings, serving), host, port, workers, log_level)
+    run_server(ServeOptions(model_uri, settings, serving, tuple(trusted_types)), host, port, workers, log_level)

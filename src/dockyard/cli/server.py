@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -32,6 +33,8 @@ class ServerOptions:
     artifacts_destination: str
     default_artifact_root: str | None
     serve_artifacts: bool
+    auth: bool = False  # sign-in and permissions (server.auth)
+    default_permission: str = "READ"  # what users may do where they hold no grant
 
 
 def build_app(options: ServerOptions) -> Starlette:
@@ -44,19 +47,23 @@ def build_app(options: ServerOptions) -> Starlette:
     from dockyard.tracking.service import TrackingService
     from dockyard.tracking.sql_store import SqlTrackingStore
 
-    if options.default_artifact_root:
-        root = options.default_artifact_root
-    elif options.serve_artifacts:
-        root = PROXY_ROOT
-    else:
-        root = options.artifacts_destination
+    root = experiment_root(options)
     db = Database(options.backend_store_uri)
     tracking = TrackingService(SqlTrackingStore(db, artifact_root=root))
     # One database for runs and registry. Clients do not say who they are, so the audit history
     # records "unknown" unless a call names its user_id.
-    registry = RegistryService(SqlRegistryStore(db), tracking=tracking, default_user=lambda: "unknown")
+    registry = RegistryService(
+        SqlRegistryStore(db), tracking=tracking, default_user=lambda: "unknown", settings=options.settings
+    )
     artifacts = artifact_store_for_uri(options.artifacts_destination) if options.serve_artifacts else None
-    return create_app(options.settings, tracking=tracking, artifacts=artifacts, registry=registry)
+    auth = None
+    if options.auth:
+        from dockyard.server.auth.entities import Permission
+        from dockyard.server.auth.service import AuthService
+        from dockyard.server.auth.store import SqlAuthStore
+
+        auth = AuthService(SqlAuthStore(db), default_permission=Permission.parse(options.default_permission))
+    return create_app(options.settings, tracking=tracking, artifacts=artifacts, registry=registry, auth=auth)
 
 
 def _options(
@@ -86,15 +93,115 @@ def _options(
     )
 
 
-def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level: str) -> None:
+def experiment_root(options: ServerOptions) -> str:
+    """The artifact root of new experiments: ``--default-artifact-root``, else the proxy, else the destination."""
+    if options.default_artifact_root:
+        return options.default_artifact_root
+    return PROXY_ROOT if options.serve_artifacts else options.artifacts_destination
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def _absolute(root: str) -> str:
+    """A root URI as given (``s3://...``, ``mlflow-artifacts:``), a path made absolute."""
+    return root if ":" in root.split("/", 1)[0] else os.path.abspath(root)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def hardened(
+    options: ServerOptions,
+    host: str,
+    *,
+    allowed_hosts: str | None = None,
+    cors_allowed_origins: str | None = None,
+    artifact_roots: str | None = None,
+    max_upload_bytes: int | None = None,
+    access_log: bool | None = None,
+) -> ServerOptions:
+    """``options`` with the hardening options applied over the settings. Bound to a loopback address, the
+    server answers only loopback names unless told otherwise, so a web page cannot reach it through DNS
+    rebinding; clients may place experiments only under the server's own artifact root unless
+    ``--artifact-roots`` says otherwise."""
+    from dockyard.server.middleware import LOOPBACK_HOSTS, host_name
+
+    settings = options.settings
+    hosts = _names(allowed_hosts) if allowed_hosts is not None else settings.allowed_hosts
+    if not hosts and _is_loopback(host):
+        hosts = tuple(dict.fromkeys((*LOOPBACK_HOSTS, host_name(host))))
+    roots = _names(artifact_roots) if artifact_roots is not None else settings.allowed_artifact_roots
+    roots = tuple(map(_absolute, roots or (experiment_root(options),)))
+    return replace(
+        options,
+        settings=replace(
+            settings,
+            allowed_hosts=hosts,
+            cors_allowed_origins=(
+                _names(cors_allowed_origins) if cors_allowed_origins is not None else settings.cors_allowed_origins
+            ),
+            allowed_artifact_roots=roots,
+            max_upload_bytes=settings.max_upload_bytes if max_upload_bytes is None else max_upload_bytes,
+            access_log=settings.access_log if access_log is None else access_log,
+        ),
+    )
+
+
+def remove_stale_uploads(options: ServerOptions) -> int:
+    """Delete the temporary files killed uploads left in a local artifact destination (an hour old)."""
+    from dockyard.artifacts import LocalArtifactStore, artifact_store_for_uri
+
+    if not options.serve_artifacts:
+        return 0
+    store = artifact_store_for_uri(options.artifacts_destination)
+    return store.remove_stale_temp_files() if isinstance(store, LocalArtifactStore) else 0
+
+
+def served_app(options: ServerOptions) -> Starlette:
+    """``build_app`` with the server's log lines sent to stderr (what each worker process runs)."""
+    from dockyard.server.middleware import configure_logging
+
+    configure_logging(access_log=options.settings.access_log)
+    return build_app(options)
+
+
+def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level: str, **hardening: Any) -> None:
+    options = hardened(options, host, **hardening)
     try:
         import uvicorn  # noqa: F401  (missing: fail before opening the database)
     except ImportError:
         raise MissingExtra("uvicorn", "server") from None
     try:
-        app = build_app(options)  # opens and migrates the database: fail here, before listening
+        app = served_app(options)  # opens and migrates the database: fail here, before listening
+        generated = _first_admin(app, options)
     except DockyardError as exc:
         raise click.ClickException(exc.message) from None
+    if generated:
+        click.echo(
+            f"Created the first admin, 'admin', with the password {generated} (shown this once: change it with "
+            "'dockyard users set-password admin', or set DOCKYARD_AUTH_ADMIN_PASSWORD before the first start)",
+            err=True,
+        )
+    if options.auth:
+        click.echo(
+            "Auth is on: every call signs in (users and permissions: dockyard users, dockyard tokens).", err=True
+        )
+    elif host in LOOPBACK:
+        click.echo("Auth is off: only this machine can connect (use --auth to require sign-in).", err=True)
+    else:
+        click.echo(
+            f"WARNING: auth is off and the server listens on {host}: anyone who reaches it may do anything.", err=True
+        )
     click.echo(
         f"Dockyard {_version()} tracking server on http://{host}:{port} "
         f"(store {options.backend_store_uri}, "
@@ -102,13 +209,78 @@ def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level
         f"{workers} worker{'s' if workers != 1 else ''})",
         err=True,
     )
-    run_uvicorn(app, functools.partial(build_app, options), host=host, port=port, workers=workers, log_level=log_level)
+    # A walk of the whole destination: in the background, so a big one does not delay the start.
+    threading.Thread(target=remove_stale_uploads, args=(options,), name="dockyard-stale-uploads", daemon=True).start()
+    run_uvicorn(app, functools.partial(served_app, options), host=host, port=port, workers=workers, log_level=log_level)
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def _first_admin(app: Starlette, options: ServerOptions) -> str | None:
+    """With auth on an empty user table: create ``admin``; a generated password is returned to print once."""
+    auth = app.state.ctx.auth
+    return None if auth is None else auth.bootstrap_admin(options.settings.auth_admin_password)
 
 
 def _version() -> str:
     from dockyard.__about__ import __version__
 
     return __version__
+
+
+def _auth_permission_option(func: Any) -> Any:
+    return click.option(
+        "--auth-default-permission",
+        default="READ",
+        show_default=True,
+        type=click.Choice(["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"], case_sensitive=False),
+        help="With auth: what users may do with experiments and models they hold no grant on.",
+    )(func)
+
+
+def _hardening_options(func: Any) -> Any:
+    for decorator in reversed(
+        [
+            click.option(
+                "--allowed-hosts",
+                default=None,
+                metavar="HOSTS",
+                help="Host names the server answers, comma-separated ('*': any, '*.example.com': subdomains) "
+                "[default: $DOCKYARD_ALLOWED_HOSTS, else localhost,127.0.0.1,[::1] on a loopback address, "
+                "any host otherwise].",
+            ),
+            click.option(
+                "--cors-allowed-origins",
+                default=None,
+                metavar="ORIGINS",
+                help="Browser origins allowed to call the API (https://app.example.com), comma-separated; '*' "
+                "for any, without credentials [default: $DOCKYARD_CORS_ALLOWED_ORIGINS, else none].",
+            ),
+            click.option(
+                "--artifact-roots",
+                default=None,
+                metavar="ROOTS",
+                help="Where clients may put a new experiment's artifacts (artifact_location), comma-separated "
+                "[default: $DOCKYARD_ALLOWED_ARTIFACT_ROOTS, else the server's artifact root].",
+            ),
+            click.option(
+                "--max-upload-bytes",
+                default=None,
+                type=click.IntRange(1, None),
+                help="Largest artifact upload through the proxy, larger ones get 413 "
+                "[default: $DOCKYARD_MAX_UPLOAD_BYTES, else 5 GiB].",
+            ),
+            click.option(
+                "--access-log/--no-access-log",
+                default=None,
+                help="One log line per request: client, user, method, path, status, milliseconds "
+                "[default: on, unless DOCKYARD_ACCESS_LOG=false].",
+            ),
+        ]
+    ):
+        func = decorator(func)
+    return func
 
 
 def _server_options(func: Any) -> Any:
@@ -156,33 +328,63 @@ def _server_options(func: Any) -> Any:
     show_default=True,
     help="Proxy artifact uploads and downloads through the server.",
 )
+@click.option(
+    "--auth/--no-auth",
+    default=True,
+    show_default=True,
+    help="Require sign-in (Basic or an API token) and check permissions on every call.",
+)
+@_auth_permission_option
 @_server_options
+@_hardening_options
 def server(
     backend_store_uri: str | None,
     artifacts_destination: str | None,
     default_artifact_root: str | None,
     serve_artifacts: bool,
+    auth: bool,
+    auth_default_permission: str,
     host: str,
     port: int,
     workers: int,
     log_level: str,
+    **hardening: Any,
 ) -> None:
     """Run the tracking server: the MLflow REST API, so `mlflow` clients work against it unchanged.
 
     Point clients at it with DOCKYARD_TRACKING_URI=http://HOST:PORT (or MLFLOW_TRACKING_URI for
     MLflow's client).
     """
+    options = _options(backend_store_uri, artifacts_destination, default_artifact_root, serve_artifacts)
     _serve(
-        _options(backend_store_uri, artifacts_destination, default_artifact_root, serve_artifacts),
+        replace(options, auth=auth, default_permission=auth_default_permission),
         host,
         port,
         workers,
         log_level,
+        **hardening,
     )
 
 
 @click.command("ui", context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--auth/--no-auth",
+    default=None,
+    help="Require sign-in (default: off on a loopback address, on otherwise).",
+)
+@_auth_permission_option
 @_server_options
-def ui(host: str, port: int, workers: int, log_level: str) -> None:
+@_hardening_options
+def ui(
+    auth: bool | None,
+    auth_default_permission: str,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    **hardening: Any,
+) -> None:
     """Run the server on the local store (DOCKYARD_TRACKING_URI, else ./.dockyard/) to browse runs."""
-    _serve(_options(None, None, None, True), host, port, workers, log_level)
+    on = host not in LOOPBACK if auth is None else auth
+    options = replace(_options(None, None, None, True), auth=on, default_permission=auth_default_permission)
+    _serve(options, host, port, workers, log_level, **hardening)

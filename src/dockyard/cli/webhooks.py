@@ -100,12 +100,13 @@ def remove(webhook_id: str, tracking_uri: str | None) -> None:
 @click.option("--event", type=click.Choice(list(EVENTS)), help="The event to send [default: its first].")
 @tracking_uri_option
 def test(webhook_id: str, event: str | None, tracking_uri: str | None) -> None:
-    """Send one sample event to a webhook now and show the answer."""
+    """Send one sample event to a webhook now and show the HTTP status and the time taken."""
     result = build_registry(tracking_uri).test_webhook(webhook_id, event)
+    took = "" if result.duration_ms is None else f" in {result.duration_ms} ms"
     if result.success:
-        click.echo(f"Delivered: HTTP {result.response_status}.")
+        click.echo(f"Delivered: HTTP {result.response_status}{took}.")
         return
-    raise click.ClickException(f"delivery failed: {result.error_message}")
+    raise click.ClickException(f"delivery failed{took}: {result.error_message}")
 
 
 @webhooks.command("deliveries", context_settings=CONTEXT_SETTINGS)

@@ -13,12 +13,14 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── AliasNotFound                          400 INVALID_PARAMETER_VALUE (as MLflow answers)
     │   ├── UnsupportedModel                       400 INVALID_PARAMETER_VALUE (no flavor saves this object)
     │   ├── InvalidModel                           400 INVALID_PARAMETER_VALUE (a model directory is broken)
+    │   │   ├── UnsafeModel                        400 INVALID_PARAMETER_VALUE (loading would run code; not opted in)
+    │   │   └── ModelIntegrityError                400 INVALID_PARAMETER_VALUE (files changed since registration)
     │   ├── ModelVersionNotReady                   400 INVALID_PARAMETER_VALUE (promoting a version not READY)
     │   └── NothingToRollBack                      400 INVALID_PARAMETER_VALUE (no earlier holder of the alias)
     ├── BadRequest                                 400 BAD_REQUEST
     │   ├── RequestTooLarge                        413 BAD_REQUEST
     │   ├── ModelInputError                        400 BAD_REQUEST (input does not match the signature)
-    │   └── UnsupportedMediaType                   415 BAD_REQUEST (a scoring request's content type)
+    │   └── UnsupportedMediaType                   415 BAD_REQUEST (a body's content type: not JSON for the API)
     ├── ResourceNotFound                           404 RESOURCE_DOES_NOT_EXIST
     │   ├── ExperimentNotFound
     │   ├── RunNotFound
@@ -31,8 +33,11 @@ understands it and Dockyard's remote client can decode it back into the same cla
     ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
     │   ├── ExperimentAlreadyExists
     │   └── RegisteredModelAlreadyExists
+    ├── Unauthenticated                            401 UNAUTHENTICATED (no or wrong credentials)
+    ├── PermissionDenied                           403 PERMISSION_DENIED (the caller may not do this)
     ├── MissingExtra                               500 INTERNAL_ERROR (an optional dependency is absent)
     ├── StoreUnavailable                           503 TEMPORARILY_UNAVAILABLE
+    │   └── ServerBusy                             503 TEMPORARILY_UNAVAILABLE (too many request bytes in flight)
     ├── LoggingFailed                              500 INTERNAL_ERROR (a background flush failed)
     ├── PredictionFailed                           500 INTERNAL_ERROR (the model raised while predicting)
     ├── PredictionTimeout                          504 DEADLINE_EXCEEDED (a scoring request ran too long)
@@ -64,10 +69,12 @@ __all__ = [
     "LoggingFailed",
     "MissingExtra",
     "ModelInputError",
+    "ModelIntegrityError",
     "ModelVersionNotFound",
     "ModelVersionNotReady",
     "NothingToRollBack",
     "ParamValueChanged",
+    "PermissionDenied",
     "PredictionFailed",
     "PredictionTimeout",
     "RegisteredModelAlreadyExists",
@@ -78,8 +85,11 @@ __all__ = [
     "ResourceNotFound",
     "RunNotActive",
     "RunNotFound",
+    "ServerBusy",
     "StoreUnavailable",
     "TagNotFound",
+    "Unauthenticated",
+    "UnsafeModel",
     "UnsupportedMediaType",
     "UnsupportedModel",
     "WebhookNotFound",
@@ -156,6 +166,17 @@ class InvalidModel(InvalidParameter):
     """A model directory or ``MLmodel`` file is missing a file or is corrupted; the message names it."""
 
 
+class UnsafeModel(InvalidModel):
+    """Loading the model would run code from its files (a pickle, ``torch.load`` of a whole module, its
+    ``code/`` directory) or build types nobody trusted (skops), and the caller did not opt in; the message
+    names the file, the format and the switch."""
+
+
+class ModelIntegrityError(InvalidModel):
+    """A registered version's files differ from the ones it was registered with; the message names the
+    first file that differs."""
+
+
 class ModelVersionNotReady(InvalidParameter):
     """Promoting a model version whose status is not READY (still registering, or failed)."""
 
@@ -180,7 +201,9 @@ class ModelInputError(BadRequest):
 
 
 class UnsupportedMediaType(BadRequest):
-    """A scoring request whose content type is neither JSON nor CSV (MLflow answers 415 too)."""
+    """A body whose content type the endpoint does not take: a scoring request neither JSON nor CSV (MLflow
+    answers 415 too), or a tracking server API call with a body that is not ``application/json`` (what a
+    browser sends cross-site without asking first)."""
 
     http_status = 415
 
@@ -235,6 +258,20 @@ class RegisteredModelAlreadyExists(ResourceAlreadyExists):
     pass
 
 
+class Unauthenticated(DockyardError):
+    """No credentials, or credentials the server does not accept (``dockyard server --auth``)."""
+
+    http_status = 401
+    error_code = "UNAUTHENTICATED"
+
+
+class PermissionDenied(DockyardError):
+    """The caller is known but lacks the permission the call needs."""
+
+    http_status = 403
+    error_code = "PERMISSION_DENIED"
+
+
 class MissingExtra(DockyardError):
     """An optional dependency is not installed; the message names the extra to install."""
 
@@ -250,6 +287,10 @@ class MissingExtra(DockyardError):
 class StoreUnavailable(DockyardError):
     http_status = 503
     error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class ServerBusy(StoreUnavailable):
+    """The scoring server holds as many request bytes as its memory cap allows; retry shortly."""
 
 
 class LoggingFailed(DockyardError):

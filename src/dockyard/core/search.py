@@ -62,7 +62,12 @@ from dockyard.core.search_vocabulary import (  # noqa: F401
     _FILTER_ATTRIBUTES,
     _KINDS,
     _LIST_OPS,
+    _MAX_COMPARISONS,
     _MAX_DEPTH,
+    _MAX_FILTER_LENGTH,
+    _MAX_LIST_VALUES,
+    _MAX_ORDER_JOINS,
+    _MAX_ORDER_KEYS,
     _NUMERIC_OPS,
     _ORDER_ATTRIBUTES,
     _PREFIXES,
@@ -221,6 +226,8 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.i = 0
         self.depth = 0
+        self.comparisons = 0
+        self.list_values = 0
 
     # -- helpers
 
@@ -285,6 +292,10 @@ class _Parser:
 
     def comparison(self) -> Comparison:
         ident = self.peek()
+        self.comparisons += 1
+        if self.comparisons > _MAX_COMPARISONS:
+            # No position or text: the message would repeat a filter this long twice.
+            raise InvalidFilter(f"{self.context}filter has more than {_MAX_COMPARISONS} comparisons (the limit)")
         entity, raw_key = self.identifier()
         key, value_type, allowed = self.filter_spec(entity, raw_key, ident)
         op_tok = self.peek()
@@ -401,7 +412,7 @@ class _Parser:
         if tok.kind != "(":
             self.expected(f"'(' to start the list of quoted strings for {label}", tok)
         self.advance()
-        items = [self.quoted_string(label)]
+        items = [self.list_value(label)]
         while True:
             tok = self.peek()
             if tok.kind == ")":
@@ -410,7 +421,13 @@ class _Parser:
             if tok.kind != ",":
                 self.expected("',' or ')' in the list", tok)
             self.advance()
-            items.append(self.quoted_string(label))
+            items.append(self.list_value(label))
+
+    def list_value(self, label: str) -> str:
+        self.list_values += 1
+        if self.list_values > _MAX_LIST_VALUES:
+            raise InvalidFilter(f"{self.context}filter has more than {_MAX_LIST_VALUES} values in IN lists (the limit)")
+        return self.quoted_string(label)
 
     # -- order_by
 
@@ -473,6 +490,11 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
 
 
+def _check_length(text: str, what: str) -> None:
+    if len(text) > _MAX_FILTER_LENGTH:
+        raise InvalidFilter(f"{what} is {len(text)} characters long, over the limit of {_MAX_FILTER_LENGTH}")
+
+
 # ------------------------------------------------------------------------------------------ public API
 
 
@@ -485,19 +507,31 @@ def parse_filter(text: str | None, kind: str = "runs") -> Expr | None:
     _check_kind(kind)
     if text is None or not text.strip():
         return None
+    _check_length(text, "filter")
     return _Parser(text, kind).parse_filter()
 
 
 def parse_order_by(clauses: list[str] | None, kind: str = "runs") -> list[OrderKey]:
     """Parse ``order_by`` clauses of the form ``<identifier> [ASC|DESC]`` (ascending by default).
 
-    Raises :class:`InvalidFilter` naming the clause (its ``text``) and the offset inside it.
+    Raises :class:`InvalidFilter` naming the clause (its ``text``) and the offset inside it, or the limit:
+    at most 100 clauses, of which at most 32 on metrics, params or tags.
     """
     _check_kind(kind)
+    clauses = list(clauses or ())
+    if len(clauses) > _MAX_ORDER_KEYS:
+        raise InvalidFilter(f"order_by has {len(clauses)} clauses, over the limit of {_MAX_ORDER_KEYS}")
     keys: list[OrderKey] = []
-    for index, clause in enumerate(clauses or ()):
+    for index, clause in enumerate(clauses):
+        if isinstance(clause, str):
+            _check_length(clause, f"order_by clause {index + 1}")
         parser = _Parser(clause, kind, context=f"order_by clause {index + 1}: ")
         keys.append(parser.parse_order_key())
+    joins = sum(1 for key in keys if key.entity in ("metric", "param", "tag"))
+    if joins > _MAX_ORDER_JOINS:
+        raise InvalidFilter(
+            f"order_by has {joins} clauses on metrics, params or tags, over the limit of {_MAX_ORDER_JOINS}"
+        )
     return keys
 
 

@@ -141,3 +141,10 @@ _RESERVED = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"})
 
 _COMPARATORS_TEXT = "=, !=, >, >=, <, <=, LIKE, ILIKE, IN, NOT IN"
 _MAX_DEPTH = 64
+
+# Limits that turn what the database would refuse (or choke on) into a 400 naming the limit.
+_MAX_FILTER_LENGTH = 250_000  # characters of a filter or an order_by clause, checked before tokenizing
+_MAX_COMPARISONS = 500  # per filter: SQLite refuses expression trees deeper than 1000 (3,000 clauses failed)
+_MAX_LIST_VALUES = 10_000  # values of a filter's IN lists together: PostgreSQL takes 65535 bind parameters
+_MAX_ORDER_KEYS = 100  # order_by clauses per search
+_MAX_ORDER_JOINS = 32  # order_by clauses on metrics, params or tags: one join each; SQLite joins 64 tables at most

@@ -17,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+from dockyard.core.credentials import Credentials, forget_credentials, remember_credentials
 from dockyard.core.errors import InvalidParameter, StoreUnavailable, error_from_dict
 
 API = "/api/2.0/mlflow"
@@ -36,6 +37,7 @@ class HttpTransport:
         retries: int = 5,
         backoff: float = 0.5,
         timeout: float = 120.0,
+        credentials: Credentials | None = None,
     ) -> None:
         import httpx2  # the remote clients' one third-party dependency, loaded when one is made
 
@@ -43,13 +45,14 @@ class HttpTransport:
         self.http = http if http is not None else httpx2.Client(timeout=timeout, headers={"User-Agent": USER_AGENT})
         self.retries = retries
         self.backoff = backoff
+        self.auth_headers = (credentials or Credentials()).headers()
         self._not_sent = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout)
         self._maybe_sent = (httpx2.ReadTimeout, httpx2.WriteTimeout, httpx2.RemoteProtocolError, httpx2.ReadError)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, *, idempotent: bool) -> dict[str, Any]:
         """One API call with retries; returns the decoded JSON object or raises a Dockyard error."""
         url = self.base_url + path
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"headers": self.auth_headers} if self.auth_headers else {}
         if body is not None:
             if method == "GET":
                 kwargs["params"] = {k: v for k, v in body.items() if v is not None}
@@ -98,16 +101,19 @@ class HttpTransport:
 
 
 _lock = threading.Lock()
-_shared: dict[str, HttpTransport] = {}
+_shared: dict[tuple[str, Credentials], HttpTransport] = {}
 
 
-def shared_transport(base_url: str) -> HttpTransport:
-    """The process's one transport (one connection pool) for ``base_url``, made on first use."""
+def shared_transport(base_url: str, credentials: Credentials | None = None) -> HttpTransport:
+    """The process's one transport (one connection pool) for ``base_url`` and these credentials, made on
+    first use. The credentials are remembered for the server, so its artifact proxy gets them too."""
     key = base_url.rstrip("/")
+    credentials = credentials or Credentials()
     with _lock:
-        transport = _shared.get(key)
+        remember_credentials(key, credentials)
+        transport = _shared.get((key, credentials))
         if transport is None:
-            transport = _shared[key] = HttpTransport(key)
+            transport = _shared[(key, credentials)] = HttpTransport(key, credentials=credentials)
         return transport
 
 
@@ -116,5 +122,6 @@ def close_shared_transports() -> None:
     with _lock:
         transports = list(_shared.values())
         _shared.clear()
+    forget_credentials()
     for transport in transports:
         transport.close()

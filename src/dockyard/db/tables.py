@@ -371,3 +371,46 @@ webhook_deliveries = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
 )
+
+# ---------------------------------------------------------------------- auth (dockyard server --auth)
+
+# Who may sign in: passwords hashed with argon2id, never stored in clear.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(256), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+)
+
+# Per-user grants, MLflow's permission names (READ, EDIT, MANAGE, NO_PERMISSIONS).
+experiment_permissions = sa.Table(
+    "experiment_permissions",
+    metadata,
+    sa.Column("experiment_id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("permission", sa.String(32), nullable=False),
+)
+
+registered_model_permissions = sa.Table(
+    "registered_model_permissions",
+    metadata,
+    sa.Column("name", sa.String(256), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("permission", sa.String(32), nullable=False),
+)
+
+# API tokens: "dyt_<token_id>_<secret>"; only the SHA-256 of the 256-bit secret is kept.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("expiry_time", sa.BigInteger),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+)

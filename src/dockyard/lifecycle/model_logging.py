@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,15 +190,36 @@ class FlavorAPI:
         """
         return log_model(self.flavor, model, name, **options)
 
-    def load_model(self, model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None) -> Any:
-        """The native model object at ``model_uri`` (any model URI form)."""
+    def load_model(
+        self,
+        model_uri: str | os.PathLike[str],
+        dst_path: str | os.PathLike[str] | None = None,
+        *,
+        allow_pickle: bool | None = None,
+        trusted_types: Iterable[str] | None = None,
+    ) -> Any:
+        """The native model object at ``model_uri`` (any model URI form).
+
+        ``allow_pickle=True`` lets a model run code as it loads (a pickle, a whole PyTorch module, its
+        ``code/``): only for a model whose source you trust; ``None`` leaves it to ``DOCKYARD_ALLOW_PICKLE``.
+        ``trusted_types``: types a skops file may hold beyond those Dockyard trusts.
+        """
         from dockyard.models.loading import load_native
 
-        return load_native(model_uri, self.flavor, dst_path=dst_path)
+        return load_native(
+            model_uri, self.flavor, dst_path=dst_path, allow_pickle=allow_pickle, trusted_types=trusted_types
+        )
 
 
-def load_model(model_uri: str | os.PathLike[str], dst_path: str | os.PathLike[str] | None = None) -> Predictor:
-    """A :class:`~dockyard.models.Predictor` for any model URI."""
+def load_model(
+    model_uri: str | os.PathLike[str],
+    dst_path: str | os.PathLike[str] | None = None,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: Iterable[str] | None = None,
+) -> Predictor:
+    """A :class:`~dockyard.models.Predictor` for any model URI (``allow_pickle``, ``trusted_types``: see
+    :func:`dockyard.models.load_model`)."""
     from dockyard.models.loading import load_model as load
 
-    return load(model_uri, dst_path=dst_path)
+    return load(model_uri, dst_path=dst_path, allow_pickle=allow_pickle, trusted_types=trusted_types)

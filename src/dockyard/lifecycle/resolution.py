@@ -12,6 +12,11 @@
 A location on the local disk is used in place. Anything else is downloaded into the model cache
 (``DOCKYARD_MODEL_CACHE``) under a key computed from its ``MLmodel`` and its file list, so the same
 model is downloaded once however often it is loaded.
+
+A registered version (``models:/<name>/...``) is checked after the download, before anything loads it:
+its files must be the ones whose digest the registry recorded when the version was created
+(:mod:`dockyard.models.digest`), else :class:`~dockyard.core.errors.ModelIntegrityError` names the first
+file that differs. A version registered before digests existed has none and is not checked.
 """
 
 from __future__ import annotations
@@ -21,17 +26,20 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from dockyard.artifacts.registry import artifact_store_for_uri, join_location, uri_scheme
 from dockyard.core.errors import ArtifactNotFound, InvalidModel, InvalidParameter, ModelVersionNotFound
 from dockyard.lifecycle.fluent import current_client
+from dockyard.models.digest import verify
 from dockyard.models.uris import ModelUri, RegisteredModelLookup, parse_model_uri
 from dockyard.registry.backends import open_registry
 
 if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
     from dockyard.lifecycle.client import Client
+    from dockyard.registry.entities import ModelVersion
+    from dockyard.registry.protocol import RegistryAPI
     from dockyard.tracking.entities import LoggedModel, Run
 
 _COMPLETE = ".dockyard-complete"
@@ -77,7 +85,22 @@ class ModelResolver:
         return join_location(run.info.artifact_uri, parsed.path)
 
     def fetch(self, uri: str, dst_path: Path | None = None) -> Path:
-        location = self.location(uri)
+        """The local model directory of ``uri``; a registered version's files verified against its digest."""
+        parsed = parse_model_uri(uri)
+        if parsed.kind != "registered":
+            return self._fetch_location(uri, self.location(uri), dst_path)
+        lookup = self.registry or _default_registry(self.client)
+        if isinstance(lookup, RegistryLookup):
+            found = lookup.version(parsed)
+            source, number, tags = str(found.source), int(found.version), dict(found.tags)
+        else:  # a bare (source, version) seam knows no tags: nothing to verify against
+            source, number = lookup(parsed)
+            tags = {}
+        directory = self._fetch_location(uri, self.location(source, 1), dst_path)
+        verify(directory, tags, f"models:/{parsed.name}/{number}", ignore=(_COMPLETE,))
+        return directory
+
+    def _fetch_location(self, uri: str, location: str, dst_path: Path | None) -> Path:
         if uri_scheme(location) in ("", "file"):
             local = Path(location[7:] if location.startswith("file://") else location)
             if not (local / "MLmodel").is_file():
@@ -133,29 +156,41 @@ def download_cached(store: ArtifactStore, uri: str, cache: Path) -> Path:
 
 
 def _default_registry(client: Client) -> RegisteredModelLookup:
-    """The registry of the client's settings (``DOCKYARD_REGISTRY_URI``), as a lookup function."""
+    """The registry of the client's settings (``DOCKYARD_REGISTRY_URI``), as a lookup."""
     return registry_lookup(open_registry(client.settings))
 
 
-def registry_lookup(registry: Any) -> RegisteredModelLookup:
-    """The seam over a registry service (local or remote): name + version/alias/stage/latest -> source."""
+class RegistryLookup:
+    """The seam over a registry service (local or remote): name + version/alias/stage/latest -> source.
 
-    def lookup(parsed: ModelUri) -> tuple[str, int]:
+    Called, it gives ``(source, version)`` (a :class:`~dockyard.models.uris.RegisteredModelLookup`);
+    :meth:`version` gives the whole version, whose tags hold the digest a load verifies.
+    """
+
+    def __init__(self, registry: RegistryAPI) -> None:
+        self.registry = registry
+
+    def version(self, parsed: ModelUri) -> ModelVersion:
         name = parsed.name or ""
         if parsed.version is not None:
-            found = registry.get_model_version(name, str(parsed.version))
-        elif parsed.alias is not None:
-            found = registry.get_model_version_by_alias(name, parsed.alias)
-        else:
-            stages = [parsed.stage] if parsed.stage else []
-            versions = registry.get_latest_versions(name, stages)
-            if not versions:
-                what = f"in stage {parsed.stage}" if parsed.stage else "at all"
-                raise ModelVersionNotFound(f"registered model {name!r} has no version {what}")
-            found = max(versions, key=lambda v: int(v.version))
+            return self.registry.get_model_version(name, str(parsed.version))
+        if parsed.alias is not None:
+            return self.registry.get_model_version_by_alias(name, parsed.alias)
+        stages = [parsed.stage] if parsed.stage else []
+        versions = self.registry.get_latest_versions(name, stages)
+        if not versions:
+            what = f"in stage {parsed.stage}" if parsed.stage else "at all"
+            raise ModelVersionNotFound(f"registered model {name!r} has no version {what}")
+        return max(versions, key=lambda v: int(v.version))
+
+    def __call__(self, parsed: ModelUri, /) -> tuple[str, int]:
+        found = self.version(parsed)
         return str(found.source), int(found.version)
 
-    return lookup
+
+def registry_lookup(registry: RegistryAPI) -> RegistryLookup:
+    """The lookup over ``registry`` (a :class:`~dockyard.registry.protocol.RegistryAPI`)."""
+    return RegistryLookup(registry)
 
 
 def resolver() -> ModelResolver:

@@ -1,12 +1,15 @@
 """Models: the MLmodel format, flavors, signatures, requirements and model URIs.
 
-A leaf package: it imports nothing of Dockyard but :mod:`dockyard.core.errors`, and no ML library until a
+A leaf package: it imports nothing of Dockyard but :mod:`dockyard.core`, and no ML library until a
 flavor is used. Logging a model to a run lives above it (``dockyard.<flavor>.log_model``).
 
     import dockyard.models
 
     predictor = dockyard.models.load_model("runs:/<run_id>/model")
     predictor.predict(frame)
+
+A model that runs code when it loads (a pickle, its ``code/``) needs ``allow_pickle=True``; see
+:mod:`dockyard.models.safety`.
 """
 
 from __future__ import annotations

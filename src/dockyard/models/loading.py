@@ -3,6 +3,10 @@
 Loading checks the directory before importing anything heavy: ``MLmodel`` must parse, the files it
 names must exist (a missing one is named in the error), and a model saved with another version of its
 library gives a :class:`ModelVersionWarning` naming both versions.
+
+A model that runs code when it loads (a pickle, a whole PyTorch module, its ``code/`` directory) loads
+only with ``allow_pickle=True`` (``None``: ``DOCKYARD_ALLOW_PICKLE`` decides), and a skops file only with
+types Dockyard or ``trusted_types`` trusts; see :mod:`dockyard.models.safety`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 import sys
 import threading
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +23,7 @@ from dockyard.core.errors import InvalidModel
 from dockyard.models.enforce import enforce_params, enforce_schema
 from dockyard.models.flavors import Flavor, Loaded, flavor_for_loader, get_flavor
 from dockyard.models.manifest import MLMODEL, PYFUNC, Model
+from dockyard.models.safety import LoadPolicy, applied, require_code_execution
 from dockyard.models.signature import ModelSignature
 from dockyard.models.uris import resolve_model_uri
 
@@ -85,6 +91,7 @@ def _add_code_path(directory: Path, section: dict[str, Any]) -> None:
     path = directory / str(code)
     if not path.is_dir():
         raise InvalidModel(f"model directory {directory} is missing directory {code} (its code_paths)")
+    require_code_execution(f"{code}/", "the model's code directory (code_paths), put on sys.path")
     with _code_lock:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
@@ -115,19 +122,34 @@ def _check_version(flavor: Flavor, section: dict[str, Any]) -> None:
         )
 
 
-def load_model(model_uri: str | os.PathLike[str], *, dst_path: str | os.PathLike[str] | None = None) -> Predictor:
+def load_model(
+    model_uri: str | os.PathLike[str],
+    *,
+    dst_path: str | os.PathLike[str] | None = None,
+    allow_pickle: bool | None = None,
+    trusted_types: Iterable[str] | None = None,
+) -> Predictor:
     """A predictor for any model URI: a path, ``runs:/``, ``models:/``, ``s3://``...
+
+    ``allow_pickle=True`` lets a model run code as it loads (a pickle, its ``code/``): only for a model
+    whose source you trust; ``None`` leaves it to ``DOCKYARD_ALLOW_PICKLE``. ``trusted_types`` names the
+    types a skops file may hold beyond those Dockyard trusts.
 
     >>> load_model("/no/such/model")
     Traceback (most recent call last):
     ...
     dockyard.core.errors.InvalidModel: /no/such/model is not a model directory: missing file MLmodel
     """
+    policy = LoadPolicy.of(allow_pickle, trusted_types)
     directory = resolve_model_uri(model_uri, dst_path=dst_path)
-    return load_predictor(directory)
+    return load_predictor(directory, allow_pickle=policy.allow_pickle, trusted_types=policy.trusted_types)
 
 
-def load_predictor(directory: Path) -> Predictor:
+def load_predictor(
+    directory: Path, *, allow_pickle: bool | None = None, trusted_types: Iterable[str] | None = None
+) -> Predictor:
+    """A predictor for a local model directory (``allow_pickle`` and ``trusted_types`` as for load_model)."""
+    policy = LoadPolicy.of(allow_pickle, trusted_types)
     metadata = Model.load(directory)
     pyfunc = metadata.pyfunc
     if pyfunc is None:
@@ -141,14 +163,21 @@ def load_predictor(directory: Path) -> Predictor:
     flavor = flavor_for_loader(loader)
     _check_files(directory, pyfunc)
     _check_version(flavor, metadata.flavors.get(flavor.name, pyfunc))
-    _add_code_path(directory, pyfunc)
-    return Predictor(directory, metadata, flavor, flavor.predictor(directory, pyfunc, metadata))
+    with applied(policy):
+        _add_code_path(directory, pyfunc)
+        return Predictor(directory, metadata, flavor, flavor.predictor(directory, pyfunc, metadata))
 
 
 def load_native(
-    model_uri: str | os.PathLike[str], flavor_name: str, *, dst_path: str | os.PathLike[str] | None = None
+    model_uri: str | os.PathLike[str],
+    flavor_name: str,
+    *,
+    dst_path: str | os.PathLike[str] | None = None,
+    allow_pickle: bool | None = None,
+    trusted_types: Iterable[str] | None = None,
 ) -> Any:
     """The native object of a model through one flavor (``dockyard.sklearn.load_model`` and friends)."""
+    policy = LoadPolicy.of(allow_pickle, trusted_types)
     directory = resolve_model_uri(model_uri, dst_path=dst_path)
     metadata = Model.load(directory)
     section = metadata.flavors.get(flavor_name)
@@ -159,5 +188,6 @@ def load_native(
     flavor = get_flavor(flavor_name)
     _check_files(directory, section)
     _check_version(flavor, section)
-    _add_code_path(directory, section)
-    return flavor.load(directory, section)
+    with applied(policy):
+        _add_code_path(directory, section)
+        return flavor.load(directory, section)

@@ -15,7 +15,7 @@ from dockyard.core.config import Settings
 from dockyard.core.errors import InvalidParameter
 from dockyard.core.transport import shared_transport
 from dockyard.registry.protocol import RegistryAPI
-from dockyard.tracking.backends import open_tracking
+from dockyard.tracking.backends import credentials, open_tracking
 
 _lock = threading.Lock()
 _services: dict[str, RegistryAPI] = {}
@@ -31,7 +31,7 @@ def open_registry(settings: Settings) -> RegistryAPI:
     if scheme in ("http", "https"):
         from dockyard.registry.remote import RemoteRegistryService
 
-        service = RemoteRegistryService(uri, transport=shared_transport(uri))
+        service = RemoteRegistryService(uri, transport=shared_transport(uri, credentials(settings)))
     elif scheme in ("sqlite", "postgresql", "postgres"):
         service = _local(settings)
     else:
@@ -54,9 +54,9 @@ def _local(settings: Settings) -> RegistryAPI:
     if settings.registry_uri == settings.tracking_uri:
         tracking = open_tracking(settings)
         if isinstance(tracking, TrackingService) and isinstance(tracking.store, SqlTrackingStore):
-            return RegistryService(SqlRegistryStore(tracking.store.db), tracking=tracking)
+            return RegistryService(SqlRegistryStore(tracking.store.db), tracking=tracking, settings=settings)
 
-    return RegistryService(SqlRegistryStore(Database(settings.registry_uri)))
+    return RegistryService(SqlRegistryStore(Database(settings.registry_uri)), settings=settings)
 
 
 def close_all() -> None:

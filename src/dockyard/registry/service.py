@@ -4,7 +4,9 @@ Both the local backend and the remote HTTP client (:mod:`dockyard.registry.remot
 surface, and ``tests/registry/contract.py`` checks both. Method names and arguments follow MLflow's
 ``MlflowClient``, so the server's handlers map REST calls one to one.
 
-Sources of new versions are resolved by :mod:`dockyard.registry.sources`.
+Sources of new versions are resolved by :mod:`dockyard.registry.sources`. A new version records the
+content digest of its files (:mod:`dockyard.registry.digests`) in reserved ``dockyard.`` tags, which
+clients can neither set nor delete; ``models:/`` loads verify it.
 
 Audit: alias moves and stage transitions record who made them: ``user_id`` when given, else the
 service's ``default_user()`` (the login name of this process, for a local store). ``promote`` and
@@ -12,7 +14,8 @@ service's ``default_user()`` (the login name of this process, for a local store)
 goes back to).
 
 Events: after a write commits, the service hands its events to the :class:`~dockyard.registry.webhooks.
-WebhookDispatcher`, which delivers them to the subscribed webhooks from a background thread.
+WebhookDispatcher`, which delivers them to the subscribed webhooks from a background thread. Webhook
+secrets are encrypted before they reach the store, and never returned.
 
 >>> from dockyard.db import Database
 >>> from dockyard.registry.sql_store import SqlRegistryStore
@@ -32,11 +35,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dockyard.core import validation as cv
+from dockyard.core.config import Settings
 from dockyard.core.errors import InvalidParameter, ModelVersionNotFound
 from dockyard.core.identity import current_user
 from dockyard.core.paging import Page
 from dockyard.core.search import parse_filter, parse_order_by
+from dockyard.models.digest import RESERVED_TAG_PREFIX
 from dockyard.registry import validation as v
+from dockyard.registry.digests import StoreOpener, version_digest_tags
 from dockyard.registry.entities import (
     WEBHOOK_EVENTS,
     ModelVersion,
@@ -49,6 +55,7 @@ from dockyard.registry.entities import (
 from dockyard.registry.lineage import Lineage, build_lineage
 from dockyard.registry.sources import TrackingLookup, check_model_id, resolve_source
 from dockyard.registry.store import RegistryStore
+from dockyard.registry.webhook_secrets import is_sealed
 from dockyard.registry.webhooks import TestResult, WebhookDispatcher, event_payload
 from dockyard.tracking import validation as tv
 
@@ -63,6 +70,16 @@ def _order_by(order_by: Sequence[str] | None) -> list[str]:
     return list(order_by)
 
 
+def _check_unreserved(key: str) -> str:
+    """A model-version tag key a client may write: ``dockyard.`` tags (the content digest) are the registry's."""
+    if key.startswith(RESERVED_TAG_PREFIX):
+        raise InvalidParameter(
+            f"model version tag {key!r} is reserved: tags starting with {RESERVED_TAG_PREFIX!r} are written by "
+            "the registry (the digest of the version's files) and cannot be set or deleted"
+        )
+    return key
+
+
 class RegistryService:
     """Registered models, versions, tags, aliases, stages and their audit history, validated."""
 
@@ -73,11 +90,22 @@ class RegistryService:
         tracking: TrackingLookup | None = None,
         default_user: Callable[[], str] = current_user,
         webhooks: WebhookDispatcher | None = None,
+        settings: Settings | None = None,
+        open_artifacts: StoreOpener | None = None,
     ) -> None:
+        """``settings``: ``webhook_allowed_hosts`` and ``secret_key`` for the webhook dispatcher (when
+        ``webhooks`` is not given)."""
         self.store = store
         self.tracking = tracking
         self.default_user = default_user
-        self.webhooks = webhooks or WebhookDispatcher(store.webhooks)
+        # How create_model_version reads a version's files to record their digest (None: by URI scheme;
+        # a server proxying artifacts passes digests.proxied_store_opener).
+        self.open_artifacts = open_artifacts
+        self.webhooks = webhooks or WebhookDispatcher(
+            store.webhooks,
+            allowed_hosts=settings.webhook_allowed_hosts if settings else (),
+            secret_key=settings.secret_key if settings else None,
+        )
 
     def _user(self, user_id: str | None) -> str:
         return v.check_user(user_id if user_id else self.default_user())
@@ -163,13 +191,23 @@ class RegistryService:
             raise InvalidParameter(f"source {source[:80]!r} is not a valid model location")
         run_id = tv.check_run_id(run_id) if run_id else None
         model_id = check_model_id(model_id) if model_id else None
+        checked_tags = v.check_tags(tags, "model version tag")
+        for key in checked_tags:
+            _check_unreserved(key)
         storage, run_id, model_id = resolve_source(self, self.tracking, source, run_id, model_id)
+        # The files as registered: a models:/ load refuses them once they change. runs:/ and models:/
+        # sources the registry could not resolve (no tracking store) have nothing to read.
+        location = storage or (None if source.startswith(("runs:/", "models:/")) else source)
+        if self.open_artifacts is None:
+            digest = version_digest_tags(location)
+        else:
+            digest = version_digest_tags(location, self.open_artifacts)
         created = self.store.create_model_version(
             name,
             source,
             storage,
             run_id,
-            v.check_tags(tags, "model version tag"),
+            {**checked_tags, **digest},
             v.check_optional_text(run_link, "run_link", MAX_SOURCE_LENGTH),
             v.check_description(description),
             v.check_user(user_id) if user_id else None,
@@ -208,6 +246,7 @@ class RegistryService:
             v.check_version(version),
             v.check_tag(key, value, "model version tag"),
         )
+        _check_unreserved(key)
         self.store.set_model_version_tag(name, number, key, text)
         self.webhooks.publish(
             "model_version_tag.set", {"name": name, "version": str(number), "key": key, "value": text}
@@ -215,7 +254,7 @@ class RegistryService:
 
     def delete_model_version_tag(self, name: str, version: int | str, key: str) -> None:
         name, number = v.check_model_name(name), v.check_version(version)
-        key = cv.check_key(key, "model version tag key")
+        key = _check_unreserved(cv.check_key(key, "model version tag key"))
         self.store.delete_model_version_tag(name, number, key)
         self.webhooks.publish("model_version_tag.deleted", {"name": name, "version": str(number), "key": key})
 
@@ -383,13 +422,19 @@ class RegistryService:
         secret: str | None = None,
         status: str = "ACTIVE",
     ) -> Webhook:
+        checked_name = v.check_model_name(name)
+        checked_url = v.check_webhook_url(url, self.webhooks.allowed_hosts)
+        checked_events = v.check_webhook_events(events, WEBHOOK_EVENTS)
+        checked_description = v.check_description(description)
+        checked_secret = v.check_optional_text(secret, "secret", 1000)
+        checked_status = v.check_webhook_status(status)
         created = self.store.webhooks.create_webhook(
-            v.check_model_name(name),
-            v.check_webhook_url(url),
-            v.check_webhook_events(events, WEBHOOK_EVENTS),
-            v.check_description(description),
-            v.check_optional_text(secret, "secret", 1000),
-            v.check_webhook_status(status),
+            checked_name,
+            checked_url,
+            checked_events,
+            checked_description,
+            self.webhooks.secrets.seal(checked_secret),
+            checked_status,
         )
         self.webhooks.invalidate()
         return created
@@ -412,21 +457,28 @@ class RegistryService:
         secret: str | None = None,
         status: str | None = None,
     ) -> Webhook:
-        """Change the fields given (None: unchanged)."""
+        """Change the fields given (None: unchanged; ``secret=""`` removes the secret). A secret stored in
+        plaintext by an older version is encrypted by any update."""
         changes: dict[str, object] = {}
         if name is not None:
             changes["name"] = v.check_model_name(name)
         if description is not None:
             changes["description"] = v.check_description(description)
         if url is not None:
-            changes["url"] = v.check_webhook_url(url)
+            changes["url"] = v.check_webhook_url(url, self.webhooks.allowed_hosts)
         if events is not None:
             changes["events"] = v.check_webhook_events(events, WEBHOOK_EVENTS)
-        if secret is not None:
-            changes["secret"] = v.check_optional_text(secret, "secret", 1000)
+        new_secret = None if secret is None else v.check_optional_text(secret, "secret", 1000)
         if status is not None:
             changes["status"] = v.check_webhook_status(status)
-        updated = self.store.webhooks.update_webhook(self.get_webhook(webhook_id).webhook_id, changes)
+        hook_id = self.get_webhook(webhook_id).webhook_id
+        if secret is not None:
+            changes["secret"] = self.webhooks.secrets.seal(new_secret)
+        elif self.webhooks.secrets.available():
+            stored = self.store.webhooks.get_secret(hook_id)
+            if stored and not is_sealed(stored):
+                changes["secret"] = self.webhooks.secrets.seal(stored)
+        updated = self.store.webhooks.update_webhook(hook_id, changes)
         self.webhooks.invalidate()
         return updated
 

@@ -1,18 +1,22 @@
 """Webhooks and their delivery log on SQLite or PostgreSQL (implements
-:class:`~dockyard.registry.store.WebhookStore`). Inputs arrive validated by the service."""
+:class:`~dockyard.registry.store.WebhookStore`). Inputs arrive validated by the service; secrets arrive
+encrypted by it (:mod:`~dockyard.registry.webhook_secrets`) and are stored and returned as given."""
 
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from dockyard.core.clock import now_ms
+from dockyard.core.config import DEFAULT_DIR
 from dockyard.core.errors import WebhookNotFound
 from dockyard.core.paging import Page, next_offset_token, offset_from_token
 from dockyard.db import Database
 from dockyard.db import tables as t
+from dockyard.db.engine import sqlite_path
 from dockyard.registry.entities import DeliveryStatus, Webhook, WebhookDelivery, WebhookStatus
 
 wh, wd = t.webhooks, t.webhook_deliveries
@@ -121,8 +125,15 @@ class SqlWebhookStore:
         with self.db.read() as conn:
             return self._row(conn, webhook_id).secret  # type: ignore[no-any-return]
 
+    def data_folder(self) -> Path | None:
+        """The SQLite file's folder; ``./.dockyard`` for PostgreSQL; None for an in-memory database."""
+        if self.db.is_sqlite:
+            path = sqlite_path(self.db.uri)
+            return None if path is None else path.resolve().parent
+        return Path.cwd() / DEFAULT_DIR
+
     def subscribers(self, event: str) -> list[tuple[Webhook, str | None]]:
-        """Active webhooks subscribed to ``event``, each with its secret."""
+        """Active webhooks subscribed to ``event``, each with its secret (as stored)."""
         with self.db.read() as conn:
             found = conn.execute(sa.select(wh).where(wh.c.status == WebhookStatus.ACTIVE.value)).all()
         return [(_webhook(r), r.secret) for r in found if event in r.events.split(",")]

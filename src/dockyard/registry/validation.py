@@ -23,6 +23,7 @@ from typing import Any
 from dockyard.core import validation as cv
 from dockyard.core.errors import InvalidParameter
 from dockyard.registry.entities import Stage, WebhookStatus
+from dockyard.registry.webhook_destinations import AllowedHosts, check_url
 
 MAX_MODEL_NAME_LENGTH = 256
 MAX_TAG_VALUE_LENGTH = 100_000  # MLflow's MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH
@@ -137,16 +138,11 @@ def check_user(user: Any) -> str:
     return cv.check_string(user, "user_id", 256, allow_empty=False)
 
 
-def check_webhook_url(url: Any) -> str:
-    """An absolute ``http(s)://`` URL with a host."""
-    from urllib.parse import urlparse
-
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidParameter("Missing value for required parameter 'url'")
-    parsed = urlparse(url.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise InvalidParameter(f"webhook url {url!r} must be an http:// or https:// URL with a host")
-    return cv.check_string(url.strip(), "url", 4000)
+def check_webhook_url(url: Any, allowed: AllowedHosts | None = None) -> str:
+    """An absolute ``http(s)://`` URL with a host, without credentials, not naming a non-public address
+    unless ``allowed`` lists it (see :mod:`~dockyard.registry.webhook_destinations`; DNS is checked when
+    a delivery is sent)."""
+    return check_url(url, allowed or AllowedHosts())
 
 
 def check_webhook_events(events: Any, known: Collection[str]) -> list[str]:

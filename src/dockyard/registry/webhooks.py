@@ -17,9 +17,18 @@ them. A 2xx answer succeeds; a network error, a timeout, 408, 429 or 5xx is retr
 fails at once. Every attempt is a row of ``webhook_deliveries``. Queued deliveries live in memory: they
 survive as long as the process runs, and at exit the process waits up to ``drain_seconds`` for them.
 
+Safety (:mod:`~dockyard.registry.webhook_destinations`): a delivery goes only to a public address, checked
+after DNS resolution and connected to as checked, unless the host is in ``allowed_hosts``
+(``DOCKYARD_WEBHOOK_ALLOWED_HOSTS``); a refused destination fails at once, without retries. Redirects
+are not followed: a 3xx answer fails. Secrets are stored encrypted
+(:mod:`~dockyard.registry.webhook_secrets`) and decrypted only to sign. A test delivery reports the
+status and the time taken, never the receiver's answer.
+
 >>> sig = sign("s3cret", "d1", "1700000000", b'{"a": 1}')
->>> sig.startswith("v1,") and verify("s3cret", "d1", "1700000000", b'{"a": 1}', sig)
+>>> sig.startswith("v1,") and verify("s3cret", "d1", "1700000000", b'{"a": 1}', sig, now=1700000060)
 True
+>>> verify("s3cret", "d1", "1700000000", b'{"a": 1}', sig, now=1700000000 + 301)  # too old: a replay
+False
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +60,8 @@ from dockyard.registry.entities import (
     WebhookDelivery,
 )
 from dockyard.registry.store import WebhookStore
+from dockyard.registry.webhook_destinations import AllowedHosts, DestinationRefused, PinnedSender
+from dockyard.registry.webhook_secrets import SecretBox, SecretUnreadable
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +70,7 @@ TIMESTAMP_HEADER = "X-MLflow-Timestamp"
 DELIVERY_ID_HEADER = "X-MLflow-Delivery-Id"
 
 RETRIED_STATUSES = frozenset({408, 429})
+TIMESTAMP_TOLERANCE = 300.0  # seconds: how old (or how far ahead) a delivery's timestamp may be in verify
 _MV = {"name": "example-model", "version": "1"}
 SAMPLES: dict[str, dict[str, Any]] = {  # what a test delivery sends
     "registered_model.created": {"name": "example-model", "tags": {}, "description": None},
@@ -70,8 +82,9 @@ SAMPLES: dict[str, dict[str, Any]] = {  # what a test delivery sends
     "model_version.stage_changed": {**_MV, "stage": "Production", "from_stage": "None"},
 }
 
-# (url, body, headers, timeout seconds) -> (HTTP status, response text); raises OSError when no answer.
-Sender = Callable[[str, bytes, dict[str, str], float], tuple[int, str]]
+# (url, body, headers, timeout seconds) -> HTTP status; raises OSError when no answer (retried) and
+# DestinationRefused for a destination webhooks may not reach (not retried).
+Sender = Callable[[str, bytes, dict[str, str], float], int]
 
 
 def sign(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
@@ -80,22 +93,29 @@ def sign(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode("ascii")
 
 
-def verify(secret: str, delivery_id: str, timestamp: str, body: bytes, signature: str) -> bool:
-    """What a receiver checks: the signature matches (compared in constant time)."""
-    return hmac.compare_digest(sign(secret, delivery_id, timestamp, body), signature)
-
-
-def urllib_send(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
-    """POST with the standard library (no extra dependency); an HTTP error status is an answer."""
-    import urllib.error
-    import urllib.request
-
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310  webhook URLs are checked http(s) on create and update
+def verify(
+    secret: str,
+    delivery_id: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance: float | None = TIMESTAMP_TOLERANCE,
+    now: float | None = None,
+) -> bool:
+    """What a receiver checks: the signature matches (compared in constant time) and the timestamp is
+    within ``tolerance`` seconds of ``now`` (default: the clock), so a captured delivery cannot be replayed
+    later. ``tolerance=None`` skips the time check (re-verifying a stored delivery). Within the window a
+    receiver drops repeats by ``X-MLflow-Delivery-Id`` (the same on every retry of one delivery)."""
+    if not hmac.compare_digest(sign(secret, delivery_id, timestamp, body), signature):
+        return False
+    if tolerance is None:
+        return True
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  http(s) checked on create and update
-            return int(response.status), response.read(4096).decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), exc.read(4096).decode("utf-8", "replace")
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    return abs((time.time() if now is None else now) - sent) <= tolerance
 
 
 def event_payload(event: RegistryEvent) -> tuple[str, dict[str, Any]]:
@@ -127,12 +147,24 @@ def body_for(event: str, data: dict[str, Any]) -> bytes:
 
 @dataclass(frozen=True)
 class TestResult:
-    """What a test delivery got back (MLflow's ``WebhookTestResult``)."""
+    """What a test delivery got back (MLflow's ``WebhookTestResult``, plus ``duration_ms``).
+
+    ``response_body`` is MLflow's field and always None here: the receiver's answer is never passed on
+    (a webhook pointed at an internal service would otherwise read it back)."""
 
     success: bool
     response_status: int | None = None
     response_body: str | None = None
     error_message: str | None = None
+    duration_ms: int | None = None  # from the lookup to the answer's status line
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    status: int | None  # the HTTP status; None: no answer
+    error: str | None  # None: delivered (2xx)
+    retriable: bool
+    duration_ms: int
 
 
 @dataclass(frozen=True)
@@ -160,7 +192,9 @@ class WebhookDispatcher:
         self,
         store: WebhookStore,
         *,
-        send: Sender = urllib_send,
+        allowed_hosts: Iterable[str] = (),
+        secret_key: str | None = None,
+        send: Sender | None = None,
         max_attempts: int = 5,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
@@ -169,7 +203,9 @@ class WebhookDispatcher:
         drain_seconds: float = 10.0,
     ) -> None:
         self.store = store
-        self.send = send
+        self.allowed_hosts = AllowedHosts.parse(allowed_hosts)
+        self.secrets = SecretBox.configured(secret_key, store.data_folder())
+        self.send: Sender = send or PinnedSender(self.allowed_hosts)
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -251,8 +287,13 @@ class WebhookDispatcher:
 
     # ------------------------------------------------------------------ sending
 
-    def _post(self, job: _Job) -> tuple[int | None, str, str | None]:
-        """(status or None, response text, error): one POST of the job's body, freshly signed."""
+    def _post(self, job: _Job) -> _Outcome:
+        """One POST of the job's body, freshly signed; what came of it."""
+        started = time.monotonic()
+
+        def outcome(status: int | None, error: str | None, retriable: bool) -> _Outcome:
+            return _Outcome(status, error, retriable, round((time.monotonic() - started) * 1000))
+
         timestamp = str(int(time.time()))
         headers = {
             "Content-Type": "application/json",
@@ -260,30 +301,45 @@ class WebhookDispatcher:
             DELIVERY_ID_HEADER: job.delivery_id,
             TIMESTAMP_HEADER: timestamp,
         }
-        if job.secret:
-            headers[SIGNATURE_HEADER] = sign(job.secret, job.delivery_id, timestamp, job.body)
         try:
-            status, text = self.send(job.webhook.url, job.body, headers, self.timeout)
+            secret = self.secrets.open(job.secret)
+        except (SecretUnreadable, DockyardError, OSError) as exc:  # another key, no cryptography, no key file
+            return outcome(None, f"cannot sign: {exc}", False)  # never sent unsigned
+        if secret:
+            headers[SIGNATURE_HEADER] = sign(secret, job.delivery_id, timestamp, job.body)
+        try:
+            status = self.send(job.webhook.url, job.body, headers, self.timeout)
+        except DestinationRefused as exc:
+            return outcome(None, f"refused: {exc}", False)
         except OSError as exc:  # refused, unreachable, timed out, TLS...
-            return None, "", f"{type(exc).__name__}: {exc}"
-        return status, text, None if 200 <= status < 300 else f"HTTP {status}"
+            return outcome(None, f"{type(exc).__name__}: {exc}", True)
+        except Exception as exc:  # a URL the network layer cannot use (an unencodable name...): not retried
+            return outcome(None, f"{type(exc).__name__}: {exc}", False)
+        if 200 <= status < 300:
+            return outcome(status, None, False)
+        if 300 <= status < 400:
+            return outcome(status, f"HTTP {status}: redirects are not followed", False)
+        return outcome(status, f"HTTP {status}", status in RETRIED_STATUSES or status >= 500)
 
     def _attempt(self, job: _Job) -> None:
-        status, _text, error = self._post(job)
-        retriable = status is None or status in RETRIED_STATUSES or status >= 500
-        if error is None:
+        result = self._post(job)
+        if result.error is None:
             outcome = DeliveryStatus.SUCCEEDED
-        elif retriable and job.attempt < self.max_attempts:
+        elif result.retriable and job.attempt < self.max_attempts:
             outcome = DeliveryStatus.RETRYING
         else:
             outcome = DeliveryStatus.FAILED
-        self._record(job, outcome, status, error)
+        self._record(job, outcome, result.status, result.error)
         if outcome is DeliveryStatus.RETRYING:
             delay = min(self.backoff * 2 ** (job.attempt - 1), self.max_backoff)
             self._schedule(replace(job, attempt=job.attempt + 1), delay)
         elif outcome is DeliveryStatus.FAILED:
             log.warning(
-                "webhooks: gave up on %s to %s after %d attempt(s): %s", job.event, job.webhook.url, job.attempt, error
+                "webhooks: gave up on %s to %s after %d attempt(s): %s",
+                job.event,
+                job.webhook.url,
+                job.attempt,
+                result.error,
             )
 
     def _record(self, job: _Job, outcome: DeliveryStatus, status: int | None, error: str | None) -> None:
@@ -311,9 +367,10 @@ class WebhookDispatcher:
         chosen = event or webhook.events[0]
         sample = SAMPLES[chosen]
         job = _Job(webhook, self.store.get_secret(webhook_id), uuid.uuid4().hex, chosen, body_for(chosen, sample), "")
-        status, text, error = self._post(job)
-        self._record(job, DeliveryStatus.SUCCEEDED if error is None else DeliveryStatus.FAILED, status, error)
-        return TestResult(error is None, status, text or None, error)
+        result = self._post(job)
+        succeeded = result.error is None
+        self._record(job, DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED, result.status, result.error)
+        return TestResult(succeeded, result.status, None, result.error, result.duration_ms)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -169,6 +169,7 @@ def decode_webhook_event(d: Any) -> str:
 
 
 def encode_webhook(w: Webhook) -> dict[str, Any]:
+    """MLflow's ``Webhook`` message without its ``secret``: the entity has none, and no response carries it."""
     return drop_empty(
         {
             "webhook_id": w.webhook_id,
@@ -231,16 +232,24 @@ def decode_delivery(d: dict[str, Any]) -> WebhookDelivery:
 
 
 def encode_test_result(r: TestResult) -> dict[str, Any]:
-    """MLflow's ``WebhookTestResult``: ``success`` always, the other fields when known."""
+    """MLflow's ``WebhookTestResult``: ``success`` always, the status and error when known, plus Dockyard's
+    ``duration_ms`` (MLflow's client ignores it). Never ``response_body``: the receiver's answer stays
+    with the server."""
     return drop_empty(
         {
             "success": r.success,
             "response_status": r.response_status,
-            "response_body": r.response_body,
             "error_message": r.error_message,
+            "duration_ms": r.duration_ms,
         }
     )
 
 
 def decode_test_result(d: dict[str, Any]) -> TestResult:
-    return TestResult(bool(d.get("success")), d.get("response_status"), d.get("response_body"), d.get("error_message"))
+    return TestResult(
+        bool(d.get("success")),
+        decode_int(d.get("response_status"), "response_status"),
+        None,
+        d.get("error_message"),
+        decode_int(d.get("duration_ms"), "duration_ms"),
+    )

@@ -16,6 +16,7 @@ from dockyard.__about__ import __version__
 from dockyard.core.errors import DockyardError
 from dockyard.server.context import ServerContext
 from dockyard.server.http import dockyard_error, endpoint, unexpected_error
+from dockyard.server.middleware import middleware
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -23,9 +24,11 @@ if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
     from dockyard.core.config import Settings
     from dockyard.registry.protocol import RegistryAPI
+    from dockyard.server.auth.service import AuthService
     from dockyard.tracking.protocol import TrackingAPI
 
 PREFIXES = ("/api/2.0", "/ajax-api/2.0")
+PREFIXES_V3 = ("/api/3.0", "/ajax-api/3.0")
 
 
 def _api_routes(*, with_registry: bool = False) -> list[Any]:
@@ -53,15 +56,30 @@ def _api_routes(*, with_registry: bool = False) -> list[Any]:
     return routes
 
 
+def _auth_routes() -> list[Any]:
+    from starlette.routing import Route
+
+    from dockyard.server.auth import api
+
+    return [
+        Route(prefix + path, endpoint(handler), methods=[method])
+        for routes, prefixes in ((api.ROUTES, PREFIXES), (api.ROUTES_V3, PREFIXES_V3))
+        for method, path, handler in routes
+        for prefix in prefixes
+    ]
+
+
 def create_app(
     settings: Settings,
     *,
     tracking: TrackingAPI,
     artifacts: ArtifactStore | None = None,
     registry: RegistryAPI | None = None,
+    auth: AuthService | None = None,
 ) -> Starlette:
     """The tracking server as an ASGI app; ``artifacts`` is the proxy's destination (None: no proxy),
-    ``registry`` the model registry (None: no registry routes)."""
+    ``registry`` the model registry (None: no registry routes), ``auth`` sign-in and permissions (None:
+    every caller may do everything, for a server only its own machine can reach)."""
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
@@ -79,10 +97,21 @@ def create_app(
         Route("/version", version, methods=["GET"]),
         *_api_routes(with_registry=registry is not None),
         *artifact_api.routes(PREFIXES),
+        *(_auth_routes() if auth is not None else []),
     ]
     app = Starlette(
         routes=routes,
+        middleware=middleware(settings),  # request ids, security headers, access log, Host check, CORS
         exception_handlers={DockyardError: dockyard_error, Exception: unexpected_error},
     )
-    app.state.ctx = ServerContext(settings=settings, tracking=tracking, artifacts=artifacts, registry=registry)
+    app.state.ctx = ServerContext(
+        settings=settings, tracking=tracking, artifacts=artifacts, registry=registry, auth=auth
+    )
+    if auth is not None:
+        from starlette.middleware import Middleware
+
+        from dockyard.server.auth.middleware import AuthMiddleware
+
+        # Innermost: the host check, headers and access log of other middleware also cover a 401.
+        app.user_middleware.append(Middleware(AuthMiddleware, auth=auth))
     return app

@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from dockyard.artifacts import ArtifactStore
     from dockyard.core.config import Settings
     from dockyard.registry.protocol import RegistryAPI
+    from dockyard.server.auth.service import AuthService
     from dockyard.tracking.protocol import TrackingAPI
 
 
@@ -21,3 +22,5 @@ class ServerContext:
     artifacts: ArtifactStore | None
     # The model registry; None serves no registry routes (clients then get MLflow's 404).
     registry: RegistryAPI | None = None
+    # Sign-in and permissions (dockyard server --auth); None: every caller may do everything.
+    auth: AuthService | None = None

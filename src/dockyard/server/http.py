@@ -10,19 +10,27 @@ synchronous) and encodes the result.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dockyard.core.asgi import read_body
-from dockyard.core.errors import DockyardError, InvalidParameter
+from dockyard.core.asgi import read_body, request_id
+from dockyard.core.errors import DockyardError, InvalidParameter, UnsupportedMediaType
 from dockyard.core.wire import decode_int
+from dockyard.server.auth.policy import guarded
 
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
     from dockyard.server.context import ServerContext
+
+# Tracebacks of the 500s, with the request id the client was given.
+logger = logging.getLogger("dockyard.server")
+
+MAX_JSON_DEPTH = 64  # nesting of a JSON body; no MLflow call nests more than a few levels
 
 
 @dataclass
@@ -31,6 +39,7 @@ class Params:
 
     data: dict[str, Any]
     from_query: bool = False
+    caller: Any = None  # the signed-in user (server.auth.entities.User) when the server runs with auth
 
     @classmethod
     async def read(cls, request: Request) -> Params:
@@ -39,14 +48,16 @@ class Params:
             return cls({k: query.getlist(k) if len(query.getlist(k)) > 1 else query[k] for k in query}, True)
         body = await read_body(request, request.app.state.ctx.settings.max_request_bytes)  # 413 past the limit
         if not body.strip():
-            return cls({})
+            return cls({})  # MLflow's clients send some calls without a body, and without a content type
+        # Exactly application/json: a browser sends text/plain (even "text/plain;charset=json") or a form
+        # cross-site without asking the server first (CORS preflight), so anything else could be a forgery.
         content_type = request.headers.get("content-type", "")
-        if content_type and "json" not in content_type:
-            raise InvalidParameter(f"Content-Type must be application/json for {request.method} {request.url.path}")
-        try:
-            data = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InvalidParameter(f"request body is not valid JSON: {exc}") from None
+        if content_type.partition(";")[0].strip().lower() != "application/json":
+            raise UnsupportedMediaType(
+                f"Content-Type must be application/json for {request.method} {request.url.path}, "
+                f"got {content_type[:100] or 'none'!r}"
+            )
+        data = _loads(body)
         if not isinstance(data, dict):
             raise InvalidParameter("request body must be a JSON object")
         return cls(data)
@@ -99,7 +110,39 @@ class Params:
         return self.data.get(name)
 
 
+def _loads(body: bytes) -> Any:
+    """The JSON document of a request body; InvalidParameter if it does not parse or nests too deep."""
+    too_deep = f"request body nests JSON deeper than {MAX_JSON_DEPTH} levels (the limit)"
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise InvalidParameter(too_deep) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidParameter(f"request body is not valid JSON: {exc}") from None
+    # Fewer brackets than the limit cannot nest past it: most bodies skip the walk.
+    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _deeper_than(data, MAX_JSON_DEPTH):
+        raise InvalidParameter(too_deep)
+    return data
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels in ``value`` (iteratively: no recursion)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+    return False
+
+
 Handler = Callable[["ServerContext", Params], dict[str, Any]]
+
+_API_PREFIX = re.compile(r"^/(?:ajax-)?api/[23]\.0")  # a route's path without its API version prefix
 
 
 def page_response(field: str, items: list[Any], next_page_token: str) -> dict[str, Any]:
@@ -125,7 +168,13 @@ def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def handle(request: Request) -> Response:
         params = await Params.read(request)
         params.data.update(request.path_params)
-        result = await run_in_threadpool(fn, request.app.state.ctx, params)
+        ctx = request.app.state.ctx
+        if ctx.auth is None:
+            result = await run_in_threadpool(fn, ctx, params)
+        else:  # the caller's permission on what the route touches, checked before fn runs
+            route = _API_PREFIX.sub("", request.scope["route"].path)
+            user = request.state.user
+            result = await run_in_threadpool(guarded, fn, ctx, params, method=request.method, route=route, user=user)
         return json_response(result)
 
     handle.__name__ = fn.__name__
@@ -135,8 +184,23 @@ def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 async def dockyard_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DockyardError)  # noqa: S101  for mypy: registered as the handler of DockyardError only
+    if exc.http_status == 500:  # the server's own fault (a missing extra, a store's error): may name internals
+        return internal_error(request, exc)
     return json_response(exc.to_dict(), exc.http_status)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
-    return json_response({"error_code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}"}, 500)
+    """Any other exception: logged with its traceback and the request id, answered with the id only."""
+    return internal_error(request, exc)
+
+
+def internal_error(request: Request, exc: BaseException) -> Response:
+    """A 500 that says nothing of the exception (its text may hold paths, SQL or secrets), only the request
+    id, which the log line of the traceback carries too (logger ``dockyard.server``)."""
+    rid = request_id(request.scope)
+    logger.error(
+        "request %s failed: %s %s", rid, request.method, request.url.path, exc_info=(type(exc), exc, exc.__traceback__)
+    )
+    response = json_response({"error_code": "INTERNAL_ERROR", "message": f"internal error; request id {rid}"}, 500)
+    response.headers["X-Request-Id"] = rid
+    return response

@@ -13,11 +13,18 @@ Routes (MLflow's scoring server, the Open Inference Protocol, and operations):
 | ``POST /v2/models/{name}/infer`` | Open Inference Protocol v2 |
 
 Every scoring request is read up to the body limit (413 past it), decoded (400 for malformed JSON or
-CSV, 415 for another content type), checked against the signature (400 naming the column) and then
-predicted, merged with concurrent requests (see :mod:`dockyard.serving.batching`). An exception inside
-the model answers 500 with the error envelope; a request over ``timeout`` seconds answers 504. Both are
-per request: the server keeps serving. Each answer carries ``X-Dockyard-Model-Version`` (and
-``X-Dockyard-Model-Id``) naming the version that produced it.
+CSV, or a body that cannot be decoded at all; 415 for another content type), checked against the signature
+(400 naming the column) and then predicted, merged with concurrent requests (see
+:mod:`dockyard.serving.batching`). What the input causes is a 400; an exception inside the model answers
+500 with the error envelope; a request over ``timeout`` seconds answers 504. All are per request: the
+server keeps serving. Each answer carries ``X-Dockyard-Model-Version`` (and ``X-Dockyard-Model-Id``)
+naming the version that produced it, ``X-Request-Id`` and the security headers of
+:mod:`dockyard.core.asgi`.
+
+The request bodies held at once (read, decoded, waiting for or in a predict call) are capped at
+``max_inflight_bytes`` (``DOCKYARD_MAX_INFLIGHT_BYTES``): a request that would pass the cap is answered
+503 with ``Retry-After`` rather than queued, so a burst of large requests cannot exhaust the memory. A
+request alone is always taken, so any body under the body limit can be scored.
 
 Nothing here imports the tracking server, the database layer or SQLAlchemy: a registry, when there is
 one, reaches the app only as the ``lookup`` function the CLI builds.
@@ -28,14 +35,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.__about__ import __version__
-from dockyard.core.asgi import read_body
-from dockyard.core.errors import DockyardError, PredictionFailed, PredictionTimeout
+from dockyard.core.asgi import SecurityHeaders, read_body, request_id
+from dockyard.core.errors import BadRequest, DockyardError, PredictionFailed, PredictionTimeout, ServerBusy
 from dockyard.serving.batching import Batcher
 from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
@@ -52,6 +60,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_BATCH_SIZE = 1024
 
+logger = logging.getLogger("dockyard.serving")
+
 
 @dataclass(frozen=True)
 class ServingOptions:
@@ -61,6 +71,7 @@ class ServingOptions:
     max_batch_delay_ms: float = 0.0  # how long a batch waits for company (0: only what is already waiting)
     timeout: float = 60.0  # seconds per request, then 504
     max_request_bytes: int = 32 * 1024 * 1024
+    max_inflight_bytes: int = 256 * 1024 * 1024  # request bytes held at once; past it 503 (DOCKYARD_MAX_INFLIGHT_BYTES)
     model_name: str | None = None  # the name under /v2/models/; default: the registered name, else "model"
     prediction_log: str | None = None  # a directory for the prediction log's files
     prediction_log_max_bytes: int = 64 * 1024 * 1024
@@ -81,12 +92,47 @@ def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+class MemoryBudget:
+    """Bytes of request bodies held at once, up to ``limit`` (see the module doc); the event loop's alone,
+    so no lock."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def reservation(self) -> Reservation:
+        return Reservation(self)
+
+
+class Reservation:
+    """One request's share of a :class:`MemoryBudget`: ``read_body``'s ``reserve``; ``release()`` at the end."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self.budget = budget
+        self.bytes = 0
+
+    def __call__(self, n: int) -> None:
+        budget = self.budget
+        if budget.held > self.bytes and budget.held + n > budget.limit:  # others hold some, and no room is left
+            raise ServerBusy(
+                f"the server holds its limit of {budget.limit} bytes of requests (DOCKYARD_MAX_INFLIGHT_BYTES); "
+                "retry shortly"
+            )
+        budget.held += n
+        self.bytes += n
+
+    def release(self) -> None:
+        self.budget.held -= self.bytes
+        self.bytes = 0
+
+
 class Scorer:
     """Everything a scoring request goes through; one per app."""
 
     def __init__(self, holder: ModelHolder, options: ServingOptions) -> None:
         self.holder = holder
         self.options = options
+        self.memory = MemoryBudget(options.max_inflight_bytes)
         self.metrics = ServingMetrics()
         self.metrics.model_loaded(holder.current)
         holder.on_swap(lambda old, new: self.metrics.model_loaded(new, old))
@@ -114,7 +160,14 @@ class Scorer:
     async def _score(
         self, body: bytes, content_type: str, decode: Decode, encode: Encode
     ) -> tuple[bytes, ServedModel | None, int, BaseException | None]:
-        inputs = decode(body, content_type, self.holder.current.input_schema)
+        try:
+            inputs = decode(body, content_type, self.holder.current.input_schema)
+        except DockyardError:
+            raise
+        except RecursionError:  # JSON nested past the parser's depth
+            raise BadRequest("the request body nests deeper than this server decodes") from None
+        except Exception as exc:  # whatever the decoders did not foresee, the body alone caused it
+            raise BadRequest(f"the request body could not be decoded ({type(exc).__name__})") from exc
         outcome = await self.batcher.submit(inputs)
         if outcome.error is not None or outcome.model is None:
             return b"", outcome.model, 0, outcome.error
@@ -131,8 +184,9 @@ class Scorer:
         model: ServedModel | None = None
         rows = 0
         error: DockyardError | None = None
+        reservation = self.memory.reservation()
         try:
-            body = await read_body(request, self.options.max_request_bytes)
+            body = await read_body(request, self.options.max_request_bytes, reservation)
             content, model, rows, failure = await asyncio.wait_for(
                 self._score(body, content_type, decode, encode), self.options.timeout
             )
@@ -144,13 +198,19 @@ class Scorer:
             )
         except DockyardError as exc:
             error = exc
-        except Exception as exc:  # a bug of ours or a decoder's: still one envelope, and keep serving
-            error = PredictionFailed(f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug of ours: logged with the request id, the answer says only that id
+            rid = request_id(request.scope)
+            logger.error("request %s failed: %s %s", rid, request.method, request.url.path, exc_info=exc)
+            error = PredictionFailed(f"internal error; request id {rid}")
+        finally:
+            reservation.release()
         model = model or self.holder.current
         headers = {"x-dockyard-model-version": model.label, "x-dockyard-model-id": model.model_id or ""}
         if error is not None:
             content = json.dumps(error_body(error), separators=(",", ":")).encode()
             status = error.http_status
+            if isinstance(error, ServerBusy):
+                headers["retry-after"] = "1"
         else:
             status = 200
         elapsed = time.perf_counter() - started
@@ -346,7 +406,9 @@ def create_scoring_app(
                 follower.stop()
             scorer.close()
 
-    app = Starlette(routes=_routes(scorer), lifespan=lifespan)
+    from starlette.middleware import Middleware
+
+    app = Starlette(routes=_routes(scorer), lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
     app.state.scorer = scorer
     app.state.holder = holder
     app.state.follower = follower

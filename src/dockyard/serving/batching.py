@@ -8,6 +8,12 @@ worker also waits that long for company). Requests are merged only with requests
 counts. If a merged call fails, or returns something that cannot be split by rows, each request of it
 is run on its own, so an error always belongs to the request that caused it.
 
+An error the input caused is a :class:`~dockyard.core.errors.ModelInputError` (400): the signature check,
+an input that does not make a table, and a model that says so itself, raising ``ModelInputError`` or
+MLflow's ``MlflowException`` with ``INVALID_PARAMETER_VALUE`` or ``BAD_REQUEST`` (as models written for
+MLflow do). Any other exception of the model is :class:`~dockyard.core.errors.PredictionFailed` (500):
+the request was valid, and the model failed on it.
+
     >>> import numpy as np
     >>> split(np.array([1, 2, 3]), [1, 2])
     [array([1]), array([2, 3])]
@@ -23,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.core.errors import DockyardError, PredictionFailed
+from dockyard.core.errors import DockyardError, ModelInputError, PredictionFailed
 from dockyard.serving.model import ModelHolder, ServedModel
 from dockyard.serving.payloads import Inputs
 
@@ -123,14 +129,39 @@ def predict_group(holder: ModelHolder, items: list[Inputs]) -> list[Outcome]:
     outcomes = []
     for item in items:
         try:
-            outcomes.append(Outcome(served.predictor.predict(item.frame(), item.params), model=served))
+            data = item.frame()
+        except Exception as exc:  # JSON rows that pandas cannot make a table of
+            outcomes.append(Outcome(error=ModelInputError(f"the input does not make a table: {exc}"), model=served))
+            continue
+        try:
+            outcomes.append(Outcome(served.predictor.predict(data, item.params), model=served))
         except DockyardError as exc:
             outcomes.append(Outcome(error=exc, model=served))
         except Exception as exc:
-            failed = PredictionFailed(f"the model raised {type(exc).__name__}: {exc}")
-            failed.__cause__ = exc
-            outcomes.append(Outcome(error=failed, model=served))
+            outcomes.append(Outcome(error=model_error(exc), model=served))
     return outcomes
+
+
+# MLflow's error codes that mean "the input is wrong", as a model written for MLflow raises them.
+_INPUT_ERROR_CODES = frozenset({"INVALID_PARAMETER_VALUE", "BAD_REQUEST"})
+
+
+def model_error(exc: Exception) -> DockyardError:
+    """What an exception raised inside the model answers: ModelInputError (400) when the model says the
+    input is wrong, else PredictionFailed (500); the model's exception is its ``__cause__``.
+
+    >>> class MlflowException(Exception):
+    ...     error_code = "INVALID_PARAMETER_VALUE"
+    >>> type(model_error(MlflowException("x must be positive"))).__name__, type(model_error(KeyError("x"))).__name__
+    ('ModelInputError', 'PredictionFailed')
+    """
+    error: DockyardError
+    if getattr(exc, "error_code", None) in _INPUT_ERROR_CODES:
+        error = ModelInputError(f"the model refused the input: {getattr(exc, 'message', None) or exc}")
+    else:
+        error = PredictionFailed(f"the model raised {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
 
 
 def limit_threads(count: int) -> None:

@@ -12,6 +12,7 @@ import os
 import threading
 
 from dockyard.core.config import Settings
+from dockyard.core.credentials import Credentials
 from dockyard.core.errors import InvalidParameter
 from dockyard.core.transport import close_shared_transports, shared_transport
 from dockyard.tracking.protocol import TrackingAPI
@@ -34,6 +35,11 @@ def default_artifact_root(settings: Settings) -> str:
     return os.path.abspath(os.path.join(".dockyard", "artifacts"))
 
 
+def credentials(settings: Settings) -> Credentials:
+    """How this process signs in to an http(s) tracking server (DOCKYARD_TRACKING_USERNAME/PASSWORD/TOKEN)."""
+    return Credentials(settings.tracking_username, settings.tracking_password, settings.tracking_token)
+
+
 def open_tracking(settings: Settings) -> TrackingAPI:
     uri = settings.tracking_uri
     scheme = uri.split(":", 1)[0].split("+", 1)[0]
@@ -43,7 +49,9 @@ def open_tracking(settings: Settings) -> TrackingAPI:
             if remote is None:
                 from dockyard.tracking.remote import RemoteTrackingService
 
-                remote = _services[(uri, "")] = RemoteTrackingService(uri, transport=shared_transport(uri))
+                remote = _services[(uri, "")] = RemoteTrackingService(
+                    uri, transport=shared_transport(uri, credentials(settings))
+                )
             return remote
     if scheme not in ("sqlite", "postgresql", "postgres"):
         raise InvalidParameter(

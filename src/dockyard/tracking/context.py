@@ -2,8 +2,10 @@
 
 :func:`capture_run_context` returns the tags a new run gets (MLflow's names where MLflow has one) and
 the small artifacts logged with it (``dockyard/packages.txt`` and, on a dirty git tree,
-``dockyard/git.diff``). Capturing runs git subprocesses and reads every installed distribution, so it
-is done once per process: the first run captures, later runs reuse the result.
+``dockyard/git.diff``), each with a tag holding its digest (``sha256:<hex>``) so that ``dockyard runs
+reproduce`` can tell when an artifact was changed after the run recorded it. Capturing runs git
+subprocesses and reads every installed distribution, so it is done once per process: the first run
+captures, later runs reuse the result.
 
 >>> ctx = capture_run_context(["train.py", "--epochs", "3"])
 >>> ctx.tags["mlflow.source.type"]
@@ -12,11 +14,14 @@ is done once per process: the first run captures, later runs reuse the result.
 True
 >>> PACKAGES_ARTIFACT in ctx.artifacts
 True
+>>> ctx.tags[PACKAGES_DIGEST_TAG] == digest(ctx.artifacts[PACKAGES_ARTIFACT])
+True
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -32,14 +37,21 @@ from dockyard.core.identity import current_user
 
 __all__ = [
     "DIFF_ARTIFACT",
+    "DIFF_DIGEST_TAG",
     "PACKAGES_ARTIFACT",
+    "PACKAGES_DIGEST_TAG",
     "RunContext",
     "capture_run_context",
     "clear_context_cache",
+    "digest",
 ]
 
 PACKAGES_ARTIFACT = "dockyard/packages.txt"
 DIFF_ARTIFACT = "dockyard/git.diff"
+# The digests of those two artifacts, as tags: the run's tags live in the tracking store, its artifacts
+# possibly elsewhere (a bucket, the server's artifact proxy), so a change to an artifact alone shows.
+PACKAGES_DIGEST_TAG = "dockyard.source.packages_digest"
+DIFF_DIGEST_TAG = "dockyard.source.diff_digest"
 
 CONSOLE = "<console>"
 GIT_TIMEOUT_SECONDS = 5.0
@@ -76,7 +88,8 @@ def capture_run_context(argv: list[str] | None = None) -> RunContext:
 
     Artifacts: ``dockyard/packages.txt`` (``name==version`` of every installed distribution, sorted by
     name) and, when the tree is dirty, ``dockyard/git.diff`` (``git diff HEAD`` preceded by ``#``
-    comment lines naming the untracked files; ``git apply`` skips those lines).
+    comment lines naming the untracked files; ``git apply`` skips those lines). Each artifact's
+    :func:`digest` is a tag: ``dockyard.source.packages_digest`` and ``dockyard.source.diff_digest``.
 
     Git is asked about the directory of the entry-point script (the current directory when there is
     none), with a 5 s timeout per command; when it is not installed, fails or times out, or the
@@ -103,6 +116,15 @@ def clear_context_cache() -> None:
     _packages_txt.cache_clear()
 
 
+def digest(content: bytes) -> str:
+    """The digest the context tags record for an artifact: ``sha256:`` and the hex SHA-256 of ``content``.
+
+    >>> digest(b"")
+    'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+    """
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
 def _script_path(argv: list[str]) -> str:
     if not argv or argv[0] in _NO_SCRIPT:
         return CONSOLE
@@ -122,6 +144,7 @@ def _capture(script: str, cwd: str, argv: tuple[str, ...]) -> RunContext:
         "dockyard.host": _host(),
     }
     artifacts = {PACKAGES_ARTIFACT: _packages_txt()}
+    tags[PACKAGES_DIGEST_TAG] = digest(artifacts[PACKAGES_ARTIFACT])
     git_dir = cwd
     if script != CONSOLE and os.path.isdir(os.path.dirname(script)):
         git_dir = os.path.dirname(script)
@@ -130,6 +153,7 @@ def _capture(script: str, cwd: str, argv: tuple[str, ...]) -> RunContext:
         tags.update(git_tags)
         if diff is not None:
             artifacts[DIFF_ARTIFACT] = diff
+            tags[DIFF_DIGEST_TAG] = digest(diff)
     return RunContext(tags=tags, artifacts=artifacts)
 
 

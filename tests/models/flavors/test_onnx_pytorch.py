@@ -51,11 +51,11 @@ def test_pytorch_pickle_round_trip(tmp_path: Path) -> None:
     info = dockyard.pytorch.save_model(net, tmp_path / "m", input_example=X[:2])
     assert (tmp_path / "m" / "data" / "model.pth").is_file()
     assert info.signature is not None and info.signature.outputs is not None
-    loaded = dockyard.pytorch.load_model(tmp_path / "m")
+    loaded = dockyard.pytorch.load_model(tmp_path / "m", allow_pickle=True)  # a pickled module: opted in
     with torch.no_grad():
         expected = net(torch.from_numpy(X)).numpy()
         np.testing.assert_allclose(loaded(torch.from_numpy(X)).numpy(), expected, rtol=1e-6)
-    np.testing.assert_allclose(load_model(tmp_path / "m").predict(X), expected, rtol=1e-6)
+    np.testing.assert_allclose(load_model(tmp_path / "m", allow_pickle=True).predict(X), expected, rtol=1e-6)
     requirements = (tmp_path / "m" / "requirements.txt").read_text()
     assert "torch==" in requirements and "+cpu" not in requirements
 

@@ -34,7 +34,7 @@ def test_custom_model_with_artifacts_params_and_signature(tmp_path: Path) -> Non
         tmp_path / "m", python_model=Scale(), artifacts={"factor": tmp_path / "factor.txt"}, signature=signature
     )
     assert (tmp_path / "m" / "artifacts" / "factor.txt").read_text() == "3"
-    predictor = load_model(tmp_path / "m")
+    predictor = load_model(tmp_path / "m", allow_pickle=True)  # a custom model is a pickle: opted in
     assert predictor.predict(pd.DataFrame({"x": [1, 2]}))["x"].tolist() == [3.0, 6.0]
     assert predictor.predict(pd.DataFrame({"x": [1.0]}), params={"offset": 1})["x"].tolist() == [4.0]
     with pytest.raises(ModelInputError, match="missing input column 'x'"):
@@ -44,9 +44,9 @@ def test_custom_model_with_artifacts_params_and_signature(tmp_path: Path) -> Non
 
 def test_predict_without_context_and_functions(tmp_path: Path) -> None:
     dockyard.pyfunc.save_model(tmp_path / "a", python_model=NoContext())
-    assert load_model(tmp_path / "a").predict([1, 2, 3]) == 3
+    assert load_model(tmp_path / "a", allow_pickle=True).predict([1, 2, 3]) == 3
     dockyard.pyfunc.save_model(tmp_path / "b", python_model=lambda rows: [r * 2 for r in rows])
-    assert load_model(tmp_path / "b").predict([1, 2]) == [2, 4]
+    assert load_model(tmp_path / "b", allow_pickle=True).predict([1, 2]) == [2, 4]
 
 
 def test_code_paths_are_importable_after_loading(tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_code_paths_are_importable_after_loading(tmp_path: Path) -> None:
     (package / "__init__.py").write_text("def double(x):\n    return 2 * x\n")
     dockyard.pyfunc.save_model(tmp_path / "m", python_model=NoContext(), code_paths=[package])
     assert (tmp_path / "m" / "code" / "helpers_for_dockyard_test" / "__init__.py").is_file()
-    load_model(tmp_path / "m")
+    load_model(tmp_path / "m", allow_pickle=True)
     import helpers_for_dockyard_test  # type: ignore[import-not-found]
 
     assert helpers_for_dockyard_test.double(2) == 4

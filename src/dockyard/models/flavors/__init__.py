@@ -59,7 +59,11 @@ class Flavor(Protocol):
         ...
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
-        """The native model object from a directory this flavor (or MLflow's) wrote."""
+        """The native model object from a directory this flavor (or MLflow's) wrote.
+
+        A format that runs code as it loads (a pickle...) calls
+        :func:`dockyard.models.safety.require_code_execution` before opening the file.
+        """
         ...
 
     def predictor(self, directory: Path, pyfunc: dict[str, Any], model: Any) -> Loaded:

@@ -52,7 +52,7 @@ class LightGBMFlavor:
             import lightgbm
 
             return lightgbm.Booster(model_file=str(path))
-        return ser.load(path, section.get("serialization_format"), section.get("skops_trusted_types"))
+        return ser.load(path, section.get("serialization_format"))  # never the section's skops_trusted_types
 
     def predictor(self, directory: Path, pyfunc: dict[str, Any], model: Any) -> Loaded:
         native = self.load(directory, model.flavors.get(self.name) or {"data": pyfunc.get("data")})

@@ -4,6 +4,8 @@ The layout is MLflow's: ``python_model.pkl`` (cloudpickle), ``artifacts/<file>``
 artifact, ``code/`` for ``code_paths``, and only a ``python_function`` section with
 ``loader_module: mlflow.pyfunc.model``. MLflow loads such a model when Dockyard is installed beside it
 (the pickle refers to Dockyard's base class), and Dockyard loads MLflow's when MLflow is installed.
+Loading one runs its code (the pickle, ``code/``), so it needs the caller's opt-in (``allow_pickle=True``;
+see :mod:`dockyard.models.safety`).
 
     class AddN(PythonModel):
         def load_context(self, context):
@@ -124,7 +126,7 @@ class PythonModelFlavor:
         from dockyard.models.flavors.serialization import pickle_load
 
         try:
-            python_model = pickle_load(path)
+            python_model = pickle_load(path, "a pickle (a custom Python model, cloudpickle)")
         except ModuleNotFoundError as exc:
             raise InvalidModel(
                 f"{path.name} needs the module {exc.name!r} to load (a model logged by MLflow needs mlflow installed)"

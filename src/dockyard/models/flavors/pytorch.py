@@ -4,7 +4,8 @@ MLflow's layout: the ``pytorch`` section has ``model_data: data``, ``pytorch_ver
 ``data/model.pth`` (+ ``data/pickle_module_info.txt``) for pickle, ``data/model.pt2`` for export;
 ``python_function`` loads through ``mlflow.pytorch``. Dockyard pickles with cloudpickle and names
 ``mlflow.pytorch.pickle_module`` (MLflow's alias for cloudpickle) so that MLflow can load it too; any
-pickle loader reads the file.
+pickle loader reads the file. Loading a pickled module runs code, so it needs the caller's opt-in
+(``allow_pickle=True``; see :mod:`dockyard.models.safety`); an exported program loads without one.
 
 Prediction converts a DataFrame or array to a float tensor (the signature's dtype when there is one),
 runs the module in ``eval`` mode without gradients and returns a numpy array.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.core.errors import InvalidModel, InvalidParameter
+from dockyard.models import safety
 from dockyard.models.flavors import Loaded, SavedFlavor, module_names
 
 PICKLE_MODULE = "mlflow.pytorch.pickle_module"
@@ -77,7 +79,12 @@ class PyTorchFlavor:
         pickled = data / "model.pth"
         if not pickled.is_file():
             raise InvalidModel(f"model directory {directory} is missing file {data.name}/model.pth (or model.pt2)")
-        # A whole-module pickle needs full unpickling (weights_only would refuse it).
+        # A whole-module pickle needs full unpickling (weights_only would refuse it): code runs, so only
+        # with the caller's opt-in, checked before torch opens the file.
+        safety.require_code_execution(
+            f"{data.name}/{pickled.name}",
+            "a pickle (a whole PyTorch module saved with torch.save; serialization_format='pt2' is safe)",
+        )
         return torch.load(pickled, weights_only=False)
 
     def predictor(self, directory: Path, pyfunc: dict[str, Any], model: Any) -> Loaded:

@@ -1,11 +1,17 @@
-"""Object serialization shared by flavors: skops (safe, MLflow 3's default) and (cloud)pickle."""
+"""Object serialization shared by flavors: skops (safe, MLflow 3's default) and (cloud)pickle.
+
+Loading goes through :mod:`dockyard.models.safety`: a pickle is refused before it is opened unless the
+caller opted in, and a skops file loads only with types Dockyard or the caller trusts (never the
+``skops_trusted_types`` its ``MLmodel`` lists, which are written for MLflow).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from dockyard.core.errors import InvalidModel, InvalidParameter, MissingExtra
+from dockyard.core.errors import InvalidParameter, MissingExtra, UnsafeModel
+from dockyard.models import safety
 
 FORMATS = ("skops", "cloudpickle", "pickle")
 
@@ -17,8 +23,8 @@ def check_format(value: str) -> str:
 
 
 def skops_dump(obj: Any, path: Path) -> list[str] | None:
-    """Write ``obj`` with skops; return the types skops does not trust by default (recorded so that a
-    loader, Dockyard or MLflow, can trust exactly those and nothing else)."""
+    """Write ``obj`` with skops; return the types skops does not trust by default (recorded in ``MLmodel``
+    as MLflow does, for MLflow's loader: Dockyard's never trusts a list the model brings)."""
     try:
         import skops.io as sio
     except ImportError as exc:
@@ -28,19 +34,22 @@ def skops_dump(obj: Any, path: Path) -> list[str] | None:
     return untrusted or None
 
 
-def skops_load(path: Path, trusted: list[str] | None) -> Any:
+def skops_load(path: Path) -> Any:
+    """The object in a skops file whose every type skops, Dockyard or the caller trusts."""
     try:
         import skops.io as sio
     except ImportError as exc:
         raise MissingExtra("skops", "sklearn") from exc
-    untrusted = set(sio.get_untrusted_types(file=path))
-    unexpected = sorted(untrusted - set(trusted or ()))
-    if unexpected:
-        raise InvalidModel(
-            f"{path.name} contains types its MLmodel does not list as trusted: {unexpected}; "
-            "refusing to load it (add them to skops_trusted_types if you trust this file)"
+    # Reading the schema builds nothing: the types are known before any object is.
+    found = sorted(sio.get_untrusted_types(file=path))
+    refused = safety.untrusted(found)
+    if refused:
+        raise UnsafeModel(
+            f"{path.name} is a skops file with types Dockyard does not trust: {', '.join(refused)}; skops "
+            "builds what the file names and their code runs when the model predicts. If you trust its source, "
+            f"pass trusted_types={refused!r} to load_model (--trusted-type on dockyard serve and predict)"
         )
-    return sio.load(path, trusted=sorted(untrusted))
+    return sio.load(path, trusted=found)
 
 
 def pickle_dump(obj: Any, path: Path, fmt: str) -> None:
@@ -58,12 +67,14 @@ def pickle_dump(obj: Any, path: Path, fmt: str) -> None:
         pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def pickle_load(path: Path) -> Any:
+def pickle_load(path: Path, kind: str = "a pickle") -> Any:
+    """Unpickle ``path``, which is ``kind`` (named in the refusal), if the caller allowed code to run."""
+    safety.require_code_execution(path.name, kind)
     # cloudpickle writes ordinary pickles: the standard loader reads both.
     import pickle
 
     with path.open("rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - a model file is trusted code by definition (documented)
+        return pickle.load(fh)  # noqa: S301 - only past require_code_execution: the caller trusts this file
 
 
 def dump(obj: Any, path_stem: Path, fmt: str) -> tuple[str, list[str] | None]:
@@ -77,10 +88,10 @@ def dump(obj: Any, path_stem: Path, fmt: str) -> tuple[str, list[str] | None]:
     return target.name, None
 
 
-def load(path: Path, fmt: str | None, trusted: list[str] | None) -> Any:
+def load(path: Path, fmt: str | None) -> Any:
     if fmt == "skops" or (fmt is None and path.suffix == ".skops"):
-        return skops_load(path, trusted)
-    return pickle_load(path)
+        return skops_load(path)
+    return pickle_load(path, f"a pickle (serialization_format: {fmt or 'pickle'})")
 
 
 def requirements(fmt: str) -> list[str]:

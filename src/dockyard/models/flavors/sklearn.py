@@ -44,11 +44,8 @@ class SklearnFlavor:
         return SavedFlavor(section, pyfunc, ["scikit-learn", "numpy", "scipy", *ser.requirements(serialization_format)])
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
-        return ser.load(
-            directory / str(section.get("pickled_model", "model.pkl")),
-            section.get("serialization_format"),
-            section.get("skops_trusted_types"),
-        )
+        # skops_trusted_types in the section is MLflow's to read: Dockyard trusts no list the model brings.
+        return ser.load(directory / str(section.get("pickled_model", "model.pkl")), section.get("serialization_format"))
 
     def predictor(self, directory: Path, pyfunc: dict[str, Any], model: Any) -> Loaded:
         section = model.flavors.get(self.name) or {

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.core.errors import InvalidParameter
+from dockyard.models import safety
 from dockyard.models.flavors import Loaded, SavedFlavor, import_class, module_names, qualified_class
 
 FORMATS = ("ubj", "json", "deprecated")
@@ -45,7 +46,11 @@ class XGBoostFlavor:
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
         path = directory / str(section.get("data", "model.xgb"))
-        cls = import_class(str(section.get("model_class", "xgboost.core.Booster")))
+        class_path = str(section.get("model_class", "xgboost.core.Booster"))
+        if not class_path.startswith("xgboost."):
+            # MLmodel names the class to import: a module outside xgboost runs its code when imported.
+            safety.require_code_execution(f"MLmodel's model_class {class_path!r}", "a class outside xgboost")
+        cls = import_class(class_path)
         model = cls()
         model.load_model(str(path))
         return model
