@@ -22,8 +22,9 @@ REQUIRE_POSTGRES = os.environ.get("DOCKYARD_TEST_REQUIRE_POSTGRES", "") == "1"
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No DOCKYARD_* variable leaks in, the cwd is a fresh folder, and the fluent API starts afresh."""
     for name in list(os.environ):
-        # MLFLOW_ALLOW_*: MLflow's opt-ins to loading pickles, which Dockyard honours too.
-        if name.startswith(("DOCKYARD_", "MLFLOW_ALLOW_")):
+        # MLFLOW_ALLOW_*: MLflow's opt-ins to loading pickles; MLFLOW_TRACKING_*: its server credentials
+        # (and URI); Dockyard honours both.
+        if name.startswith(("DOCKYARD_", "MLFLOW_ALLOW_", "MLFLOW_TRACKING_")):
             monkeypatch.delenv(name)
     work = tmp_path / "cwd"
     work.mkdir()

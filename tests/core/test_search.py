@@ -683,3 +683,53 @@ def test_like_to_regex(pattern: str, value: str, case_sensitive: bool, matches: 
 def test_like_to_regex_flags() -> None:
     assert like_to_regex("x", case_sensitive=False).flags & re.IGNORECASE
     assert not like_to_regex("x", case_sensitive=True).flags & re.IGNORECASE
+
+
+# -------------------------------------------------------------------------------------------- limits
+
+
+def _alternating(levels: int) -> str:
+    """A filter whose AND and OR alternate ``levels`` deep: ``a AND (b OR (c AND ...))``."""
+    text = "metrics.m0 > 1"
+    for level in range(1, levels + 1):
+        text = f"metrics.m{level} > 1 {'AND' if level % 2 else 'OR'} ({text})"
+    return text
+
+
+def test_500_comparisons_parse_and_501_name_the_limit() -> None:
+    parsed = parse_filter(" AND ".join(f"params.p{i} = 'x'" for i in range(500)))
+    assert isinstance(parsed, And) and len(parsed.items) == 500
+    err = parse_error(" OR ".join(f"params.p{i} = 'x'" for i in range(3000)))
+    assert "more than 500 comparisons" in err.message
+    assert len(err.message) < 200  # the 3,000 clauses are not repeated in the message
+
+
+def test_in_lists_are_limited_in_values() -> None:
+    values = ", ".join(f"'r{i}'" for i in range(10_000))
+    assert len(parse_filter(f"attributes.run_id IN ({values})").value) == 10_000  # type: ignore[union-attr]
+    err = parse_error(f"attributes.run_id IN ({values}, 'one more')")
+    assert "more than 10000 values in IN lists" in err.message
+
+
+def test_a_huge_filter_is_refused_before_tokenizing() -> None:
+    err = parse_error("metrics.a > 1 AND " * 20_000 + "metrics.a > 1")
+    assert "over the limit of 250000" in err.message and err.position is None
+
+
+def test_and_or_nesting_is_limited_but_redundant_parentheses_are_not() -> None:
+    assert isinstance(parse_filter(_alternating(16)), Or)
+    err = parse_error(_alternating(17))
+    assert "more than 16 levels deep" in err.message
+    assert parse_filter("(" * 60 + "metrics.a > 1" + ")" * 60) == m("a", ">", 1.0)
+
+
+def test_order_by_is_limited_in_clauses_and_joins() -> None:
+    assert len(parse_order_by(["start_time"] * 100)) == 100
+    with pytest.raises(InvalidFilter, match="order_by has 2000 clauses, over the limit of 100"):
+        parse_order_by(["start_time"] * 2000)
+    mixed = [f"metrics.m{i}" for i in range(16)] + [f"params.p{i}" for i in range(8)] + [f"tags.t{i}" for i in range(8)]
+    assert len(parse_order_by(mixed)) == 32
+    with pytest.raises(InvalidFilter, match="33 clauses on metrics, params or tags, over the limit of 32"):
+        parse_order_by([*mixed, "metrics.one_more"])
+    with pytest.raises(InvalidFilter, match="order_by clause 1 is 250001 characters long"):
+        parse_order_by(["x" * 250_001])

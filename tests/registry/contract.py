@@ -9,8 +9,10 @@ HTTP client against the in-process server. Tests use only the public surface and
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from dockyard.core.errors import (
     ResourceNotFound,
     RunNotFound,
 )
+from dockyard.models.digest import DIGEST_TAG, FILES_TAG, directory_files, manifest_digest
 from dockyard.registry.entities import ModelVersionStatus, RegistryEventKind, Stage
 
 PROMPT = "mlflow.prompt.is_prompt"
@@ -175,6 +178,34 @@ class RegistryContract:
         assert registry.get_model_version("m", 1).tags == {"k2": "v2"}
         with pytest.raises(ModelVersionNotFound):
             registry.set_model_version_tag("m", 9, "k", "v")
+
+    def test_a_new_version_records_the_digest_of_its_model_files(self, registry: Any, tmp_path: Path) -> None:
+        model = tmp_path / "model"
+        (model / "data").mkdir(parents=True)
+        (model / "MLmodel").write_text("flavors: {}\n")
+        (model / "data" / "model.pth").write_bytes(b"weights")
+        registry.create_registered_model("m")
+        created = registry.create_model_version("m", str(model), tags={"team": "risk"})
+        files = directory_files(model)
+        assert created.tags.keys() == {"team", DIGEST_TAG, FILES_TAG}
+        assert created.tags[DIGEST_TAG] == manifest_digest(files)
+        assert json.loads(created.tags[FILES_TAG]) == files
+        assert registry.get_model_version("m", 1).tags == created.tags
+        # A source that is not a model directory (no MLmodel at its top) records nothing.
+        assert registry.create_model_version("m", str(tmp_path)).tags == {}
+
+    def test_reserved_dockyard_tags_cannot_be_set_or_deleted(self, registry: Any) -> None:
+        registry.create_registered_model("m")
+        with pytest.raises(InvalidParameter, match=r"model version tag 'dockyard\.model_digest' is reserved"):
+            registry.create_model_version("m", "s3://bucket/model", tags={DIGEST_TAG: "sha256:" + "0" * 64})
+        _versions(registry, "m", 1)
+        with pytest.raises(InvalidParameter, match=r"'dockyard\.model_digest' is reserved"):
+            registry.set_model_version_tag("m", 1, DIGEST_TAG, "sha256:" + "0" * 64)
+        with pytest.raises(InvalidParameter, match=r"'dockyard\.model_files' is reserved"):
+            registry.delete_model_version_tag("m", 1, FILES_TAG)
+        with pytest.raises(InvalidParameter, match=r"'dockyard\.anything' is reserved"):
+            registry.set_model_version_tag("m", 1, "dockyard.anything", "x")
+        assert registry.get_model_version("m", 1).tags == {}
 
     def test_deleted_version_numbers_are_not_reused(self, registry: Any) -> None:
         registry.create_registered_model("m")

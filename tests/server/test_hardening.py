@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from starlette.testclient import TestClient
@@ -293,9 +294,12 @@ def test_artifact_locations_under_the_roots_are_taken(server: Server) -> None:
             response = client.post(f"{API}/experiments/create", json={"name": f"ok{i}", "artifact_location": location})
             assert response.status_code == 200, response.text
             assert server.tracking.get_experiment_by_name(f"ok{i}").artifact_location == location
-        for location in ["s3://bucket/teammate/x", "/data/artifacts-other", "/data/artifacts/../etc", "mlflow-artifacts:/x"]:
+        for location in ["s3://bucket/teammate/x", "/data/artifacts-other", "mlflow-artifacts:/x"]:
             response = client.post(f"{API}/experiments/create", json={"name": "no", "artifact_location": location})
             _envelope(response, 400, "INVALID_PARAMETER_VALUE", "artifact_location", "--artifact-roots")
+        response = client.post(f"{API}/experiments/create", json={"name": "no", "artifact_location": "/data/artifacts/../etc"})
+        _envelope(response, 400, "INVALID_PARAMETER_VALUE", "artifact_location", "'..'")
+        assert server.tracking.get_experiment_by_name("no") is None
 
 
 # -- uploads and downloads -------------------------------------------------------------------------
@@ -320,15 +324,22 @@ def test_an_upload_over_the_cap_is_413_and_leaves_no_file(server: Server) -> Non
 
 
 def test_content_disposition_escapes_quotes_and_encodes_non_ascii(http: TestClient) -> None:
-    name = 'r\u00e9sum\u00e9 "final"\\v2.txt'
-    url = f"{PROXY}/0/r/artifacts/" + name.replace("%", "%25").replace('"', "%22").replace("\\", "%5C")
+    url = f"{PROXY}/0/r/artifacts/" + quote('r\u00e9sum\u00e9 "final";v2.txt')
     assert http.put(url, content=b"x").status_code == 200
     response = http.get(url)
     assert response.status_code == 200 and response.content == b"x"
     assert response.headers["content-disposition"] == (
-        'attachment; filename="r_sum_ \\"final\\"\\\\v2.txt"; '
-        "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22%5Cv2.txt"
+        'attachment; filename="r_sum_ \\"final\\";v2.txt"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9%20%22final%22%3Bv2.txt'
     )
+
+
+def test_content_disposition_drops_control_characters_and_escapes_backslashes() -> None:
+    from dockyard.server.api.artifacts import content_disposition
+
+    assert content_disposition('a\\b"\r\nSet-Cookie: x\x7f.txt') == (
+        'attachment; filename="a\\\\b\\"Set-Cookie: x.txt"; filename*=UTF-8\'\'a%5Cb%22Set-Cookie%3A%20x.txt'
+    )
+    assert content_disposition("\x00\x01") == "attachment; filename=\"artifact\"; filename*=UTF-8''artifact"
 
 
 def test_a_missing_artifact_message_does_not_reveal_the_destination(server: Server, http: TestClient) -> None:
@@ -343,7 +354,7 @@ def test_a_missing_artifact_message_does_not_reveal_the_destination(server: Serv
 def test_the_access_log_has_one_line_per_request(http: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="dockyard.access"):
         response = http.get(f"{API}/experiments/get", params={"experiment_id": "0"})
-        http.get(f"{API}/experiments/get\nforged line", params={"experiment_id": "0"})
+        http.get(f"{API}/experiments/get%0Aforged line", params={"experiment_id": "0"})
     lines = [r.getMessage() for r in caplog.records if r.name == "dockyard.access"]
     assert len(lines) == 2
     assert lines[0].startswith('testclient - "GET /api/2.0/mlflow/experiments/get" 200 ')
@@ -364,8 +375,8 @@ def test_the_access_log_names_the_signed_in_user(caplog: pytest.LogCaptureFixtur
         scope["state"]["user"] = "alice"  # what authentication puts in request.state
         await PlainTextResponse("hi", status_code=201)(scope, receive, send)
 
-    with TestClient(RequestGuard(app)) as client, caplog.at_level(logging.INFO, logger="dockyard.access"):
-        assert client.post("/x").status_code == 201
+    with caplog.at_level(logging.INFO, logger="dockyard.access"):
+        assert TestClient(RequestGuard(app)).post("/x").status_code == 201
     (line,) = [r.getMessage() for r in caplog.records if r.name == "dockyard.access"]
     assert line.startswith('testclient alice "POST /x" 201 ')
 

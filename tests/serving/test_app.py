@@ -17,7 +17,7 @@ COLUMNS = ["a", "b", "c"]
 
 
 def test_timeout_is_504_and_the_next_request_is_served(scaler_model: Path) -> None:
-    app = create_scoring_app(dockyard.models.load_model(scaler_model), ServingOptions(timeout=0.2))
+    app = create_scoring_app(dockyard.models.load_model(scaler_model, allow_pickle=True), ServingOptions(timeout=0.2))
     with TestClient(app) as client:
         slow = client.post("/invocations", json={"inputs": {"x": [1.0], "k": [0]}, "params": {"sleep": 1.0}})
         assert slow.status_code == 504

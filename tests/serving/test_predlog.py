@@ -42,7 +42,7 @@ def parquet_rows(directory: Path) -> list[dict[str, Any]]:
 
 def serve_three_requests(model: Path, directory: Path, fmt: str) -> None:
     options = ServingOptions(prediction_log=str(directory), prediction_log_format=fmt)
-    with TestClient(create_scoring_app(dockyard.models.load_model(model), options)) as client:
+    with TestClient(create_scoring_app(dockyard.models.load_model(model, allow_pickle=True), options)) as client:
         assert client.post("/invocations", json={"inputs": {"x": [4.0], "k": [1]}}).status_code == 200
         csv = client.post("/invocations", content=b"x,k\n5.0,0\n", headers={"content-type": "text/csv"})
         assert csv.status_code == 200
@@ -132,7 +132,8 @@ def test_serve_passes_the_format_to_the_app(
 
     served: list[Any] = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **k: served.append(self.config.app))
-    args = ["serve", str(scaler_model), "--prediction-log", str(tmp_path / "log"), "--prediction-log-format"]
+    args = ["serve", str(scaler_model), "--allow-pickle", "--prediction-log", str(tmp_path / "log")]
+    args += ["--prediction-log-format"]
     result = CliRunner().invoke(main, [*args, "parquet"])
     assert result.exit_code == 0, result.output
     scorer = served[0].state.scorer

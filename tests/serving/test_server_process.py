@@ -19,7 +19,8 @@ LIMIT = 4096  # DOCKYARD_MAX_REQUEST_BYTES for this server
 @pytest.fixture(scope="module")
 def server(scaler_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("serve")
-    extra = ("--max-batch-delay-ms", "2", "--prediction-log", str(root / "log"), "--name", "scaler")
+    # The scaler is a custom Python model (a pickle and its code/): served with the opt-in.
+    extra = ("--max-batch-delay-ms", "2", "--prediction-log", str(root / "log"), "--name", "scaler", "--allow-pickle")
     env = {"DOCKYARD_MAX_REQUEST_BYTES": str(LIMIT)}
     with (
         scoring_server(str(scaler_model), root, extra=extra, env=env) as url,

@@ -161,9 +161,9 @@ def permissions() -> None:
 
 @permissions.command("grant", context_settings=CONTEXT_SETTINGS)
 @click.argument("username")
-@click.argument("resource_type", type=RESOURCE_TYPES)
+@click.argument("resource_type", type=RESOURCE_TYPES, metavar="RESOURCE_TYPE")
 @click.argument("resource_id")
-@click.argument("permission", type=PERMISSIONS)
+@click.argument("permission", type=PERMISSIONS, metavar="PERMISSION")
 @tracking_uri_option
 def grant(username: str, resource_type: str, resource_id: str, permission: str, tracking_uri: str | None) -> None:
     """Give USERNAME PERMISSION on RESOURCE_TYPE RESOURCE_ID (an experiment id or a model name)."""
@@ -176,7 +176,7 @@ def grant(username: str, resource_type: str, resource_id: str, permission: str, 
 
 @permissions.command("revoke", context_settings=CONTEXT_SETTINGS)
 @click.argument("username")
-@click.argument("resource_type", type=RESOURCE_TYPES)
+@click.argument("resource_type", type=RESOURCE_TYPES, metavar="RESOURCE_TYPE")
 @click.argument("resource_id")
 @tracking_uri_option
 def revoke(username: str, resource_type: str, resource_id: str, tracking_uri: str | None) -> None:

@@ -66,6 +66,7 @@ from dockyard.core.search_vocabulary import (  # noqa: F401
     _MAX_DEPTH,
     _MAX_FILTER_LENGTH,
     _MAX_LIST_VALUES,
+    _MAX_NESTING,
     _MAX_ORDER_JOINS,
     _MAX_ORDER_KEYS,
     _NUMERIC_OPS,
@@ -490,6 +491,13 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"kind must be one of {', '.join(_KINDS)}, not {kind!r}")
 
 
+def _nesting(expr: Expr) -> int:
+    """Levels of alternating And and Or (0 for a single comparison); at most the parentheses' depth."""
+    if isinstance(expr, Comparison):
+        return 0
+    return 1 + max(_nesting(item) for item in expr.items)
+
+
 def _check_length(text: str, what: str) -> None:
     if len(text) > _MAX_FILTER_LENGTH:
         raise InvalidFilter(f"{what} is {len(text)} characters long, over the limit of {_MAX_FILTER_LENGTH}")
@@ -508,7 +516,10 @@ def parse_filter(text: str | None, kind: str = "runs") -> Expr | None:
     if text is None or not text.strip():
         return None
     _check_length(text, "filter")
-    return _Parser(text, kind).parse_filter()
+    expr = _Parser(text, kind).parse_filter()
+    if _nesting(expr) > _MAX_NESTING:
+        raise InvalidFilter(f"filter nests AND and OR more than {_MAX_NESTING} levels deep (the limit)")
+    return expr
 
 
 def parse_order_by(clauses: list[str] | None, kind: str = "runs") -> list[OrderKey]:

@@ -145,6 +145,9 @@ _MAX_DEPTH = 64
 # Limits that turn what the database would refuse (or choke on) into a 400 naming the limit.
 _MAX_FILTER_LENGTH = 250_000  # characters of a filter or an order_by clause, checked before tokenizing
 _MAX_COMPARISONS = 500  # per filter: SQLite refuses expression trees deeper than 1000 (3,000 clauses failed)
+# AND inside OR inside AND...: each level nests the SQL once more, and SQLite's parser overflowed at 30 levels
+# (dataset comparisons) and 40 (the others). Parentheses around a single comparison nest nothing.
+_MAX_NESTING = 16
 _MAX_LIST_VALUES = 10_000  # values of a filter's IN lists together: PostgreSQL takes 65535 bind parameters
 _MAX_ORDER_KEYS = 100  # order_by clauses per search
 _MAX_ORDER_JOINS = 32  # order_by clauses on metrics, params or tags: one join each; SQLite joins 64 tables at most

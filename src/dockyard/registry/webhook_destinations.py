@@ -38,6 +38,7 @@ dockyard.core.errors.InvalidParameter: webhook url: host '0x7f000001' is an IPv4
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import socket
 import threading
@@ -49,6 +50,8 @@ from dockyard.core.errors import InvalidParameter
 
 if TYPE_CHECKING:
     import ssl
+
+log = logging.getLogger(__name__)
 
 ALLOWED_HOSTS_SETTING = "DOCKYARD_WEBHOOK_ALLOWED_HOSTS"
 MAX_URL_LENGTH = 4000
@@ -271,9 +274,10 @@ def resolve(url: str, allowed: AllowedHosts, resolver: Resolver = socket.getaddr
         address = ipaddress.ip_address(sockaddr[0])
         reason = None if trusted or allowed.allows_address(address) else refusal(address)
         if reason is not None:  # one bad address refuses the lot: the resolver's order is not ours to trust
-            raise DestinationRefused(
-                f"host {parts.host} resolves to {address}, not a public address ({reason}); {_ALLOW_HINT}"
-            )
+            # The address goes to the log, not to the delivery record: whoever manages webhooks would
+            # otherwise learn the internal addresses of internal names.
+            log.warning("webhooks: refused %s: it resolves to %s (%s)", parts.host, address, reason)
+            raise DestinationRefused(f"host {parts.host} resolves to a non-public address ({reason}); {_ALLOW_HINT}")
         found.append((family, tuple(sockaddr)))
     if not found:
         raise OSError(f"host {parts.host} has no IPv4 or IPv6 address")

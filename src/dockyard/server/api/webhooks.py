@@ -1,5 +1,7 @@
 """``/mlflow/webhooks`` (MLflow 3.3+'s webhook API): create, list, get, update, delete and test the
-webhooks that receive registry events. The secret is write-only: it is never sent back."""
+webhooks that receive registry events. The secret is write-only: it is never sent back (and is stored
+encrypted). A test answers the receiver's status and the time taken, never its response body.
+Destinations are checked by the registry (public addresses unless allowed)."""
 
 from __future__ import annotations
 
