@@ -156,8 +156,18 @@ HEAVY_MODULES = (  # node id prefixes: modules, or one test
 )
 
 
+# In-process tests under the heavy prefixes above: fast, and part of test-fast.
+LIGHT_MODULES = (
+    "tests/server/auth/test_service.py",
+    "tests/server/auth/test_permissions.py",
+    "tests/server/test_api.py",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
+        if item.nodeid.startswith(LIGHT_MODULES):
+            continue
         marked = item.get_closest_marker("slow") or item.get_closest_marker("postgres")
         if marked or item.nodeid.startswith(HEAVY_MODULES):
             item.add_marker(pytest.mark.heavy)

@@ -109,6 +109,8 @@ def test_environment_variables_registry() -> None:
         "DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING",
         "DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL",
         "DOCKYARD_RUN_ID",
+        "DOCKYARD_WEBHOOK_ALLOWED_HOSTS",
+        "DOCKYARD_SECRET_KEY",
     }
     for name, meaning in ENVIRONMENT_VARIABLES.items():
         assert name.startswith("DOCKYARD_")
@@ -503,3 +505,15 @@ def test_normalize_never_creates_files(base: Path) -> None:
     normalize_tracking_uri("a/b/c.db", cwd=base)
     normalize_tracking_uri("d/e", cwd=base)
     assert os.listdir(base) == []
+
+
+# ---------------------------------------------------------------------- webhooks
+
+
+def test_webhook_settings() -> None:
+    s = Settings.from_env(
+        {"DOCKYARD_WEBHOOK_ALLOWED_HOSTS": " ci.internal, 127.0.0.1 ,,10.0.0.0/8", "DOCKYARD_SECRET_KEY": "k" * 32}
+    )
+    assert s.webhook_allowed_hosts == ("ci.internal", "127.0.0.1", "10.0.0.0/8")
+    assert s.secret_key == "k" * 32 and "k" * 32 not in repr(s)  # never in a log line or a traceback
+    assert (Settings.from_env({}).webhook_allowed_hosts, Settings.from_env({}).secret_key) == ((), None)

@@ -1,8 +1,11 @@
-"""Models for the serving tests: a scikit-learn classifier and a custom model with params and failures."""
+"""Models for the serving tests: a scikit-learn classifier, a custom model with params and failures, and
+a pickle whose loading would run code."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,31 @@ def save_classifier(path: Path) -> Path:
     X = pd.DataFrame(rng.normal(size=(200, 3)), columns=COLUMNS)
     y = (X.a + X.b > 0).astype(int)
     dockyard.sklearn.save_model(LogisticRegression().fit(X, y), path, input_example=X[:3])
+    return path
+
+
+class Payload:
+    """Unpickling this creates the directory ``marker``: proof that loading ran the file's code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return (os.mkdir, (str(self.marker),))
+
+
+def save_pickle_payload(path: Path, marker: Path) -> Path:
+    """The classifier saved as a pickle, its ``model.pkl`` replaced by a :class:`Payload` for ``marker``."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+
+    import dockyard.sklearn
+
+    X = pd.DataFrame(np.eye(3), columns=COLUMNS)
+    dockyard.sklearn.save_model(LogisticRegression().fit(X, [0, 1, 1]), path, serialization_format="pickle")
+    with (path / "model.pkl").open("wb") as fh:
+        pickle.dump(Payload(marker), fh)
     return path
 
 

@@ -122,3 +122,95 @@ def test_openapi_for_a_tensor_model(tmp_path: Path) -> None:
 def test_operational_endpoints(path: str) -> None:
     with TestClient(create_scoring_app(ServedModel(Stub("1"), "x"))) as client:  # type: ignore[arg-type]
         assert client.get(path).status_code == 200
+
+
+# -- hardening -------------------------------------------------------------------------------------
+
+
+def test_answers_carry_the_security_headers_and_a_request_id() -> None:
+    with TestClient(create_scoring_app(ServedModel(Stub("1"), "x"))) as client:  # type: ignore[arg-type]
+        for response in (
+            client.post("/invocations", json={"dataframe_records": [{"x": 1}]}),
+            client.post("/invocations", content=b"{", headers={"content-type": "application/json"}),
+            client.get("/ping"),
+            client.get("/metrics"),
+        ):
+            assert response.headers["x-content-type-options"] == "nosniff"
+            assert response.headers["x-frame-options"] == "DENY"
+            assert response.headers["referrer-policy"] == "same-origin"
+            assert response.headers["x-request-id"]
+
+
+def test_deeply_nested_json_is_400() -> None:
+    body = b'{"inputs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with TestClient(create_scoring_app(ServedModel(Stub("1"), "x"))) as client:  # type: ignore[arg-type]
+        response = client.post("/invocations", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["error_code"] == "BAD_REQUEST"
+
+
+class MlflowException(Exception):
+    """As MLflow's: a model written for MLflow says "bad input" with INVALID_PARAMETER_VALUE."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Picky:
+    """A predictor without a signature that refuses negative input itself, and fails on 13."""
+
+    run_id = signature = input_example = model_id = None
+    flavor = "test"
+
+    def predict(self, data: Any, params: Any = None) -> Any:
+        x = data["x"]
+        if (x < 0).any():
+            raise MlflowException("x must not be negative")
+        if (x == 13).any():
+            raise RuntimeError("the model's own bug")
+        return x * 2
+
+
+def test_input_errors_the_model_reports_are_400_its_own_failures_500() -> None:
+    with TestClient(create_scoring_app(ServedModel(Picky(), "x"))) as client:  # type: ignore[arg-type]
+        refused = client.post("/invocations", json={"dataframe_records": [{"x": -1}]})
+        assert refused.status_code == 400
+        assert refused.json() == {"error_code": "BAD_REQUEST", "message": "the model refused the input: x must not be negative"}
+        failed = client.post("/invocations", json={"dataframe_records": [{"x": 13}]})
+        assert failed.status_code == 500 and "RuntimeError" in failed.json()["message"]
+        assert client.post("/invocations", json={"dataframe_records": [{"x": 2}]}).json() == {"predictions": [4]}
+
+
+def test_an_error_of_the_server_itself_is_500_with_only_a_request_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_scoring_app(ServedModel(Stub("1"), "x"))  # type: ignore[arg-type]
+
+    async def broken(item: Any) -> Any:
+        raise RuntimeError("secret /srv/models/path")
+
+    monkeypatch.setattr(app.state.scorer.batcher, "submit", broken)
+    with TestClient(app) as client:
+        response = client.post("/invocations", json={"dataframe_records": [{"x": 1}]})
+    assert response.status_code == 500 and "secret" not in response.text
+    assert response.json()["message"] == f"internal error; request id {response.headers['x-request-id']}"
+
+
+def test_request_bytes_in_flight_are_capped_with_503() -> None:
+    app = create_scoring_app(ServedModel(Stub("1"), "x"), ServingOptions(max_inflight_bytes=2048))  # type: ignore[arg-type]
+    body = {"dataframe_records": [{"x": i} for i in range(200)]}  # about 2.4 KB: over the cap on its own
+    memory = app.state.scorer.memory
+    with TestClient(app) as client:
+        alone = client.post("/invocations", json=body)
+        assert alone.status_code == 200  # a request alone always gets through
+        assert memory.held == 0  # and gives its bytes back
+        memory.held = 1500  # other requests hold most of the budget
+        busy = client.post("/invocations", json={"dataframe_records": [{"x": 1}] * 100})  # about 800 bytes
+        assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+        assert busy.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+        assert "DOCKYARD_MAX_INFLIGHT_BYTES" in busy.json()["message"]
+        assert memory.held == 1500
+        assert client.post("/invocations", json={"dataframe_records": [{"x": 1}]}).status_code == 200  # fits
+        memory.held = 0
+        assert client.post("/invocations", json=body).status_code == 200

@@ -4,10 +4,11 @@ A :class:`ServedModel` is one loaded version with what it is (registered name an
 model id, run id). The :class:`ModelHolder` keeps the current one; a prediction reads the reference
 once and uses that model to the end, so swapping in another version never interrupts a request.
 
-:class:`AliasFollower` polls a lookup (``() -> (source URI, version)``, the registry behind
+:class:`AliasFollower` polls a lookup (``() -> (model URI, version)``, the registry behind
 ``models:/name@alias``) and, when the version changes, loads the new one fully (and runs its input
 example through it) before swapping the reference. A failed poll or load is logged and the current
-version keeps serving.
+version keeps serving: so does a version the loader refuses (a pickle the server was not allowed to
+load, files that changed since the version was registered), tried again at the next poll.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dockyard.serving")
 
-Lookup = Callable[[], tuple[str, str]]  # -> (source URI, registered version)
-Loader = Callable[[str], "Predictor"]  # source URI -> loaded predictor
+Lookup = Callable[[], tuple[str, str]]  # -> (model URI to load, registered version)
+Loader = Callable[[str], "Predictor"]  # model URI -> loaded predictor (checked: safe to load, files as registered)
 
 
 @dataclass(frozen=True)
@@ -144,4 +145,7 @@ class AliasFollower:
             try:
                 self.check()
             except Exception as exc:  # the registry may be briefly unreachable: keep serving, retry later
-                log.warning("could not check %s for a new version: %s", self.model_uri, exc)
+                current = self.holder.current.version
+                log.warning(
+                    "could not check %s for a new version (serving version %s): %s", self.model_uri, current, exc
+                )
