@@ -11,7 +11,8 @@
 
     with dockyard.start_run():
         info = dockyard.pyfunc.log_model(name="doubler", python_model=Doubler())
-    dockyard.pyfunc.load_model(info.model_uri).predict(...)
+    # A custom model is a pickle: loading it runs code, so it needs the opt-in (docs/models.md).
+    dockyard.pyfunc.load_model(info.model_uri, allow_pickle=True).predict(...)
 
 See ``docs/models.md``.
 """

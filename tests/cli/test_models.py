@@ -61,7 +61,9 @@ def test_register_list_show_and_versions(cli: Callable[..., Result], tmp_path: P
     assert "Registered model churn" in shown and "Latest versions" in shown
     versions = json.loads(ok(cli("models", "versions", "churn", "--json")).stdout)["model_versions"]
     assert [(v["version"], v.get("description")) for v in versions] == [("2", "second"), ("1", None)]
-    assert versions[1]["tags"] == [{"key": "team", "value": "risk"}]
+    tags = versions[1]["tags"]
+    assert [t for t in tags if not t["key"].startswith("dockyard.")] == [{"key": "team", "value": "risk"}]
+    assert {t["key"] for t in tags} >= {"dockyard.model_digest", "dockyard.model_files"}  # recorded at registration
     table = ok(cli("models", "versions", "churn")).stdout.splitlines()
     assert table[0].split()[:3] == ["Version", "Stage", "Aliases"] and table[1].split()[0] == "2"
 

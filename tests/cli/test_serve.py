@@ -15,7 +15,7 @@ from click.testing import Result
 
 import dockyard.models
 from cli.conftest import error_line
-from serving.conftest import COLUMNS, save_classifier, save_scaler
+from serving.conftest import COLUMNS, save_classifier, save_pickle_payload, save_scaler
 from serving.scoring_process import scoring_server
 
 
@@ -128,3 +128,45 @@ def test_predict_errors(cli: Callable[..., Result], classifier: Path, tmp_path: 
     assert ".xlsx" in line
     line = error_line(cli("predict", str(classifier), "-i", str(source), "-o", str(source)))
     assert "another file" in line
+
+
+def test_serve_and_predict_refuse_a_pickle_without_the_opt_in(cli: Callable[..., Result], tmp_path: Path) -> None:
+    marker = tmp_path / "payload-ran"
+    model = save_pickle_payload(tmp_path / "evil", marker)
+    source = tmp_path / "in.csv"
+    frame(2).to_csv(source, index=False)
+    for line in (
+        error_line(cli("serve", str(model))),
+        error_line(cli("predict", str(model), "-i", str(source), "-o", str(tmp_path / "out.csv"))),
+    ):
+        assert "model.pkl is a pickle (serialization_format: pickle), which runs code when loaded" in line
+        assert "--allow-pickle" in line and "DOCKYARD_ALLOW_PICKLE=true" in line
+    assert not marker.exists()
+
+
+def test_predict_opts_in_with_the_setting(cli: Callable[..., Result], tmp_path: Path) -> None:
+    model = save_scaler(tmp_path / "scaler")
+    source = tmp_path / "in.csv"
+    pd.DataFrame({"x": [1.0], "k": [0]}).to_csv(source, index=False)
+    target = tmp_path / "out.csv"
+    assert "--allow-pickle" in error_line(cli("predict", str(model), "-i", str(source), "-o", str(target)))
+    result = cli("predict", str(model), "-i", str(source), "-o", str(target), env={"DOCKYARD_ALLOW_PICKLE": "true"})
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(target)["prediction"].tolist() == [2.0]
+
+
+def test_predict_trusts_the_skops_types_it_is_given(cli: Callable[..., Result], tmp_path: Path) -> None:
+    from sklearn.preprocessing import FunctionTransformer
+
+    import dockyard.sklearn
+
+    transformer = FunctionTransformer(func=np.sqrt, inverse_func=pd.isna, check_inverse=False).fit(frame(3))
+    dockyard.sklearn.save_model(transformer, tmp_path / "m", predict_fn="transform")
+    source = tmp_path / "in.csv"
+    pd.DataFrame({c: [4.0] for c in COLUMNS}).to_csv(source, index=False)
+    files = ("-i", str(source), "-o", str(tmp_path / "out.csv"), "--no-progress")
+    line = error_line(cli("predict", str(tmp_path / "m"), *files))
+    assert "types Dockyard does not trust: pandas.isna" in line and "--trusted-type" in line
+    result = cli("predict", str(tmp_path / "m"), *files, "--trusted-type", "pandas.isna")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "out.csv").to_numpy().tolist() == [[2.0, 2.0, 2.0]]

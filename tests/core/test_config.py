@@ -89,6 +89,26 @@ def test_settings_is_frozen(base: Path) -> None:
         s.tracking_uri = "sqlite:///other.db"  # type: ignore[misc]
 
 
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, False),
+        ({"DOCKYARD_ALLOW_PICKLE": "true"}, True),
+        ({"DOCKYARD_ALLOW_PICKLE": "false"}, False),
+        ({"MLFLOW_ALLOW_MODEL_CODE_EXECUTION": "true"}, True),  # MLflow's switch is honoured
+        ({"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "1"}, True),  # and its older name
+        ({"MLFLOW_ALLOW_MODEL_CODE_EXECUTION": "false"}, False),
+    ],
+)
+def test_allow_pickle(base: Path, env: dict[str, str], expected: bool) -> None:
+    assert Settings.from_env(env, cwd=base).allow_pickle is expected
+
+
+def test_allow_pickle_must_be_a_boolean(base: Path) -> None:
+    with pytest.raises(InvalidParameter, match="DOCKYARD_ALLOW_PICKLE='maybe' is not a boolean"):
+        Settings.from_env({"DOCKYARD_ALLOW_PICKLE": "maybe"}, cwd=base)
+
+
 def test_environment_variables_registry() -> None:
     assert set(ENVIRONMENT_VARIABLES) == {
         "DOCKYARD_TRACKING_URI",
@@ -106,11 +126,16 @@ def test_environment_variables_registry() -> None:
         "DOCKYARD_ACCESS_LOG",
         "DOCKYARD_MAX_INFLIGHT_BYTES",
         "DOCKYARD_MODEL_CACHE",
+        "DOCKYARD_ALLOW_PICKLE",
         "DOCKYARD_ENABLE_SYSTEM_METRICS_LOGGING",
         "DOCKYARD_SYSTEM_METRICS_SAMPLING_INTERVAL",
         "DOCKYARD_RUN_ID",
         "DOCKYARD_WEBHOOK_ALLOWED_HOSTS",
         "DOCKYARD_SECRET_KEY",
+        "DOCKYARD_TRACKING_USERNAME",
+        "DOCKYARD_TRACKING_PASSWORD",
+        "DOCKYARD_TRACKING_TOKEN",
+        "DOCKYARD_AUTH_ADMIN_PASSWORD",
     }
     for name, meaning in ENVIRONMENT_VARIABLES.items():
         assert name.startswith("DOCKYARD_")

@@ -41,9 +41,11 @@ import dockyard.pyfunc
 import dockyard.pytorch
 import dockyard.sklearn
 import dockyard.xgboost
+from dockyard.core.errors import UnsafeModel
 from dockyard.models import load_model
 
 # The opt-in to loading pickled models (MLflow refuses them without one): renamed in MLflow 3.18.
+# Dockyard honours both names too (as it does DOCKYARD_ALLOW_PICKLE), so setting it opts both in.
 PICKLE_OPT_IN = (
     "MLFLOW_ALLOW_MODEL_CODE_EXECUTION"
     if hasattr(mlflow.environment_variables, "MLFLOW_ALLOW_MODEL_CODE_EXECUTION")
@@ -168,3 +170,6 @@ def test_custom_models_both_ways(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     mlflow.pyfunc.save_model(str(tmp_path / "theirs"), python_model=Theirs(), pip_requirements=["numpy"])
     assert load_model(tmp_path / "theirs").predict(X)["b"].tolist() == (X.b * 10).tolist()
+    monkeypatch.delenv(PICKLE_OPT_IN)
+    with pytest.raises(UnsafeModel, match=r"python_model\.pkl is a pickle"):  # MLflow's opt-in was Dockyard's too
+        load_model(tmp_path / "theirs")

@@ -97,7 +97,9 @@ def test_a_models_code_directory_is_not_put_on_sys_path(tmp_path: Path) -> None:
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("import os\nos.mkdir('ran')\n")
     dockyard.pyfunc.save_model(tmp_path / "m", python_model=Doubler(), code_paths=[package])
-    with pytest.raises(UnsafeModel, match=rf"code/ is the model's code directory \(code_paths\).*; {OPT_IN}"):
+    with pytest.raises(
+        UnsafeModel, match=rf"code/ is the model's code directory \(code_paths, put on sys\.path\).*; {OPT_IN}"
+    ):
         load_model(tmp_path / "m")
     assert str(tmp_path / "m" / "code") not in sys.path
 

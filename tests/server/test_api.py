@@ -57,7 +57,9 @@ def test_malformed_json(http: TestClient) -> None:
     _envelope(response, 400, "INVALID_PARAMETER_VALUE", "JSON object")
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "text/plain;charset=json", "application/x-www-form-urlencoded", None])
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "text/plain;charset=json", "application/x-www-form-urlencoded", None]
+)
 def test_a_body_that_is_not_application_json_is_415_and_creates_nothing(
     app_parts: tuple[TestClient, TrackingService, Path], content_type: str | None
 ) -> None:

@@ -839,7 +839,6 @@ def test_request_errors_are_400_invalid_parameter(client: MlflowClient, server: 
     experiment_id = client.create_experiment(_name("bad-requests"))
     url = f"{server.url}/api/2.0/mlflow"
     cases = [
-        requests.post(f"{url}/experiments/create", data="name=x", headers={"Content-Type": "text/plain"}, timeout=10),
         requests.post(f"{url}/experiments/create", json={}, timeout=10),
         requests.post(f"{url}/runs/create", json={"experiment_id": experiment_id, "start_time": "soon"}, timeout=10),
         requests.post(f"{url}/runs/log-metric", json={"run_id": "x", "key": "m"}, timeout=10),
@@ -848,6 +847,10 @@ def test_request_errors_are_400_invalid_parameter(client: MlflowClient, server: 
     for response in cases:
         assert response.status_code == 400, response.text
         assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE", response.text
+    # A body that is not JSON is what a page of another site can send: refused before anything runs.
+    text = {"Content-Type": "text/plain"}
+    plain = requests.post(f"{url}/experiments/create", data="name=x", headers=text, timeout=10)
+    assert plain.status_code == 415 and plain.json()["error_code"] == "BAD_REQUEST", plain.text
 
 
 def test_unknown_endpoint_is_a_plain_404(server: Server) -> None:

@@ -178,7 +178,10 @@ def test_input_errors_the_model_reports_are_400_its_own_failures_500() -> None:
     with TestClient(create_scoring_app(ServedModel(Picky(), "x"))) as client:  # type: ignore[arg-type]
         refused = client.post("/invocations", json={"dataframe_records": [{"x": -1}]})
         assert refused.status_code == 400
-        assert refused.json() == {"error_code": "BAD_REQUEST", "message": "the model refused the input: x must not be negative"}
+        assert refused.json() == {
+            "error_code": "BAD_REQUEST",
+            "message": "the model refused the input: x must not be negative",
+        }
         failed = client.post("/invocations", json={"dataframe_records": [{"x": 13}]})
         assert failed.status_code == 500 and "RuntimeError" in failed.json()["message"]
         assert client.post("/invocations", json={"dataframe_records": [{"x": 2}]}).json() == {"predictions": [4]}

@@ -320,6 +320,8 @@ _BY_CODE: dict[str, type[DockyardError]] = {
     "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
     "TEMPORARILY_UNAVAILABLE": StoreUnavailable,
     "DEADLINE_EXCEEDED": PredictionTimeout,
+    "UNAUTHENTICATED": Unauthenticated,
+    "PERMISSION_DENIED": PermissionDenied,
     "INTERNAL_ERROR": DockyardError,
 }
 

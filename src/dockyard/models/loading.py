@@ -91,7 +91,7 @@ def _add_code_path(directory: Path, section: dict[str, Any]) -> None:
     path = directory / str(code)
     if not path.is_dir():
         raise InvalidModel(f"model directory {directory} is missing directory {code} (its code_paths)")
-    require_code_execution(f"{code}/", "the model's code directory (code_paths), put on sys.path")
+    require_code_execution(f"{code}/", "the model's code directory (code_paths, put on sys.path)")
     with _code_lock:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
