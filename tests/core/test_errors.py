@@ -209,7 +209,7 @@ def test_error_class_for_round_trip(cls: type[DockyardError], parent: type, stat
 
 
 @pytest.mark.parametrize(
-    "code", ["", "NOT_A_CODE", "invalid_parameter_value", "PERMISSION_DENIED", "ENDPOINT_NOT_FOUND"]
+    "code", ["", "NOT_A_CODE", "invalid_parameter_value", "permission_denied", "ENDPOINT_NOT_FOUND"]
 )
 def test_error_class_for_unknown_code_is_base(code: str) -> None:
     assert error_class_for(code) is DockyardError
