@@ -112,6 +112,7 @@ def test_every_command_takes_tracking_uri() -> None:
 
     # `server` and `ui` serve a store rather than use one: they take --backend-store-uri instead.
     commands = [c for c in leaves(main) if c.name not in ("server", "ui")]
-    assert len(commands) == 31  # db 2, experiments 5, runs 5, models 11 + webhooks 5, serve, predict, demo
+    # db 2, experiments 5, runs 5, models 11 + webhooks 5, serve, predict, demo, users 5, tokens 3, permissions 3
+    assert len(commands) == 42
     for command in commands:
         assert any("--tracking-uri" in p.opts for p in command.params), command.name

@@ -41,6 +41,7 @@ def build_app(options: ServerOptions) -> Starlette:
     """Open the stores the options name and build the app (called once per worker process)."""
     from dockyard.artifacts import artifact_store_for_uri
     from dockyard.db import Database
+    from dockyard.registry.digests import proxied_store_opener
     from dockyard.registry.service import RegistryService
     from dockyard.registry.sql_store import SqlRegistryStore
     from dockyard.server.app import create_app
@@ -52,8 +53,14 @@ def build_app(options: ServerOptions) -> Starlette:
     tracking = TrackingService(SqlTrackingStore(db, artifact_root=root))
     # One database for runs and registry. Clients do not say who they are, so the audit history
     # records "unknown" unless a call names its user_id.
+    # The registry digests a new version's files; behind the proxy they live under the destination.
+    opener = proxied_store_opener(options.artifacts_destination) if options.serve_artifacts else None
     registry = RegistryService(
-        SqlRegistryStore(db), tracking=tracking, default_user=lambda: "unknown", settings=options.settings
+        SqlRegistryStore(db),
+        tracking=tracking,
+        default_user=lambda: "unknown",
+        settings=options.settings,
+        open_artifacts=opener,
     )
     artifacts = artifact_store_for_uri(options.artifacts_destination) if options.serve_artifacts else None
     auth = None
