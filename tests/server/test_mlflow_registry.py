@@ -101,14 +101,17 @@ def test_model_version_lifecycle(client: MlflowClient) -> None:
     client.create_registered_model(name)
     mv = client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id, tags={"k": "v"}, description="d")
     assert (mv.name, mv.version, mv.run_id, mv.status, mv.current_stage) == (name, "1", run_id, "READY", "None")
-    assert mv.tags == {"k": "v"} and mv.description == "d"
+    # The server records the version's file digest in reserved dockyard.* tags (docs/models.md#safe-loading).
+    assert set(mv.tags) == {"k", "dockyard.model_digest", "dockyard.model_files"} and mv.description == "d"
+    assert mv.tags["k"] == "v" and mv.tags["dockyard.model_digest"].startswith("sha256:")
     got = client.get_model_version(name, "1")
     assert (got.source, got.run_id) == (f"runs:/{run_id}/model", run_id)
     assert client.get_model_version_download_uri(name, "1").endswith(f"/{run_id}/artifacts/model")
     assert client.update_model_version(name, "1", description="better").description == "better"
     client.set_model_version_tag(name, "1", "validated", "yes")
     client.delete_model_version_tag(name, "1", "k")
-    assert client.get_model_version(name, "1").tags == {"validated": "yes"}
+    tags = client.get_model_version(name, "1").tags
+    assert {k: v for k, v in tags.items() if not k.startswith("dockyard.")} == {"validated": "yes"}
     _versions(client, name, 2, run_id)
     client.delete_model_version(name, "3")
     with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST"):
