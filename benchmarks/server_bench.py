@@ -175,6 +175,13 @@ class Server:
         return sum(self.peaks.values())
 
 
+# How dockyard server runs: without sign-in by default, as mlflow server does. benchmarks/auth_bench.py
+# turns auth on (and gives the clients credentials) to measure what it costs.
+DOCKYARD_AUTH_FLAGS: list[str] = ["--no-auth"]
+SERVER_ENV: dict[str, str] = {}  # added to the dockyard server's environment
+CLIENT_ENV: dict[str, str] = {}  # added to every client's environment
+
+
 def server_command(library: str, python: Path | str, root: Path, port: int) -> list[str]:
     if library == "mlflow":
         return [
@@ -184,7 +191,7 @@ def server_command(library: str, python: Path | str, root: Path, port: int) -> l
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
         ]  # fmt: skip
     return [
-        str(python), "-m", "dockyard", "server", "--no-auth",  # as mlflow server runs: no sign-in
+        str(python), "-m", "dockyard", "server", *DOCKYARD_AUTH_FLAGS,
         "--backend-store-uri", str(root / "d.db"),
         "--artifacts-destination", str(root / "d-art"),
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
@@ -228,7 +235,12 @@ def server(library: str, python: Path | str, root: Path | None = None, keep: boo
     log_path = root / "server.log"
     with log_path.open("wb") as out:
         proc = subprocess.Popen(  # noqa: S603  argv from server_command(): a fixed interpreter and arguments, no shell
-            command, cwd=root, env=child_env(library), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=root,
+            env={**child_env(library), **(SERVER_ENV if library == "dockyard" else {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     srv = Server(library, url, root, command, proc)
     watcher = threading.Thread(target=srv.watch, daemon=True)
@@ -325,7 +337,7 @@ def run_client(
     ``other_cpus`` in the result is the CPU other processes than the client and the server kept busy
     per second of wall time meanwhile."""
     cwd = fresh_dir(f"{library}-{workload}-client")
-    env = child_env(library)
+    env = {**child_env(library), **CLIENT_ENV}
     if srv is not None:
         env["MLFLOW_TRACKING_URI" if library == "mlflow" else "DOCKYARD_TRACKING_URI"] = srv.url
     server_cpu0 = srv.cpu_seconds() if srv else 0.0
