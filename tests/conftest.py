@@ -85,7 +85,7 @@ def _truncate_postgres(uri: str) -> None:
                 "logged_model_params, logged_model_tags, logged_model_metrics, run_outputs, run_model_inputs, "
                 "datasets, run_inputs, run_input_tags, registered_models, registered_model_tags, model_versions, "
                 "model_version_tags, registered_model_aliases, registry_events, webhooks, webhook_deliveries, users, "
-                "experiment_permissions, registered_model_permissions, api_tokens "
+                "experiment_permissions, registered_model_permissions, api_tokens, roles, role_permissions, user_roles "
                 "RESTART IDENTITY CASCADE"
             )
     finally:

@@ -414,3 +414,33 @@ api_tokens = sa.Table(
     sa.Column("expiry_time", sa.BigInteger),
     sa.Column("revoked", sa.Boolean, nullable=False),
 )
+
+# Roles (MLflow 3's RBAC): named sets of permissions on resource patterns ("*" or one id), given to users.
+roles = sa.Table(
+    "roles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("workspace", sa.String(256), nullable=False),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.UniqueConstraint("workspace", "name", name="uq_roles_workspace_name"),
+)
+
+role_permissions = sa.Table(
+    "role_permissions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("role_id", sa.Integer, sa.ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("resource_type", sa.String(32), nullable=False),
+    sa.Column("resource_pattern", sa.String(256), nullable=False),
+    sa.Column("permission", sa.String(32), nullable=False),
+)
+
+user_roles = sa.Table(
+    "user_roles",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("role_id", sa.Integer, sa.ForeignKey("roles.id", ondelete="CASCADE"), nullable=False),
+    sa.UniqueConstraint("user_id", "role_id", name="uq_user_roles_user_role"),
+)

@@ -88,6 +88,27 @@ def test_the_official_auth_client_manages_users_and_grants(auth_client: Any, sec
         auth_client.get_user("alice")
 
 
+def test_the_official_auth_client_manages_roles(auth_client: Any, secured: Server) -> None:
+    auth_client.create_user("grace", "grace-passw0rd")
+    role = auth_client.create_role("default", "analysts", description="read everything")
+    assert (role.name, role.workspace, role.description) == ("analysts", "default", "read everything")
+    added = auth_client.add_role_permission(role.id, "experiment", "*", "READ")
+    assert (added.resource_type, added.resource_pattern, added.permission) == ("experiment", "*", "READ")
+    assert [p.permission for p in auth_client.list_role_permissions(role.id)] == ["READ"]
+    assert auth_client.update_role_permission(added.id, "EDIT").permission == "EDIT"
+    assignment = auth_client.assign_role("grace", role.id)
+    assert assignment.role_id == role.id
+    assert [r.name for r in auth_client.list_user_roles("grace")] == ["analysts"]
+    assert [a.role_id for a in auth_client.list_role_users(role.id)] == [role.id]
+    assert auth_client.get_user_permission("grace", "experiment", "0").permission == "EDIT"
+    assert auth_client.update_role(role.id, name="analysts-2").name == "analysts-2"
+    assert [r.name for r in auth_client.list_roles("default")] == ["analysts-2"]
+    auth_client.unassign_role("grace", role.id)
+    auth_client.remove_role_permission(added.id)
+    auth_client.delete_role(role.id)
+    assert auth_client.list_all_roles() == []
+
+
 def test_the_official_client_signs_in_with_a_password_or_a_token(
     secured: Server, auth_client: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -99,3 +99,34 @@ def test_grants_default_and_admins(auth: AuthService) -> None:
         auth.grant("prompt", "x", "ada", Permission.READ)
     with pytest.raises(InvalidParameter, match="not an experiment id"):
         auth.grant("experiment", "abc", "ada", Permission.READ)
+
+
+def test_roles_give_permissions_on_patterns_and_deny_wins(auth: AuthService) -> None:
+    ada = auth.create_user("ada", "first-password")
+    auth.default_permission = Permission.NO_PERMISSIONS
+    readers = auth.create_role(None, "readers")
+    auth.add_role_permission(readers.id, "experiment", "*", "USE")
+    editors = auth.create_role(None, "editors")
+    auth.add_role_permission(editors.id, "experiment", "7", "EDIT")
+    auth.add_role_permission(editors.id, "registered_model", "churn", "MANAGE")
+    blocked = auth.create_role(None, "blocked")
+    deny = auth.add_role_permission(blocked.id, "experiment", "9", "DENY")
+    assert auth.permission(ada, "experiment", "1") is Permission.NO_PERMISSIONS  # no role yet
+    for role in (readers, editors, blocked):
+        auth.assign_role("ada", role.id)
+    assert auth.permission(ada, "experiment", "1") is Permission.READ  # USE reads
+    assert auth.permission(ada, "experiment", "7") is Permission.EDIT  # the highest of READ and EDIT
+    assert auth.permission(ada, "registered_model", "churn") is Permission.MANAGE
+    assert auth.permission(ada, "experiment", "9") is Permission.NO_PERMISSIONS  # DENY wins
+    readable = auth.readable(ada, "experiment")
+    assert (readable("1"), readable("9")) == (True, False)
+    auth.grant("experiment", "9", "ada", Permission.READ)  # the user's own grant comes first
+    assert auth.permission(ada, "experiment", "9") is Permission.READ
+    auth.update_role_permission(deny.id, "READ")
+    assert [r.name for r in auth.user_roles("ada")] == ["blocked", "editors", "readers"]
+    auth.unassign_role("ada", editors.id)
+    assert auth.permission(ada, "experiment", "7") is Permission.READ
+    with pytest.raises(InvalidParameter, match="not one of"):
+        auth.add_role_permission(readers.id, "experiment", "*", "OWNER")
+    with pytest.raises(InvalidParameter, match="not '\\*' or an experiment id"):
+        auth.add_role_permission(readers.id, "experiment", "abc", "READ")

@@ -77,3 +77,33 @@ class Grant:
     username: str
     user_id: int
     permission: Permission
+
+
+# A role may grant these on a resource pattern: MLflow's USE tier reads here (Dockyard has no separate
+# USE actions), and DENY removes what the user's other roles give on the same resources.
+ROLE_PERMISSIONS = ("READ", "USE", "EDIT", "MANAGE", "DENY")
+
+
+@dataclass(frozen=True, slots=True)
+class RolePermission:
+    id: int
+    role_id: int
+    resource_type: str  # "experiment" or "registered_model"
+    resource_pattern: str  # one id or name, or "*" for every resource of the type
+    permission: str  # one of ROLE_PERMISSIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    id: int
+    workspace: str
+    name: str
+    description: str | None
+    permissions: tuple[RolePermission, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RoleAssignment:
+    id: int
+    user_id: int
+    role_id: int

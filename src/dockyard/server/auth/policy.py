@@ -123,6 +123,10 @@ RULES.update(
         "/mlflow/users/update-admin",
         "/mlflow/users/delete",
         *(f"/mlflow/users/permissions/{verb}" for verb in ("grant", "revoke", "get", "list")),
+        *(f"/mlflow/roles/{verb}" for verb in ("create", "get", "list", "update", "delete", "assign", "unassign")),
+        *(f"/mlflow/roles/permissions/{verb}" for verb in ("add", "remove", "list", "update")),
+        "/mlflow/roles/users/list",
+        "/mlflow/users/roles/list",
         *(
             f"/mlflow/{resources}/permissions/{verb}"
             for resources in ("experiments", "registered-models")

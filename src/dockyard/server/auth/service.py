@@ -32,7 +32,16 @@ from typing import Any
 
 from dockyard.core.clock import now_ms
 from dockyard.core.errors import InvalidParameter, PermissionDenied, ResourceNotFound, Unauthenticated
-from dockyard.server.auth.entities import ApiToken, Grant, Permission, User
+from dockyard.server.auth.entities import (
+    ROLE_PERMISSIONS,
+    ApiToken,
+    Grant,
+    Permission,
+    Role,
+    RoleAssignment,
+    RolePermission,
+    User,
+)
 from dockyard.server.auth.store import SqlAuthStore
 
 ADMIN_USERNAME = "admin"
@@ -174,11 +183,14 @@ class AuthService:
 
     def permission(self, user: User, resource_type: str, resource_id: str) -> Permission:
         """What ``user`` may do with one experiment or registered model: MANAGE for admins, else their
-        grant, else the default."""
+        own grant, else what their roles give (DENY wins), else the default."""
         if user.is_admin:
             return Permission.MANAGE
         granted = self.store.permission(resource_type, resource_id, user.id)
-        return self.default_permission if granted is None else granted
+        if granted is not None:
+            return granted
+        from_roles = _fold(self.store.role_grants_of(user.id, resource_type), resource_id)
+        return self.default_permission if from_roles is None else from_roles
 
     def require(self, user: User, resource_type: str, resource_id: str, action: str) -> None:
         if not self.permission(user, resource_type, resource_id).can(action):
@@ -190,8 +202,14 @@ class AuthService:
         if user.is_admin:
             return lambda _resource_id: True
         grants = self.store.permissions_of(resource_type, user.id)
-        default = self.default_permission.can("read")
-        return lambda resource_id: grants[resource_id].can("read") if resource_id in grants else default
+        role_grants = self.store.role_grants_of(user.id, resource_type)
+        default = self.default_permission
+
+        def can_read(resource_id: str) -> bool:
+            found = grants.get(resource_id) or _fold(role_grants, resource_id) or default
+            return found.can("read")
+
+        return can_read
 
     def grant(self, resource_type: str, resource_id: str, username: str, permission: Permission) -> None:
         user = self.get_user(username)
@@ -217,6 +235,33 @@ class AuthService:
         if not user.is_admin:
             raise PermissionDenied(f"Permission denied: {user.username} is not an admin")
 
+    # ------------------------------------------------------------------ roles
+
+    def create_role(self, workspace: str | None, name: str, description: str | None = None) -> Role:
+        return self.store.create_role(workspace or DEFAULT_WORKSPACE, _role_name(name), description)
+
+    def role_users(self, role_id: int) -> list[RoleAssignment]:
+        self.store.get_role(role_id)
+        return self.store.role_users(role_id)
+
+    def add_role_permission(
+        self, role_id: int, resource_type: str, resource_pattern: str, permission: str
+    ) -> RolePermission:
+        _check_role_target(resource_type, resource_pattern)
+        return self.store.add_role_permission(role_id, resource_type, resource_pattern, _role_permission(permission))
+
+    def update_role_permission(self, role_permission_id: int, permission: str) -> RolePermission:
+        return self.store.update_role_permission(role_permission_id, _role_permission(permission))
+
+    def assign_role(self, username: str, role_id: int) -> RoleAssignment:
+        return self.store.assign_role(self.get_user(username).id, role_id)
+
+    def unassign_role(self, username: str, role_id: int) -> None:
+        self.store.unassign_role(self.get_user(username).id, role_id)
+
+    def user_roles(self, username: str) -> list[Role]:
+        return self.store.user_roles(self.get_user(username).id)
+
     # ------------------------------------------------------------------ API tokens
 
     def create_token(self, username: str, name: str, *, expires_in_days: float | None = None) -> tuple[ApiToken, str]:
@@ -238,6 +283,47 @@ class AuthService:
 
     def revoke_token(self, token_id: str) -> None:
         self.store.revoke_token(token_id)
+
+
+DEFAULT_WORKSPACE = "default"  # MLflow's name for the workspace of a server without workspaces
+_RANK = {"READ": Permission.READ, "USE": Permission.READ, "EDIT": Permission.EDIT, "MANAGE": Permission.MANAGE}
+
+
+def _fold(role_grants: list[tuple[str, str]], resource_id: str) -> Permission | None:
+    """What a user's roles give on one resource: None when no role names it, NO_PERMISSIONS when one
+    denies it, else the highest level among them."""
+    matching = [permission for pattern, permission in role_grants if pattern in ("*", resource_id)]
+    if not matching:
+        return None
+    if "DENY" in matching:
+        return Permission.NO_PERMISSIONS
+    levels = [_RANK[p] for p in matching if p in _RANK]
+    order = [Permission.READ, Permission.EDIT, Permission.MANAGE]
+    return max(levels, key=order.index) if levels else None
+
+
+def _role_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise InvalidParameter("name must be a non-empty string of at most 256 characters")
+    return name
+
+
+def _role_permission(permission: Any) -> str:
+    value = permission.upper() if isinstance(permission, str) else permission
+    if value not in ROLE_PERMISSIONS:
+        raise InvalidParameter(f"permission: {permission!r} is not one of {', '.join(ROLE_PERMISSIONS)}")
+    return str(value)
+
+
+def _check_role_target(resource_type: str, resource_pattern: Any) -> None:
+    if resource_type not in ("experiment", "registered_model"):
+        raise InvalidParameter(
+            f"resource_type: {resource_type!r} is not supported (use experiment or registered_model)"
+        )
+    if not isinstance(resource_pattern, str) or not resource_pattern:
+        raise InvalidParameter("resource_pattern must be '*' or a resource id or name")
+    if resource_type == "experiment" and resource_pattern != "*" and not resource_pattern.isdigit():
+        raise InvalidParameter(f"resource_pattern: {resource_pattern!r} is not '*' or an experiment id")
 
 
 def _split_token(token: str) -> tuple[str, str]:

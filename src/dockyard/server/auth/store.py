@@ -13,7 +13,7 @@ from dockyard.core.clock import now_ms
 from dockyard.core.errors import InvalidParameter, ResourceAlreadyExists, ResourceNotFound
 from dockyard.db import Database
 from dockyard.db import tables as t
-from dockyard.server.auth.entities import ApiToken, Grant, Permission, User
+from dockyard.server.auth.entities import ApiToken, Grant, Permission, Role, RoleAssignment, RolePermission, User
 
 # resource type -> (table, the column naming the resource)
 _GRANT_TABLES: dict[str, tuple[sa.Table, sa.Column[Any]]] = {
@@ -96,7 +96,7 @@ class SqlAuthStore:
             if row is None:
                 raise ResourceNotFound(f"User {username!r} not found")
             # Explicit, not ON DELETE CASCADE: SQLite enforces foreign keys only when asked to.
-            for table in (t.experiment_permissions, t.registered_model_permissions, t.api_tokens):
+            for table in (t.experiment_permissions, t.registered_model_permissions, t.api_tokens, t.user_roles):
                 conn.execute(table.delete().where(table.c.user_id == row.id))
             conn.execute(t.users.delete().where(t.users.c.id == row.id))
 
@@ -203,3 +203,143 @@ class SqlAuthStore:
             done = conn.execute(t.api_tokens.update().where(t.api_tokens.c.token_id == token_id).values(revoked=True))
         if done.rowcount == 0:
             raise ResourceNotFound(f"Token {token_id!r} not found")
+
+    # ------------------------------------------------------------------ roles
+
+    def _role_permissions(self, conn: sa.Connection, role_ids: list[int]) -> dict[int, list[RolePermission]]:
+        rp = t.role_permissions
+        out: dict[int, list[RolePermission]] = {i: [] for i in role_ids}
+        if role_ids:
+            for r in conn.execute(sa.select(rp).where(rp.c.role_id.in_(role_ids)).order_by(rp.c.id)):
+                out[r.role_id].append(
+                    RolePermission(r.id, r.role_id, r.resource_type, r.resource_pattern, r.permission)
+                )
+        return out
+
+    def _roles(self, conn: sa.Connection, query: sa.Select[Any]) -> list[Role]:
+        rows = list(conn.execute(query))
+        perms = self._role_permissions(conn, [r.id for r in rows])
+        return [Role(r.id, r.workspace, r.name, r.description, tuple(perms[r.id])) for r in rows]
+
+    def create_role(self, workspace: str, name: str, description: str | None) -> Role:
+        with self.db.write() as conn:
+            exists = conn.execute(
+                sa.select(t.roles.c.id).where(t.roles.c.workspace == workspace, t.roles.c.name == name)
+            ).first()
+            if exists:
+                raise ResourceAlreadyExists(f"Role {name!r} already exists in workspace {workspace!r}")
+            row = conn.execute(
+                t.roles.insert().values(workspace=workspace, name=name, description=description).returning(t.roles.c.id)
+            ).one()
+        return Role(row.id, workspace, name, description)
+
+    def get_role(self, role_id: int) -> Role:
+        with self.db.read() as conn:
+            found = self._roles(conn, sa.select(t.roles).where(t.roles.c.id == role_id))
+        if not found:
+            raise ResourceNotFound(f"Role {role_id} not found")
+        return found[0]
+
+    def list_roles(self, workspace: str | None = None) -> list[Role]:
+        query = sa.select(t.roles).order_by(t.roles.c.workspace, t.roles.c.name)
+        if workspace is not None:
+            query = query.where(t.roles.c.workspace == workspace)
+        with self.db.read() as conn:
+            return self._roles(conn, query)
+
+    def update_role(self, role_id: int, *, name: str | None, description: str | None) -> Role:
+        values = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
+        if values:
+            with self.db.write() as conn:
+                conn.execute(t.roles.update().where(t.roles.c.id == role_id).values(**values))
+        return self.get_role(role_id)
+
+    def delete_role(self, role_id: int) -> None:
+        self.get_role(role_id)
+        with self.db.write() as conn:
+            conn.execute(t.user_roles.delete().where(t.user_roles.c.role_id == role_id))
+            conn.execute(t.role_permissions.delete().where(t.role_permissions.c.role_id == role_id))
+            conn.execute(t.roles.delete().where(t.roles.c.id == role_id))
+
+    def add_role_permission(
+        self, role_id: int, resource_type: str, resource_pattern: str, permission: str
+    ) -> RolePermission:
+        self.get_role(role_id)
+        with self.db.write() as conn:
+            row = conn.execute(
+                t.role_permissions.insert()
+                .values(
+                    role_id=role_id,
+                    resource_type=resource_type,
+                    resource_pattern=resource_pattern,
+                    permission=permission,
+                )
+                .returning(t.role_permissions.c.id)
+            ).one()
+        return RolePermission(row.id, role_id, resource_type, resource_pattern, permission)
+
+    def role_permission(self, role_permission_id: int) -> RolePermission:
+        rp = t.role_permissions
+        with self.db.read() as conn:
+            r = conn.execute(sa.select(rp).where(rp.c.id == role_permission_id)).first()
+        if r is None:
+            raise ResourceNotFound(f"Role permission {role_permission_id} not found")
+        return RolePermission(r.id, r.role_id, r.resource_type, r.resource_pattern, r.permission)
+
+    def update_role_permission(self, role_permission_id: int, permission: str) -> RolePermission:
+        self.role_permission(role_permission_id)
+        with self.db.write() as conn:
+            conn.execute(
+                t.role_permissions.update()
+                .where(t.role_permissions.c.id == role_permission_id)
+                .values(permission=permission)
+            )
+        return self.role_permission(role_permission_id)
+
+    def remove_role_permission(self, role_permission_id: int) -> None:
+        self.role_permission(role_permission_id)
+        with self.db.write() as conn:
+            conn.execute(t.role_permissions.delete().where(t.role_permissions.c.id == role_permission_id))
+
+    def assign_role(self, user_id: int, role_id: int) -> RoleAssignment:
+        self.get_role(role_id)
+        ur = t.user_roles
+        with self.db.write() as conn:
+            row = conn.execute(sa.select(ur.c.id).where(ur.c.user_id == user_id, ur.c.role_id == role_id)).first()
+            if row is None:
+                row = conn.execute(ur.insert().values(user_id=user_id, role_id=role_id).returning(ur.c.id)).one()
+        return RoleAssignment(row.id, user_id, role_id)
+
+    def unassign_role(self, user_id: int, role_id: int) -> None:
+        ur = t.user_roles
+        with self.db.write() as conn:
+            done = conn.execute(ur.delete().where(ur.c.user_id == user_id, ur.c.role_id == role_id))
+        if done.rowcount == 0:
+            raise ResourceNotFound(f"The user does not hold role {role_id}")
+
+    def user_roles(self, user_id: int) -> list[Role]:
+        query = (
+            sa.select(t.roles)
+            .join(t.user_roles, t.user_roles.c.role_id == t.roles.c.id)
+            .where(t.user_roles.c.user_id == user_id)
+            .order_by(t.roles.c.name)
+        )
+        with self.db.read() as conn:
+            return self._roles(conn, query)
+
+    def role_users(self, role_id: int) -> list[RoleAssignment]:
+        ur = t.user_roles
+        with self.db.read() as conn:
+            rows = conn.execute(sa.select(ur).where(ur.c.role_id == role_id).order_by(ur.c.id))
+            return [RoleAssignment(r.id, r.user_id, r.role_id) for r in rows]
+
+    def role_grants_of(self, user_id: int, resource_type: str) -> list[tuple[str, str]]:
+        """(pattern, permission) of every role permission the user holds on one resource type."""
+        rp, ur = t.role_permissions, t.user_roles
+        query = (
+            sa.select(rp.c.resource_pattern, rp.c.permission)
+            .join(ur, ur.c.role_id == rp.c.role_id)
+            .where(ur.c.user_id == user_id, rp.c.resource_type == resource_type)
+        )
+        with self.db.read() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
