@@ -85,7 +85,7 @@ RULES: dict[str, Rule] = {
     # the registry
     "/mlflow/registered-models/create": Rule("any", after="grant_registered_model"),
     "/mlflow/registered-models/get": Rule("registered_model", _R),
-    "/mlflow/registered-models/rename": Rule("registered_model", _M, after="rename_grants"),
+    "/mlflow/registered-models/rename": Rule("registered_model", _U, after="rename_grants"),
     "/mlflow/registered-models/update": Rule("registered_model", _U),
     "/mlflow/registered-models/delete": Rule("registered_model", _D),
     "/mlflow/registered-models/search": Rule("any", after="filter_registered_models"),
