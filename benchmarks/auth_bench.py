@@ -3,7 +3,8 @@
 The server benchmark's workloads (server_workloads.py: MLflow's client calling log_metric once per
 request, Dockyard's client logging metrics, batched points, a search over prefilled runs), each against
 a fresh server on a new SQLite file, once without auth and once with auth on (the clients signing in
-with a password, HTTP Basic, on every request). The goal: within 10% of auth off. Both clients run
+as a regular user with a password, HTTP Basic, on every request, so each call's permission is checked).
+The goal: within 10% of auth off. Both clients run
 from the repo's .venv (MLflow's client there is mlflow-skinny). Each figure is the median of --repeat
 measurements.
 
@@ -13,22 +14,26 @@ measurements.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import statistics
 import sys
+import urllib.request
 from collections.abc import Callable
 
 import server_bench as sb
 from bench import REPO, RESULTS, RESULTS_HEADER, fresh_dir, log, machine_info, venv_python
 
 ADMIN_PASSWORD = "bench-admin-passw0rd"  # noqa: S105  # a throwaway server's first admin
+USER, PASSWORD = "bench", "bench-user-passw0rd"  # a regular user: every call's permission is checked
 AUTH_ON = {
     "flags": ["--auth"],
     "server": {"DOCKYARD_AUTH_ADMIN_PASSWORD": ADMIN_PASSWORD},
     "client": {
-        "MLFLOW_TRACKING_USERNAME": "admin",
-        "MLFLOW_TRACKING_PASSWORD": ADMIN_PASSWORD,
-        "DOCKYARD_TRACKING_USERNAME": "admin",
-        "DOCKYARD_TRACKING_PASSWORD": ADMIN_PASSWORD,
+        "MLFLOW_TRACKING_USERNAME": USER,
+        "MLFLOW_TRACKING_PASSWORD": PASSWORD,
+        "DOCKYARD_TRACKING_USERNAME": USER,
+        "DOCKYARD_TRACKING_PASSWORD": PASSWORD,
     },
 }
 AUTH_OFF: dict = {"flags": ["--no-auth"], "server": {}, "client": {}}
@@ -42,17 +47,34 @@ def configure(mode: dict) -> None:
     sb.CLIENT_ENV.update(mode["client"])
 
 
+def add_user(url: str) -> None:
+    """With auth on, the admin creates the regular user the clients sign in as (not timed)."""
+    if "--auth" not in sb.DOCKYARD_AUTH_FLAGS:
+        return
+    body = json.dumps({"username": USER, "password": PASSWORD}).encode()
+    admin = base64.b64encode(f"admin:{ADMIN_PASSWORD}".encode()).decode()
+    request = urllib.request.Request(  # noqa: S310  # http://127.0.0.1 of the server started here
+        f"{url}/api/2.0/mlflow/users/create",
+        data=body,
+        headers={"Content-Type": "application/json", "Authorization": f"Basic {admin}"},
+    )
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310  # http://127.0.0.1 of the server started here
+        pass
+
+
 def measure(python: str, counts: dict[str, int], timeout: float) -> dict[str, Callable[[], float]]:
     """Workload name -> one measurement (a rate, or seconds for the search)."""
 
     def rate(client: str, workload: str, args: list[str | int]) -> float:
         with sb.server("dockyard", python) as srv:
+            add_user(srv.url)
             return float(sb.run_client(python, client, workload, args, srv, timeout)["rate"])
 
     def search() -> float:
         root = fresh_dir("auth-search")
         sb.run_client(python, "dockyard", "prefill", [counts["search_runs"], f"{root}/d.db"], None, timeout)
         with sb.server("dockyard", python, root) as srv:
+            add_user(srv.url)
             args = [sb.SEARCH_SAMPLES, counts["search_runs"]]
             return float(sb.run_client(python, "mlflow", "search", args, srv, timeout)["seconds"])
 
@@ -98,14 +120,15 @@ def main(argv: list[str]) -> int:
     table = "\n".join(rows)
     print(table)
     if args.write_results:
-        info = machine_info({"dockyard": python}, "-", "see below")
+        info = machine_info({"mlflow": python, "dockyard": python}, "-", "see below")
         section = [
             f"### {info['date']}: sign-in cost (auth off vs on)",
             "",
             f"- Command: `.venv/bin/python benchmarks/auth_bench.py {' '.join(argv)}`",
             f"- Machine: {info['nproc']} CPUs, {info['cpu']}; median of {args.repeat} fresh-server measurements each",
-            "- Auth on: `dockyard server --auth`, every client request signed in with HTTP Basic (a password; "
-            "argon2id verified once, then a salted-hash cache for 60 s).",
+            "- Auth on: `dockyard server --auth`; the clients sign in as a regular (not admin) user with HTTP "
+            "Basic on every request, so each call's permission is checked (the user's grant on the experiment, "
+            "MANAGE as its creator; READ by default on the prefilled search experiment).",
             "",
             table,
             "",

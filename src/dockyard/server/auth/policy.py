@@ -201,12 +201,20 @@ def _resource(ctx: ServerContext, params: Params, kind: str) -> tuple[str, str |
             raise InvalidParameter("Missing value for required parameter 'run_id'")
         return "experiment", _experiment_of_run(ctx, run_id)
     if kind == "logged_model":
-        return "experiment", ctx.tracking.get_logged_model(params.string("model_id", required=True)).experiment_id
+        model_id = str(params.string("model_id", required=True))
+        return "experiment", _auth(ctx).experiment_of(
+            "logged_model", model_id, lambda: ctx.tracking.get_logged_model(model_id).experiment_id
+        )
     raise AssertionError(f"no resource kind {kind!r}")  # a mistake in RULES, caught by the tests
 
 
 def _experiment_of_run(ctx: ServerContext, run_id: str) -> str:
-    return ctx.tracking.get_run(run_id).info.experiment_id
+    return _auth(ctx).experiment_of("run", run_id, lambda: ctx.tracking.get_run(run_id).info.experiment_id)
+
+
+def _auth(ctx: ServerContext) -> AuthService:
+    assert ctx.auth is not None  # noqa: S101  # only called when the server runs with auth
+    return ctx.auth
 
 
 # ---------------------------------------------------------------------- after the handler

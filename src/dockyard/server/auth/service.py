@@ -28,7 +28,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from dockyard.core.clock import now_ms
 from dockyard.core.errors import InvalidParameter, PermissionDenied, ResourceNotFound, Unauthenticated
@@ -49,6 +49,10 @@ MIN_PASSWORD_LENGTH = 8
 TOKEN_PREFIX = "dyt_"  # noqa: S105  # the public prefix of a token, not a secret
 CREDENTIAL_CACHE_SECONDS = 60.0
 CREDENTIAL_CACHE_SIZE = 4096  # entries; the cache is cleared when it fills
+# How long a sign-in or a permission, once looked up, is reused without asking the database. A change made
+# through this process (a new password, a revoked token, a grant) takes effect at once; one made by another
+# worker or host within this many seconds.
+LOOKUP_CACHE_SECONDS = 5.0
 
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,255}")
 
@@ -89,11 +93,32 @@ class AuthService:
         self._salt = secrets.token_bytes(16)  # keys of the credential cache; never leaves the process
         self._verified: dict[bytes, tuple[str, float]] = {}
         self._lock = threading.Lock()
+        self._signed_in = _Lookups[bytes, User]()  # Authorization header (hashed) -> user
+        self._permissions = _Lookups[tuple[int, str, str], Permission]()
+        self._owners = _Lookups[tuple[str, str], str]()  # (kind, id) -> experiment id; never changes
+
+    def signed_in(self, authorization: str | None) -> User | None:
+        """The user an ``Authorization`` header signed in as moments ago, if still known; no I/O, so the
+        middleware asks this before it hands the header to a worker thread."""
+        if not authorization:
+            return None
+        return self._signed_in.get(self._header_key(authorization), self.store.version)
+
+    def _header_key(self, authorization: str) -> bytes:
+        return hashlib.sha256(self._salt + authorization.encode()).digest()
 
     # ------------------------------------------------------------------ sign-in
 
     def authenticate(self, authorization: str | None) -> User:
         """The user an ``Authorization`` header names (Basic, or Bearer with an API token)."""
+        known = self.signed_in(authorization)
+        if known is not None:
+            return known
+        user = self._authenticate(authorization)
+        self._signed_in.put(self._header_key(authorization or ""), user, self.store.version)
+        return user
+
+    def _authenticate(self, authorization: str | None) -> User:
         if not authorization:
             raise Unauthenticated("authentication required: send a user name and password, or an API token")
         scheme, _, value = authorization.strip().partition(" ")
@@ -186,11 +211,24 @@ class AuthService:
         own grant, else what their roles give (DENY wins), else the default."""
         if user.is_admin:
             return Permission.MANAGE
+        key = (user.id, resource_type, resource_id)
+        known = self._permissions.get(key, self.store.version)
+        if known is not None:
+            return known
+        version = self.store.version
         granted = self.store.permission(resource_type, resource_id, user.id)
-        if granted is not None:
-            return granted
-        from_roles = _fold(self.store.role_grants_of(user.id, resource_type), resource_id)
-        return self.default_permission if from_roles is None else from_roles
+        if granted is None:
+            granted = _fold(self.store.role_grants_of(user.id, resource_type), resource_id) or self.default_permission
+        self._permissions.put(key, granted, version)
+        return granted
+
+    def experiment_of(self, kind: str, resource_id: str, lookup: Callable[[], str]) -> str:
+        """The experiment a run or logged model belongs to (``lookup`` asks the store once: it never changes)."""
+        known = self._owners.get((kind, resource_id), 0)
+        if known is None:
+            known = lookup()
+            self._owners.put((kind, resource_id), known, 0, seconds=None)
+        return known
 
     def require(self, user: User, resource_type: str, resource_id: str, action: str) -> None:
         if not self.permission(user, resource_type, resource_id).can(action):
@@ -283,6 +321,33 @@ class AuthService:
 
     def revoke_token(self, token_id: str) -> None:
         self.store.revoke_token(token_id)
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Lookups(Generic[K, V]):
+    """A small cache of lookups: an entry lives ``LOOKUP_CACHE_SECONDS`` (or forever with ``seconds=None``)
+    and only while the store is at the version it was read at. Cleared when it holds 4,096 entries."""
+
+    def __init__(self) -> None:
+        self._entries: dict[K, tuple[V, float, int]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, version: int) -> V | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[2] != version or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key: K, value: V, version: int, *, seconds: float | None = LOOKUP_CACHE_SECONDS) -> None:
+        expiry = float("inf") if seconds is None else time.monotonic() + seconds
+        with self._lock:
+            if len(self._entries) >= CREDENTIAL_CACHE_SIZE:
+                self._entries.clear()
+            self._entries[key] = (value, expiry, version)
 
 
 DEFAULT_WORKSPACE = "default"  # MLflow's name for the workspace of a server without workspaces

@@ -5,6 +5,8 @@ It keeps rows; the rules (hashing, defaults, who may do what) are :class:`~.serv
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,11 +48,19 @@ def _user(row: Any) -> User:
 class SqlAuthStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Bumped by every write of this process: caches of the service built on an older version are stale.
+        self.version = 0
+
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        with self.db.write() as conn:
+            yield conn
+        self.version += 1
 
     # ------------------------------------------------------------------ users
 
     def create_user(self, username: str, password_hash: str, is_admin: bool) -> User:
-        with self.db.write() as conn:
+        with self._write() as conn:
             if conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).first():
                 raise ResourceAlreadyExists(f"User {username!r} already exists")
             row = conn.execute(
@@ -85,13 +95,13 @@ class SqlAuthStore:
             values["password_hash"] = password_hash
         if is_admin is not None:
             values["is_admin"] = is_admin
-        with self.db.write() as conn:
+        with self._write() as conn:
             done = conn.execute(t.users.update().where(t.users.c.username == username).values(**values))
         if done.rowcount == 0:
             raise ResourceNotFound(f"User {username!r} not found")
 
     def delete_user(self, username: str) -> None:
-        with self.db.write() as conn:
+        with self._write() as conn:
             row = conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).first()
             if row is None:
                 raise ResourceNotFound(f"User {username!r} not found")
@@ -130,12 +140,12 @@ class SqlAuthStore:
             if create_only
             else insert.on_conflict_do_update(index_elements=[column.name, "user_id"], set_={"permission": permission})
         )
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(statement)
 
     def delete_permission(self, resource_type: str, resource_id: str, user_id: int) -> bool:
         table, column = _grant_table(resource_type)
-        with self.db.write() as conn:
+        with self._write() as conn:
             done = conn.execute(
                 table.delete().where(column == _key(resource_type, resource_id), table.c.user_id == user_id)
             )
@@ -144,7 +154,7 @@ class SqlAuthStore:
     def rename_registered_model(self, name: str, new_name: str) -> None:
         """Grants follow a registered model to its new name."""
         table = t.registered_model_permissions
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(table.update().where(table.c.name == name).values(name=new_name))
 
     def grants(self, username: str) -> list[Grant]:
@@ -159,7 +169,7 @@ class SqlAuthStore:
     # ------------------------------------------------------------------ tokens
 
     def create_token(self, token_id: str, user_id: int, name: str, secret_hash: str, expiry_time: int | None) -> None:
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(
                 t.api_tokens.insert().values(
                     token_id=token_id,
@@ -199,7 +209,7 @@ class SqlAuthStore:
             ]
 
     def revoke_token(self, token_id: str) -> None:
-        with self.db.write() as conn:
+        with self._write() as conn:
             done = conn.execute(t.api_tokens.update().where(t.api_tokens.c.token_id == token_id).values(revoked=True))
         if done.rowcount == 0:
             raise ResourceNotFound(f"Token {token_id!r} not found")
@@ -222,7 +232,7 @@ class SqlAuthStore:
         return [Role(r.id, r.workspace, r.name, r.description, tuple(perms[r.id])) for r in rows]
 
     def create_role(self, workspace: str, name: str, description: str | None) -> Role:
-        with self.db.write() as conn:
+        with self._write() as conn:
             exists = conn.execute(
                 sa.select(t.roles.c.id).where(t.roles.c.workspace == workspace, t.roles.c.name == name)
             ).first()
@@ -250,13 +260,13 @@ class SqlAuthStore:
     def update_role(self, role_id: int, *, name: str | None, description: str | None) -> Role:
         values = {k: v for k, v in (("name", name), ("description", description)) if v is not None}
         if values:
-            with self.db.write() as conn:
+            with self._write() as conn:
                 conn.execute(t.roles.update().where(t.roles.c.id == role_id).values(**values))
         return self.get_role(role_id)
 
     def delete_role(self, role_id: int) -> None:
         self.get_role(role_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(t.user_roles.delete().where(t.user_roles.c.role_id == role_id))
             conn.execute(t.role_permissions.delete().where(t.role_permissions.c.role_id == role_id))
             conn.execute(t.roles.delete().where(t.roles.c.id == role_id))
@@ -265,7 +275,7 @@ class SqlAuthStore:
         self, role_id: int, resource_type: str, resource_pattern: str, permission: str
     ) -> RolePermission:
         self.get_role(role_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             row = conn.execute(
                 t.role_permissions.insert()
                 .values(
@@ -288,7 +298,7 @@ class SqlAuthStore:
 
     def update_role_permission(self, role_permission_id: int, permission: str) -> RolePermission:
         self.role_permission(role_permission_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(
                 t.role_permissions.update()
                 .where(t.role_permissions.c.id == role_permission_id)
@@ -298,13 +308,13 @@ class SqlAuthStore:
 
     def remove_role_permission(self, role_permission_id: int) -> None:
         self.role_permission(role_permission_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(t.role_permissions.delete().where(t.role_permissions.c.id == role_permission_id))
 
     def assign_role(self, user_id: int, role_id: int) -> RoleAssignment:
         self.get_role(role_id)
         ur = t.user_roles
-        with self.db.write() as conn:
+        with self._write() as conn:
             row = conn.execute(sa.select(ur.c.id).where(ur.c.user_id == user_id, ur.c.role_id == role_id)).first()
             if row is None:
                 row = conn.execute(ur.insert().values(user_id=user_id, role_id=role_id).returning(ur.c.id)).one()
@@ -312,7 +322,7 @@ class SqlAuthStore:
 
     def unassign_role(self, user_id: int, role_id: int) -> None:
         ur = t.user_roles
-        with self.db.write() as conn:
+        with self._write() as conn:
             done = conn.execute(ur.delete().where(ur.c.user_id == user_id, ur.c.role_id == role_id))
         if done.rowcount == 0:
             raise ResourceNotFound(f"The user does not hold role {role_id}")
