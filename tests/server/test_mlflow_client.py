@@ -896,4 +896,10 @@ def test_health_and_version(server: Server) -> None:
     assert health.text == "OK"
     version = requests.get(f"{server.url}/version", timeout=10)
     assert version.status_code == 200
-    assert version.text.strip()
+    # MLflow's clients gate features on the server's version: the MLflow API level Dockyard implements.
+    assert tuple(int(x) for x in version.text.split(".")[:2]) >= (3, 4)
+    from dockyard.__about__ import __version__
+
+    assert version.headers["x-dockyard-version"] == __version__
+    ours = requests.get(f"{server.url}/api/2.0/dockyard/version", timeout=10).json()
+    assert ours == {"version": __version__, "mlflow_api_version": version.text}

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from dockyard.server.auth.service import AuthService
     from dockyard.tracking.protocol import TrackingAPI
 
+# The MLflow release whose REST API this server implements: what GET /version reports, because MLflow's
+# clients gate features on the server's version (MLflow 3's OTLP exporter refuses servers older than 3.4).
+# Dockyard's own version is in the X-Dockyard-Version header and at /api/2.0/dockyard/version.
+MLFLOW_API_VERSION = "3.17.2"
+
 PREFIXES = ("/api/2.0", "/ajax-api/2.0")
 PREFIXES_V3 = ("/api/3.0", "/ajax-api/3.0")
 
@@ -81,7 +86,7 @@ def create_app(
     ``registry`` the model registry (None: no registry routes), ``auth`` sign-in and permissions (None:
     every caller may do everything, for a server only its own machine can reach)."""
     from starlette.applications import Starlette
-    from starlette.responses import PlainTextResponse
+    from starlette.responses import JSONResponse, PlainTextResponse
     from starlette.routing import Route
 
     from dockyard.server.api import artifacts as artifact_api
@@ -90,11 +95,15 @@ def create_app(
         return PlainTextResponse("OK")
 
     async def version(_request: Any) -> PlainTextResponse:
-        return PlainTextResponse(__version__)
+        return PlainTextResponse(MLFLOW_API_VERSION, headers={"X-Dockyard-Version": __version__})
+
+    async def dockyard_version(_request: Any) -> JSONResponse:
+        return JSONResponse({"version": __version__, "mlflow_api_version": MLFLOW_API_VERSION})
 
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
+        *(Route(f"{prefix}/dockyard/version", dockyard_version, methods=["GET"]) for prefix in PREFIXES),
         *_api_routes(with_registry=registry is not None),
         *artifact_api.routes(PREFIXES),
         *(_auth_routes() if auth is not None else []),

@@ -20,8 +20,8 @@ from dockyard.server.auth.policy import proxy_action
 if TYPE_CHECKING:
     from dockyard.server.auth.service import AuthService
 
-# Open without credentials: liveness probes and the version.
-PUBLIC_PATHS = frozenset({"/health", "/version"})
+# Open without credentials: liveness probes and the versions (MLflow's /version is open too).
+PUBLIC_PATHS = frozenset({"/health", "/version", "/api/2.0/dockyard/version", "/ajax-api/2.0/dockyard/version"})
 
 _PROXY = re.compile(r"^/(?:ajax-)?api/2\.0/mlflow-artifacts/(?:artifacts|mpu/(?:create|complete|abort))(/.*)?$")
 

@@ -107,6 +107,8 @@ RULES: dict[str, Rule] = {
     "/dockyard/registry/promote": Rule("registered_model", _M),
     "/dockyard/registry/rollback": Rule("registered_model", _M),
     "/dockyard/registry/lineage": Rule("registered_model", _M),
+    # Dockyard's version: open to everyone, as /version (the middleware lets it through unsigned)
+    "/dockyard/version": Rule("any"),
     # the artifact proxy: the experiment is the first segment of the path (checked in the middleware)
     "/mlflow-artifacts/artifacts": Rule("proxy"),
     "/mlflow-artifacts/artifacts/{path:path}": Rule("proxy"),
