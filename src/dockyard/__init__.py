@@ -57,6 +57,7 @@ _EXPORTS: dict[str, str] = {
 _EXPORTS.update(
     {
         "Client": "dockyard.lifecycle.client",
+        "MlflowClient": "dockyard.lifecycle.client",
         "Settings": "dockyard.core.config",
         "Dataset": "dockyard.tracking.entities",
         "Experiment": "dockyard.tracking.entities",
@@ -109,6 +110,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from dockyard.integrations.autologging import autolog as autolog
     from dockyard.integrations.spark import spark_udf as spark_udf
     from dockyard.lifecycle.client import Client as Client
+    from dockyard.lifecycle.client import MlflowClient as MlflowClient
     from dockyard.lifecycle.fluent import *  # noqa: F403  # type: ignore[assignment]
     from dockyard.tracking import datasets as data  # noqa: F401
     from dockyard.tracking.entities import (

@@ -150,7 +150,7 @@ def test_register_model_from_a_runs_uri_links_the_logged_model(client: dockyard.
 
     with dockyard.start_run() as run:
         info = dockyard.sklearn.log_model(MODEL, name="model")
-    assert register_model(f"runs:/{run.info.run_id}/model", "churn") == 1
+    assert register_model(f"runs:/{run.info.run_id}/model", "churn").version == 1
     version = open_registry(client.settings).get_model_version("churn", 1)
     assert version.source == f"models:/{info.model_id}" and version.run_id == run.info.run_id
 

@@ -161,7 +161,7 @@ def test_a_downloaded_version_is_verified(tmp_path: Path, bucket: str) -> None:
     (its completion marker aside), and a changed file in the bucket is refused."""
     uri = _upload(tmp_path, bucket, "reg", LinearRegression().fit(X, [1.0, 2.0, 3.0]))
     dockyard.set_tracking_uri(str(tmp_path / "store.db"))
-    assert dockyard.register_model(uri, "churn") == 1
+    assert dockyard.register_model(uri, "churn").version == 1
     assert DIGEST_TAG in dockyard.Client(str(tmp_path / "store.db")).get_model_version("churn", 1).tags
     path = load_model("models:/churn/1").path
     assert path.is_relative_to(tmp_path / "model-cache") and (path / ".dockyard-complete").is_file()

@@ -131,7 +131,7 @@ def _versions_to_refuse(store: str, tmp_path: Path, marker: Path) -> dockyard.Cl
     client = dockyard.Client(store)
     _log_classifier([0, 1, 1])
     client.set_registered_model_alias("churn", "champion", 1)
-    assert dockyard.register_model(str(save_pickle_payload(tmp_path / "evil", marker)), "churn") == 2
+    assert dockyard.register_model(str(save_pickle_payload(tmp_path / "evil", marker)), "churn").version == 2
     tampered = Path(client.get_logged_model(_log_classifier([1, 0, 0])).artifact_location)
     with (tampered / "requirements.txt").open("a") as fh:
         fh.write("evil-package==6.6.6\n")

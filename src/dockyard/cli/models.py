@@ -152,7 +152,7 @@ def register(
     version = register_model(
         model_uri, name, tags=parsed or None, description=description, client=build_client(tracking_uri)
     )
-    click.echo(f"Registered {name} version {version}.")
+    click.echo(f"Registered {name} version {version.version}.")
 
 
 @models.command("alias", context_settings=CONTEXT_SETTINGS)

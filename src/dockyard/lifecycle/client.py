@@ -177,3 +177,7 @@ class Client(TrackingClient):
         """Point ``alias`` back at the version that held it before its newest move not yet rolled back; returns that
         version. :class:`~dockyard.core.errors.NothingToRollBack` when there is none."""
         return self.registry.rollback(name, alias, reason, user_id)
+
+
+# MLflow's name for the same client, so `import dockyard as mlflow` scripts keep `mlflow.MlflowClient()`.
+MlflowClient = Client

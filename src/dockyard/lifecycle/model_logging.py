@@ -25,6 +25,7 @@ from dockyard.models.manifest import ModelInfo
 from dockyard.models.signature import ModelSignature
 from dockyard.models.uris import parse_model_uri
 from dockyard.registry.backends import open_registry
+from dockyard.registry.entities import ModelVersion
 from dockyard.tracking.entities import ModelOutput
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def log_model(
     version = None
     uri = f"models:/{logged.model_id}"
     if registered_model_name is not None:
-        version = register_model(uri, registered_model_name, client=client)
+        version = register_model(uri, registered_model_name, client=client).version
     return ModelInfo.of(manifest, uri, name=model_name, version=version)
 
 
@@ -137,8 +138,9 @@ def register_model(
     tags: dict[str, Any] | None = None,
     description: str | None = None,
     client: Client | None = None,
-) -> int:
-    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed); its number.
+) -> ModelVersion:
+    """Register the model at ``model_uri`` as a new version of ``name`` (created if needed) and return
+    that :class:`~dockyard.registry.entities.ModelVersion` (its number is ``.version``), as MLflow does.
 
     ``runs:/<run>/<path>`` naming a logged model registers that logged model (``models:/m-<id>``).
     """
@@ -159,7 +161,7 @@ def register_model(
     )
     if model_id is not None:
         _record_registration(client, model_id, name, int(version.version))
-    return int(version.version)
+    return version
 
 
 def _record_registration(client: Client, model_id: str, name: str, version: int) -> None:
