@@ -60,3 +60,34 @@ def test_unsupported_database_is_refused() -> None:
 
     with pytest.raises(InvalidParameter, match="unsupported database"):
         Database("mysql://localhost/x")
+
+
+def test_upgrade_to_0006_keeps_one_copy_of_each_duplicate_metric_point(db_uri: str, tmp_path: Path) -> None:
+    """Databases written before 0006 hold MLflow 3 log_model's doubled points; the upgrade folds them."""
+    import sqlalchemy as sa
+
+    from dockyard.tracking.sql_store import SqlTrackingStore
+
+    db = Database(db_uri)
+    try:
+        store = SqlTrackingStore(db, artifact_root=str(tmp_path / "a"))
+        run_id = store.create_run("0", "tester", 0, "r", []).info.run_id
+        other_id = store.create_run("0", "tester", 0, "r2", []).info.run_id
+        downgrade(db, "0005")
+        with db.write() as conn:
+            for rid in (run_id, other_id):
+                conn.execute(t.latest_metrics.insert().values(run_uuid=rid, key="acc", value=0.9, timestamp=5, step=1))
+            series = dict(conn.execute(sa.select(t.latest_metrics.c.run_uuid, t.latest_metrics.c.series_id)).all())
+            points = [(0, 1, 0.5), (0, 1, 0.5), (0, 1, 0.5), (0, 1, None), (0, 1, None), (0, 2, 0.5), (1, 5, 0.9)]
+            rows = [{"series_id": series[run_id], "step": s, "timestamp": ts, "value": v} for s, ts, v in points]
+            rows += [{"series_id": series[other_id], "step": 0, "timestamp": 1, "value": 0.5}]
+            rows += [{"series_id": series[run_id], "step": 1, "timestamp": 5, "value": 0.9}]
+            conn.execute(t.metrics.insert(), rows)
+        assert upgrade(db) == HEAD_REVISION
+        history = store.get_metric_history(run_id, "acc", 100, None).items
+        got = [(m.step, m.timestamp, None if m.value != m.value else m.value) for m in history]
+        assert sorted(got, key=repr) == sorted([(0, 1, 0.5), (0, 1, None), (0, 2, 0.5), (1, 5, 0.9)], key=repr)
+        assert len(store.get_metric_history(other_id, "acc", 100, None).items) == 1
+        assert store.get_run(run_id).data.metrics == {"acc": 0.9}
+    finally:
+        db.dispose()

@@ -190,9 +190,12 @@ class PromotionContract:
         assert not hasattr(hook, "secret")  # write-only
         assert registry.get_webhook(hook.webhook_id) == hook
         other = registry.create_webhook("chat", "http://chat.local/x", ["model_version.stage_changed"])
+        # Dockyard's own event round-trips whole (the remote client asks the server for it)
+        assert other.events == ("model_version.stage_changed",) and registry.get_webhook(other.webhook_id) == other
         first = registry.list_webhooks(max_results=1)
         rest = registry.list_webhooks(max_results=5, page_token=first.next_page_token)
         assert [w.webhook_id for w in [*first, *rest]] == [hook.webhook_id, other.webhook_id]
+        assert [*rest][-1].events == ("model_version.stage_changed",)
         changed = registry.update_webhook(hook.webhook_id, status="DISABLED", events=["model_version.created"])
         assert (changed.status, changed.events, changed.url) == (
             WebhookStatus.DISABLED,

@@ -135,3 +135,39 @@ def test_the_secret_is_encrypted_in_the_database_and_in_no_response(server: Serv
     assert stored.startswith(PREFIX) and SECRET not in stored
     assert (server.root / KEY_FILE).is_file()  # generated next to the SQLite file
     httpx2.delete(f"{api}/{webhook_id}")
+
+
+def test_dockyard_only_events_do_not_break_the_official_client(client: MlflowClient, server: Server) -> None:
+    """MLflow's client cannot parse ``model_version.stage_changed`` (nor a webhook without events): it sees
+    each webhook's MLflow events, and no webhook that has only Dockyard's; Dockyard's parameter brings them
+    back."""
+    import httpx2
+
+    api = f"{server.url}/api/2.0/mlflow/webhooks"
+    mixed_events = [
+        {"entity": "MODEL_VERSION", "action": "CREATED"},
+        {"entity": "MODEL_VERSION", "action": "STAGE_CHANGED"},
+    ]
+    url = "http://127.0.0.1:9/hook"
+    mixed = httpx2.post(api, json={"name": "mixed", "url": url, "events": mixed_events})
+    only = httpx2.post(api, json={"name": "only-extra", "url": url, "events": ["model_version.stage_changed"]})
+    assert mixed.status_code == only.status_code == 200, (mixed.text, only.text)
+    mixed_id, only_id = mixed.json()["webhook"]["webhook_id"], only.json()["webhook"]["webhook_id"]
+    assert "STAGE_CHANGED" not in mixed.text  # the answer to a request that did not ask for extras
+    assert only.json()["webhook"]["events"] == mixed_events[1:]  # nothing of MLflow's to show: whole
+
+    listed = {w.webhook_id: w for w in client.list_webhooks()}
+    assert listed[mixed_id].events == [WebhookEvent("model_version", "created")]
+    assert only_id not in listed
+    assert [w.webhook_id for w in client.list_webhooks(max_results=1)] in ([], [mixed_id])  # a short page
+    assert client.get_webhook(mixed_id).events == [WebhookEvent("model_version", "created")]
+    renamed = client.update_webhook(mixed_id, description="still mixed")
+    assert renamed.events == [WebhookEvent("model_version", "created")]
+
+    asked = {"include_dockyard_events": "true"}
+    got = httpx2.get(f"{api}/{mixed_id}", params=asked).json()["webhook"]["events"]
+    assert {"entity": "MODEL_VERSION", "action": "STAGE_CHANGED"} in got and len(got) == 2  # kept by the update
+    everything = httpx2.get(api, params=asked).json()["webhooks"]
+    assert [w["events"] for w in everything if w["webhook_id"] == only_id] == [mixed_events[1:]]
+    for webhook_id in (mixed_id, only_id):
+        client.delete_webhook(webhook_id)

@@ -217,3 +217,50 @@ def test_request_bytes_in_flight_are_capped_with_503() -> None:
         assert client.post("/invocations", json={"dataframe_records": [{"x": 1}]}).status_code == 200  # fits
         memory.held = 0
         assert client.post("/invocations", json=body).status_code == 200
+
+
+class ParamRecorder(Stub):
+    """A :class:`Stub` that keeps the params each predict call received."""
+
+    def __init__(self, signature: Any) -> None:
+        super().__init__("1")
+        self.signature = signature
+        self.received: list[Any] = []
+
+    def predict(self, data: Any, params: Any = None) -> Any:
+        self.received.append(params)
+        return super().predict(data, params)
+
+
+@pytest.mark.parametrize("declares", [True, False], ids=["params-schema", "no-params-schema"])
+def test_undeclared_params_are_ignored_with_a_warning_header_and_one_log_line(
+    declares: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MLflow's scoring server warns about a param the signature does not declare and predicts without it
+    (every param, for a model whose signature declares none); Dockyard names them in a header and logs once."""
+    from dockyard.models import ColSpec, ModelSignature, ParamSchema, ParamSpec, Schema
+
+    schema = ParamSchema([ParamSpec("k", "long", 1)]) if declares else None
+    recorder = ParamRecorder(ModelSignature(Schema([ColSpec("long", "x")]), None, schema))
+    with TestClient(create_scoring_app(ServedModel(recorder, "x"))) as client:  # type: ignore[arg-type]
+        caplog.set_level("WARNING", logger="dockyard.serving")
+        body = {"dataframe_records": [{"x": 1}], "params": {"k": 2, "top_p": 0.9, "b\r\nSet-Cookie: y": 1}}
+        answer = client.post("/invocations", json=body)
+        assert answer.status_code == 200, answer.text
+        names = "b\\r\\nSet-Cookie: y, " + ("top_p" if declares else "k, top_p")  # escaped, on one line
+        warning = f"ignored params not in the model's signature: {names}"
+        assert answer.headers["x-dockyard-warning"] == warning
+        assert "set-cookie" not in answer.headers  # a name cannot write a header of its own
+        assert recorder.received == ([{"k": 2}] if declares else [None])
+        assert [r.getMessage().endswith(warning) for r in caplog.records if r.levelname == "WARNING"] == [True]
+
+        caplog.clear()
+        v2 = {"inputs": [{"name": "x", "shape": [1], "datatype": "INT64", "data": [1]}], "parameters": {"zz": 1}}
+        answer = client.post("/v2/models/model/infer", json=v2)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["x-dockyard-warning"] == "ignored params not in the model's signature: zz"
+        assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+
+        caplog.clear()
+        declared_only = client.post("/invocations", json={"dataframe_records": [{"x": 1}]})
+        assert "x-dockyard-warning" not in declared_only.headers and not caplog.records

@@ -135,16 +135,23 @@ def test_signature_mismatch_is_400_naming_the_column(client: httpx2.Client, payl
         (b'{"inputs": {}, "instances": []}', "application/json", "exactly one of"),
         (b'{"dataframe_split": {"columns": ["x", "k"], "data": [[1.0]]}}', "application/json", "row 0"),
         (b'{"inputs": {"x": [1.0], "k": [1]}, "params": [1]}', "application/json", "params"),
-        (b'{"inputs": {"x": [1.0], "k": [1]}, "params": {"nope": 1}}', "application/json", "nope"),
         (b'x,k\n1.0,1\n"2,1\n', "text/csv", "not valid CSV"),
         (b"", "text/csv", "empty"),
     ],
-    ids=["truncated-json", "bare-list", "two-formats", "short-row", "params-list", "unknown-param", "csv", "empty"],
+    ids=["truncated-json", "bare-list", "two-formats", "short-row", "params-list", "csv", "empty"],
 )
 def test_malformed_requests_are_400(client: httpx2.Client, content: bytes, content_type: str, words: str) -> None:
     response = client.post("/invocations", content=content, headers={"content-type": content_type})
     assert response.status_code == 400, response.text
     assert words in response.json()["message"]
+
+
+def test_an_undeclared_param_is_ignored_with_a_warning_header(client: httpx2.Client) -> None:
+    response = invoke(client, {"inputs": {"x": [1.0], "k": [1]}, "params": {"nope": 1, "sleep": 0}})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": [3.0]}
+    assert response.headers["x-dockyard-warning"] == "ignored params not in the model's signature: nope"
+    assert "x-dockyard-warning" not in invoke(client, {"inputs": {"x": [1.0], "k": [1]}}).headers
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "application/json; format=pandas-split", ""])

@@ -260,6 +260,59 @@ class TrackingContract:
         assert math.isnan(tracking.get_metric_history(run_id, "nan").items[0].value)
         assert tracking.get_metric_history(run_id, "ninf").items[0].value == -math.inf
 
+    def test_an_exact_duplicate_metric_point_is_stored_once(self, tracking: Any) -> None:
+        """As in MLflow, whose log_model re-sends the run's metrics: same key, value, timestamp and step."""
+        run_id = _run(tracking)
+        point = Metric("loss", 0.5, 100, 0)
+        tracking.log_batch(run_id, metrics=[point, point])  # twice in one call
+        tracking.log_batch(run_id, metrics=[point])  # again in another call
+        tracking.log_metric(run_id, "loss", 0.5, timestamp=100, step=0)
+        history = tracking.get_metric_history(run_id, "loss").items
+        assert [(m.step, m.timestamp, m.value) for m in history] == [(0, 100, 0.5)]
+        assert tracking.get_run(run_id).data.metrics == {"loss": 0.5}
+
+    def test_duplicate_nan_and_infinite_points_are_stored_once(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        points = [Metric("nan", math.nan, 1, 0), Metric("inf", math.inf, 1, 0), Metric("ninf", -math.inf, 1, 0)]
+        tracking.log_batch(run_id, metrics=points + points)
+        tracking.log_batch(run_id, metrics=points)
+        for key in ("nan", "inf", "ninf"):
+            assert len(tracking.get_metric_history(run_id, key).items) == 1, key
+        assert math.isnan(tracking.get_run(run_id).data.metrics["nan"])
+
+    def test_points_re_sent_with_a_model_id_are_not_doubled_in_the_run(self, tracking: Any) -> None:
+        """MLflow 3's log_model: the run's points again, each with the new model's id."""
+        run_id = _run(tracking)
+        tracking.log_batch(run_id, metrics=[Metric("acc", 0.9, 100, 0), Metric("acc", 0.95, 200, 1)])
+        model = tracking.create_logged_model("0", name="m", source_run_id=run_id)
+        tracking.log_batch(
+            run_id, metrics=[Metric("acc", 0.9, 100, 0, model_id=model.model_id), Metric("acc", 0.95, 200, 1)]
+        )
+        history = tracking.get_metric_history(run_id, "acc").items
+        assert [(m.step, m.value) for m in history] == [(0, 0.9), (1, 0.95)]
+        assert tracking.get_run(run_id).data.metrics == {"acc": 0.95}
+        assert [(m.key, m.value) for m in tracking.get_logged_model(model.model_id).metrics] == [("acc", 0.9)]
+
+    def test_points_differing_in_value_timestamp_or_step_are_all_kept(self, tracking: Any) -> None:
+        run_id = _run(tracking)
+        tracking.log_batch(
+            run_id,
+            metrics=[
+                Metric("m", 1.0, 100, 0),
+                Metric("m", 2.0, 100, 0),  # another value
+                Metric("m", 1.0, 101, 0),  # another timestamp
+                Metric("m", 1.0, 100, 1),  # another step
+                Metric("m", math.nan, 100, 0),  # NaN beside a number
+            ],
+        )
+        tracking.log_metric(run_id, "m", 3.0, timestamp=100, step=0)
+        tracking.log_batch(run_id, metrics=[Metric("other", 1.0, 100, 0)])  # same point, another key
+        history = tracking.get_metric_history(run_id, "m").items
+        got = sorted((m.step, m.timestamp, -1.0 if math.isnan(m.value) else m.value) for m in history)
+        assert got == [(0, 100, -1.0), (0, 100, 1.0), (0, 100, 2.0), (0, 100, 3.0), (0, 101, 1.0), (1, 100, 1.0)]
+        assert len(tracking.get_metric_history(run_id, "other").items) == 1
+        assert tracking.get_run(run_id).data.metrics["m"] == 1.0  # latest: highest step
+
     def test_metric_history_pages(self, tracking: Any) -> None:
         run_id = _run(tracking)
         for start in range(0, 250, 50):

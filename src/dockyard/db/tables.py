@@ -7,7 +7,8 @@ Metrics are designed for volume. ``latest_metrics`` holds one row per (run, key)
 (``series_id``, a small integer) and its latest value, kept current on every write so that searches and
 run views never scan the points. ``metrics`` holds the points themselves as integers and a double,
 keyed by ``series_id`` instead of repeating the run id and key on every row (MLflow's composite primary
-key over five columns grew to 11 GiB at 100M rows). NaN is stored as NULL; +-inf as themselves.
+key over five columns grew to 11 GiB at 100M rows). NaN is stored as NULL; +-inf as themselves. A point
+is unique per series: an exact duplicate (step, timestamp, value) is not stored again.
 """
 
 from __future__ import annotations
@@ -110,6 +111,19 @@ metrics = sa.Table(
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("value", sa.Double),  # NULL means NaN
     sa.Index("ix_metrics_series_step", "series_id", "step", "timestamp"),
+    # An exact duplicate point (MLflow 3's log_model re-sends the run's metrics) is stored once, as in
+    # MLflow; inserts skip it with ON CONFLICT DO NOTHING. NULLs (NaN) are distinct in a unique index,
+    # so NaN points get their own partial one.
+    sa.Index("ux_metrics_point", "series_id", "step", "timestamp", "value", unique=True),
+    sa.Index(
+        "ux_metrics_nan_point",
+        "series_id",
+        "step",
+        "timestamp",
+        unique=True,
+        sqlite_where=sa.text("value IS NULL"),
+        postgresql_where=sa.text("value IS NULL"),
+    ),
 )
 
 datasets = sa.Table(

@@ -36,6 +36,11 @@ def _clean(body: dict[str, Any]) -> dict[str, Any]:
     return {k: x for k, x in body.items() if x is not None}
 
 
+# Dockyard's own webhook events (model_version.stage_changed) reach only a client that asks for them (MLflow's
+# client cannot parse them); this one always asks, so a webhook's events round-trip whole.
+_EXTRAS: dict[str, Any] = {wire.INCLUDE_DOCKYARD_EVENTS: True}
+
+
 class RemoteRegistryService:
     """Registry calls against a server at ``base_url``; ``http`` may be any httpx2-compatible client
     (the tests pass Starlette's TestClient). Alias moves, stage transitions and deletions send this
@@ -323,14 +328,16 @@ class RemoteRegistryService:
             "description": description,
             "secret": secret,
             "status": status,
+            **_EXTRAS,
         }
         return wire.decode_webhook(self._call("POST", "/webhooks", body, idempotent=False)["webhook"])
 
     def get_webhook(self, webhook_id: str) -> Webhook:
-        return wire.decode_webhook(self._call("GET", self._webhook_path(webhook_id), {})["webhook"])
+        return wire.decode_webhook(self._call("GET", self._webhook_path(webhook_id), dict(_EXTRAS))["webhook"])
 
     def list_webhooks(self, max_results: int = 100, page_token: str | None = None) -> Page[Webhook]:
-        out = self._call("GET", "/webhooks", {"max_results": max_results, "page_token": page_token or None})
+        body = {"max_results": max_results, "page_token": page_token or None, **_EXTRAS}
+        out = self._call("GET", "/webhooks", body)
         return Page([wire.decode_webhook(w) for w in out.get("webhooks", [])], out.get("next_page_token", ""))
 
     def update_webhook(
@@ -350,6 +357,7 @@ class RemoteRegistryService:
             "events": None if events is None else [wire.encode_webhook_event(e) for e in events],
             "secret": secret,
             "status": status,
+            **_EXTRAS,
         }
         return wire.decode_webhook(self._call("PATCH", self._webhook_path(webhook_id), body)["webhook"])
 

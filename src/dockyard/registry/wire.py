@@ -153,6 +153,22 @@ def decode_event(d: dict[str, Any]) -> RegistryEvent:
 # ---------------------------------------------------------------------------------------- webhooks
 # MLflow's webhooks.proto: an event is {"entity": "MODEL_VERSION", "action": "CREATED"} (enum names);
 # Dockyard's own model_version.stage_changed is {"entity": "MODEL_VERSION", "action": "STAGE_CHANGED"}.
+# MLflow's client refuses a whole answer that holds an event outside its own set (its enums and its
+# entity/action pairs), and a webhook without events, so an MLflow-facing answer carries only MLflow's
+# events and its lists leave out a webhook that has none; Dockyard's extras go to a client that asks with
+# INCLUDE_DOCKYARD_EVENTS (Dockyard's own remote client always does).
+
+MLFLOW_WEBHOOK_EVENTS = frozenset(
+    {
+        "registered_model.created",
+        "model_version.created",
+        "model_version_tag.set",
+        "model_version_tag.deleted",
+        "model_version_alias.created",
+        "model_version_alias.deleted",
+    }
+)
+INCLUDE_DOCKYARD_EVENTS = "include_dockyard_events"
 
 
 def encode_webhook_event(event: str) -> dict[str, str]:
@@ -168,20 +184,37 @@ def decode_webhook_event(d: Any) -> str:
     return f"{str(d['entity']).lower()}.{str(d['action']).lower()}"
 
 
-def encode_webhook(w: Webhook) -> dict[str, Any]:
-    """MLflow's ``Webhook`` message without its ``secret``: the entity has none, and no response carries it."""
+def encode_webhook(w: Webhook, *, dockyard_events: bool = True) -> dict[str, Any]:
+    """MLflow's ``Webhook`` message without its ``secret``: the entity has none, and no response carries it.
+    With ``dockyard_events=False`` (what MLflow's clients get) only MLflow's events are listed; a webhook
+    with none of them keeps all its events (MLflow's client cannot represent it either way, and a list
+    leaves it out: :func:`has_mlflow_events`).
+
+    >>> events = ("model_version.created", "model_version.stage_changed")
+    >>> hook = Webhook("w1", "ci", "https://ci.example/h", events, 0, 0)
+    >>> [e["action"] for e in encode_webhook(hook)["events"]]
+    ['CREATED', 'STAGE_CHANGED']
+    >>> [e["action"] for e in encode_webhook(hook, dockyard_events=False)["events"]]
+    ['CREATED']
+    """
+    events = w.events if dockyard_events else [e for e in w.events if e in MLFLOW_WEBHOOK_EVENTS] or w.events
     return drop_empty(
         {
             "webhook_id": w.webhook_id,
             "name": w.name,
             "description": w.description,
             "url": w.url,
-            "events": [encode_webhook_event(e) for e in w.events],
+            "events": [encode_webhook_event(e) for e in events],
             "status": w.status.value,
             "creation_timestamp": w.creation_timestamp,
             "last_updated_timestamp": w.last_updated_timestamp,
         }
     )
+
+
+def has_mlflow_events(w: Webhook) -> bool:
+    """Whether MLflow's client can read ``w``: at least one of its events is MLflow's."""
+    return any(e in MLFLOW_WEBHOOK_EVENTS for e in w.events)
 
 
 def decode_webhook(d: dict[str, Any]) -> Webhook:

@@ -19,7 +19,8 @@ CSV, or a body that cannot be decoded at all; 415 for another content type), che
 500 with the error envelope; a request over ``timeout`` seconds answers 504. All are per request: the
 server keeps serving. Each answer carries ``X-Dockyard-Model-Version`` (and ``X-Dockyard-Model-Id``)
 naming the version that produced it, ``X-Request-Id`` and the security headers of
-:mod:`dockyard.core.asgi`.
+:mod:`dockyard.core.asgi`. Params the model's signature does not declare are ignored, as MLflow ignores
+them: the answer names them in ``X-Dockyard-Warning`` and one WARNING line is logged for the request.
 
 The request bodies held at once (read, decoded, waiting for or in a predict call) are capped at
 ``max_inflight_bytes`` (``DOCKYARD_MAX_INFLIGHT_BYTES``): a request that would pass the cap is answered
@@ -47,7 +48,15 @@ from dockyard.core.errors import BadRequest, DockyardError, PredictionFailed, Pr
 from dockyard.serving.batching import Batcher
 from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
-from dockyard.serving.payloads import Inputs, decode_request, encode_predictions, parse_json
+from dockyard.serving.payloads import (
+    WARNING_HEADER,
+    Inputs,
+    decode_request,
+    drop_undeclared_params,
+    encode_predictions,
+    ignored_params_warning,
+    parse_json,
+)
 from dockyard.serving.predlog import Entry, PredictionLog
 
 if TYPE_CHECKING:
@@ -158,16 +167,21 @@ class Scorer:
         return self.options.model_name or self.holder.current.name or "model"
 
     async def _score(
-        self, body: bytes, content_type: str, decode: Decode, encode: Encode
+        self, body: bytes, content_type: str, decode: Decode, encode: Encode, ignored: list[str]
     ) -> tuple[bytes, ServedModel | None, int, BaseException | None]:
+        """Decode, predict, encode; the names of the params dropped as undeclared go into ``ignored``."""
+        current = self.holder.current
         try:
-            inputs = decode(body, content_type, self.holder.current.input_schema)
+            inputs = decode(body, content_type, current.input_schema)
         except DockyardError:
             raise
         except RecursionError:  # JSON nested past the parser's depth
             raise BadRequest("the request body nests deeper than this server decodes") from None
         except Exception as exc:  # whatever the decoders did not foresee, the body alone caused it
             raise BadRequest(f"the request body could not be decoded ({type(exc).__name__})") from exc
+        # MLflow's scoring server warns about params the signature does not declare and predicts without
+        # them; so does this one (the warning is a response header and a log line).
+        ignored.extend(drop_undeclared_params(inputs, current.predictor.signature))
         outcome = await self.batcher.submit(inputs)
         if outcome.error is not None or outcome.model is None:
             return b"", outcome.model, 0, outcome.error
@@ -184,11 +198,12 @@ class Scorer:
         model: ServedModel | None = None
         rows = 0
         error: DockyardError | None = None
+        ignored: list[str] = []
         reservation = self.memory.reservation()
         try:
             body = await read_body(request, self.options.max_request_bytes, reservation)
             content, model, rows, failure = await asyncio.wait_for(
-                self._score(body, content_type, decode, encode), self.options.timeout
+                self._score(body, content_type, decode, encode, ignored), self.options.timeout
             )
             if failure is not None:
                 raise failure
@@ -206,6 +221,10 @@ class Scorer:
             reservation.release()
         model = model or self.holder.current
         headers = {"x-dockyard-model-version": model.label, "x-dockyard-model-id": model.model_id or ""}
+        if ignored:
+            warning = ignored_params_warning(ignored)
+            headers[WARNING_HEADER.lower()] = warning
+            logger.warning("request %s: %s", request_id(request.scope), warning)
         if error is not None:
             content = json.dumps(error_body(error), separators=(",", ":")).encode()
             status = error.http_status

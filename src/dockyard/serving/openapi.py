@@ -53,13 +53,17 @@ def _request_schema(model: ServedModel) -> dict[str, Any]:
     schema = model.input_schema
     if schema is None:
         return {"type": "object", "description": "The model has no signature: any of the formats is accepted."}
-    params: dict[str, Any] = {"type": "object"}
+    # Undeclared params are ignored (with a warning header), not refused, as MLflow does: no
+    # additionalProperties: false.
+    params: dict[str, Any] = {
+        "type": "object",
+        "description": "Params the signature does not declare are ignored (named in X-Dockyard-Warning).",
+    }
     signature = model.predictor.signature
     if signature is not None and signature.params is not None:
         params["properties"] = {
             p.name: {**_JSON_TYPES.get(p.type, {}), "default": p.default} for p in signature.params.specs
         }
-        params["additionalProperties"] = False
     if schema.is_tensor:
         tensors = list(schema.specs)
         if schema.has_names:

@@ -33,7 +33,7 @@ except ImportError:  # pragma: no cover - the plain json module does the same, s
     _orjson = None
 
 if TYPE_CHECKING:
-    from dockyard.models.signature import Schema
+    from dockyard.models.signature import ModelSignature, Schema
 
 FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 CONTENT_TYPES = ("application/json", "text/csv")
@@ -59,6 +59,7 @@ class Inputs:
     columns: tuple[str, ...] | None = None
     records: list[list[Any]] | None = None
     request_id: str | None = None  # the Open Inference Protocol's "id", echoed in the answer
+    ignored_params: tuple[str, ...] = ()  # params the signature does not declare, dropped (drop_undeclared_params)
 
     def frame(self) -> Any:
         """The table as a DataFrame (built from the JSON rows on first use)."""
@@ -306,3 +307,49 @@ def encode_predictions(predictions: Any) -> bytes:
         except TypeError:  # integers beyond 64 bits: the standard encoder writes them
             pass
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+# ---------------------------------------------------------------------- params the model does not declare
+
+WARNING_HEADER = "X-Dockyard-Warning"
+_WARNING_MAX = 512  # characters of names in the header: a request may send thousands of names
+
+
+def drop_undeclared_params(inputs: Inputs, signature: ModelSignature | None) -> tuple[str, ...]:
+    """MLflow's rule: a param the model's signature does not declare is ignored, not refused (every param,
+    when the signature declares none, or there is no signature). Drops them from ``inputs.params`` and
+    returns their names, sorted (also kept in ``inputs.ignored_params``).
+
+    >>> from dockyard.models import ModelSignature, ParamSchema, ParamSpec, Schema, ColSpec
+    >>> sig = ModelSignature(Schema([ColSpec("double", "x")]), None, ParamSchema([ParamSpec("k", "long", 1)]))
+    >>> item = Inputs(None, {"k": 2, "top_p": 0.9, "a": 1})
+    >>> drop_undeclared_params(item, sig), item.params
+    (('a', 'top_p'), {'k': 2})
+    >>> drop_undeclared_params(item, None), item.params
+    (('k',), None)
+    """
+    if not inputs.params:
+        return ()
+    declared = set() if signature is None or signature.params is None else {s.name for s in signature.params.specs}
+    ignored = tuple(sorted(k for k in inputs.params if k not in declared))
+    if ignored:
+        inputs.params = {k: v for k, v in inputs.params.items() if k in declared} or None
+        inputs.ignored_params = ignored
+    return ignored
+
+
+def ignored_params_warning(names: tuple[str, ...] | list[str]) -> str:
+    """The ``X-Dockyard-Warning`` value (and the log line) for ignored params: printable ASCII whatever the
+    names hold (JSON escapes; a header cannot carry a line break), cut to a bounded length.
+
+    >>> ignored_params_warning(["a", "b"])
+    "ignored params not in the model's signature: a, b"
+    >>> ignored_params_warning(["x\\r\\nSet-Cookie: y", "é"])
+    "ignored params not in the model's signature: x\\\\r\\\\nSet-Cookie: y, \\\\u00e9"
+    >>> ignored_params_warning([f"p{i}" for i in range(1000)]).endswith("(1000 in all)")
+    True
+    """
+    text = ", ".join(json.dumps(str(n), ensure_ascii=True)[1:-1] for n in names)
+    if len(text) > _WARNING_MAX:
+        text = f"{text[:_WARNING_MAX].rstrip(', ')}... ({len(names)} in all)"
+    return f"ignored params not in the model's signature: {text}"

@@ -45,8 +45,12 @@ def insert(conn: sa.Connection, run_id: str, metrics: list[Metric], *, is_sqlite
             (run_id, *chunk),
         )
         series.update(rows.all())
+    # An exact duplicate of a stored point (MLflow 3's log_model re-sends the run's metrics), or of an
+    # earlier point of this batch, hits a unique index on the point and is skipped, as in MLflow.
+    # Without a conflict target, DO NOTHING covers both indexes: values and NaN (NULL) points.
     conn.exec_driver_sql(
-        f"INSERT INTO metrics (series_id, step, timestamp, value) VALUES ({mark}, {mark}, {mark}, {mark})",  # noqa: S608  only the driver's parameter marker is interpolated; values are bound
+        "INSERT INTO metrics (series_id, step, timestamp, value) "  # noqa: S608  only the driver's parameter marker is interpolated; values are bound
+        f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT DO NOTHING",
         [(series[m.key], m.step, m.timestamp, None if m.value != m.value else m.value) for m in metrics],
     )
 

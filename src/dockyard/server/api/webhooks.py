@@ -1,7 +1,14 @@
 """``/mlflow/webhooks`` (MLflow 3.3+'s webhook API): create, list, get, update, delete and test the
 webhooks that receive registry events. The secret is write-only: it is never sent back (and is stored
 encrypted). A test answers the receiver's status and the time taken, never its response body.
-Destinations are checked by the registry (public addresses unless allowed)."""
+Destinations are checked by the registry (public addresses unless allowed).
+
+Dockyard's own events (``model_version.stage_changed``) are not in MLflow's enums, and MLflow's client
+fails to parse any answer that holds one (or a webhook without events). Unless the request sets
+``include_dockyard_events`` (a query parameter of a GET, a body field otherwise), as Dockyard's own client
+does, a webhook in an answer lists only its MLflow events, and a list leaves out a webhook that has only
+Dockyard's (create, get and update answer such a webhook whole: it is not MLflow's to read). The webhook
+itself keeps all its events and receives them either way."""
 
 from __future__ import annotations
 
@@ -15,8 +22,12 @@ from dockyard.server.http import Params, page_response
 LIST_DEFAULT = 100
 
 
-def _webhook(webhook: Any) -> dict[str, Any]:
-    return {"webhook": wire.encode_webhook(webhook)}
+def _extras(p: Params) -> bool:
+    return p.boolean(wire.INCLUDE_DOCKYARD_EVENTS)
+
+
+def _webhook(webhook: Any, p: Params) -> dict[str, Any]:
+    return {"webhook": wire.encode_webhook(webhook, dockyard_events=_extras(p))}
 
 
 def _events(p: Params) -> list[str] | None:
@@ -33,7 +44,8 @@ def create(ctx: ServerContext, p: Params) -> dict[str, Any]:
             description=p.string("description"),
             secret=p.string("secret"),
             status=p.string("status") or "ACTIVE",
-        )
+        ),
+        p,
     )
 
 
@@ -41,11 +53,17 @@ def list_webhooks(ctx: ServerContext, p: Params) -> dict[str, Any]:
     page = registry(ctx).list_webhooks(
         max_results=p.integer("max_results", default=LIST_DEFAULT), page_token=p.string("page_token")
     )
-    return page_response("webhooks", [wire.encode_webhook(w) for w in page.items], page.next_page_token)
+    extras = _extras(p)
+    # A page may come out shorter than max_results (even empty, with a next_page_token): MLflow's clients
+    # follow the token, and the next page stays where it was.
+    webhooks = [
+        wire.encode_webhook(w, dockyard_events=extras) for w in page.items if extras or wire.has_mlflow_events(w)
+    ]
+    return page_response("webhooks", webhooks, page.next_page_token)
 
 
 def get(ctx: ServerContext, p: Params) -> dict[str, Any]:
-    return _webhook(registry(ctx).get_webhook(p.string("webhook_id", required=True)))
+    return _webhook(registry(ctx).get_webhook(p.string("webhook_id", required=True)), p)
 
 
 def update(ctx: ServerContext, p: Params) -> dict[str, Any]:
@@ -58,7 +76,8 @@ def update(ctx: ServerContext, p: Params) -> dict[str, Any]:
             events=_events(p) or None,
             secret=p.string("secret"),
             status=p.string("status") or None,
-        )
+        ),
+        p,
     )
 
 
