@@ -7,8 +7,7 @@ API tokens are 256-bit random secrets: a SHA-256 of the secret is enough at rest
 
 >>> from dockyard.db import Database, upgrade
 >>> db = Database("sqlite://")
->>> upgrade(db)
-'0005'
+>>> revision = upgrade(db)
 >>> from dockyard.server.auth.store import SqlAuthStore
 >>> auth = AuthService(SqlAuthStore(db))
 >>> auth.create_user("ada", "correct horse battery").username
