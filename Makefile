@@ -11,7 +11,7 @@ PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe 
 # pip-compile lists the project itself (its extras refer to it): the lock holds only its dependencies.
 DROP_SELF := $(PY) requirements/drop_self.py
 
-.PHONY: test test-fast test-latest demo lint lock dist bench bench-server bench-models clean
+.PHONY: chromium test test-fast test-latest demo lint lock dist bench bench-server bench-models clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ $(VENV)/.installed-demo: requirements/demo.txt pyproject.toml | $(PY)
 	[ -f $(VENV)/.installed-all ] || $(SELF)
 	touch $@
 
-test: $(VENV)/.installed-all
+# The web UI's tests drive Debian's Chromium (Playwright's own browser download needs internet access).
+chromium:
+	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
+test: $(VENV)/.installed-all chromium
 	$(PY) -m pytest
 
 # The inner loop: unit and contract tests on SQLite; no servers, Spark, torch, MLflow or PostgreSQL.
