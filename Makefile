@@ -11,7 +11,7 @@ PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe 
 # pip-compile lists the project itself (its extras refer to it): the lock holds only its dependencies.
 DROP_SELF := $(PY) requirements/drop_self.py
 
-.PHONY: chromium test test-fast test-latest demo lint lock dist bench bench-server bench-models clean
+.PHONY: chromium test test-fast test-latest demo lint lock dist bench bench-server bench-models soak clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,17 @@ $(VENV)/.installed-demo: requirements/demo.txt pyproject.toml | $(PY)
 chromium:
 	command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
-test: $(VENV)/.installed-all chromium
-	$(PY) -m pytest
+# The compatibility suite (tests/compat) runs a real `mlflow server` beside Dockyard's: the full mlflow
+# package, in its own environment and from its own lock (its pins differ from the project's).
+MLFLOW_VENV := .venv-mlflow
+$(MLFLOW_VENV)/.installed: requirements/mlflow-server.txt
+	rm -rf $(MLFLOW_VENV)
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/mlflow-server.txt
+	touch $@
+
+test: $(VENV)/.installed-all $(MLFLOW_VENV)/.installed chromium
+	DOCKYARD_TEST_MLFLOW_PYTHON=$(CURDIR)/$(MLFLOW_VENV)/bin/python $(PY) -m pytest
 
 # The inner loop: unit and contract tests on SQLite; no servers, Spark, torch, MLflow or PostgreSQL.
 test-fast: $(VENV)/.installed-all
@@ -61,6 +70,7 @@ lock: $(VENV)/.installed-all
 	$(PIP_COMPILE) --upgrade --extra all --extra dev -o requirements/dev.txt pyproject.toml
 	$(PIP_COMPILE) --upgrade --extra demo -c requirements/dev.txt -o requirements/demo.txt requirements/build.in pyproject.toml
 	$(DROP_SELF) requirements/dev.txt requirements/demo.txt
+	$(PIP_COMPILE) --upgrade -o requirements/mlflow-server.txt requirements/mlflow-server.in
 
 # The wheel and the sdist, into dist/.
 dist: $(VENV)/.installed-all
@@ -76,5 +86,10 @@ bench-server: $(VENV)/.installed-all
 bench-models: $(VENV)/.installed-all
 	$(PY) benchmarks/model_bench.py --write-results
 
+# 64 clients against 2 workers on PostgreSQL for 10 minutes: p99 latency and memory (docs/operations.md).
+soak: $(VENV)/.installed-all
+	[ -n "$$SOAK_DB" ] || createdb dockyard_soak 2>/dev/null || true
+	$(PY) benchmarks/load_bench.py --backend $${SOAK_DB:-postgresql:///dockyard_soak} --workers 2 --clients 64 --seconds 600 --write-results
+
 clean:
-	rm -rf $(VENV) .venv-latest .dockyard dist
+	rm -rf $(VENV) $(MLFLOW_VENV) .venv-latest .dockyard dist

@@ -67,7 +67,7 @@ def main() -> None:
             result = train(lr=lr, epochs=30, seed=7)
             print(f"run {run.info.run_id} lr={lr}: valid_acc={result['valid_acc']:.3f}")
 
-    runs = dockyard.search_runs(order_by=["metrics.valid_acc DESC"])
+    runs = dockyard.search_runs(order_by=["metrics.valid_acc DESC"], output_format="list")
     best = runs[0]
     client = dockyard.Client()
     history = client.get_metric_history(best.info.run_id, "valid_loss")

@@ -141,18 +141,28 @@ def pytest_report_header(config: pytest.Config) -> str:
 # `slow` or `postgres` are heavy wherever they are.
 HEAVY_MODULES = (  # node id prefixes: modules, or one test
     "tests/server/",
+    "tests/compat/",
     "tests/integrations/test_spark.py",
     "tests/serving/test_server_process.py",
     "tests/serving/test_alias_following.py",
     "tests/serving/test_light.py",
+    "tests/packaging/test_fresh_venv.py",
+    "tests/packaging/test_onnx.py",
     "tests/models/test_mlflow_interop.py",
     "tests/models/flavors/test_onnx_pytorch.py",
     "tests/demo/test_run.py",
+    "tests/demo/test_pages.py",
     "tests/test_examples.py",
+    "tests/compat_scripts/",
     "tests/tracking/test_durability.py",
     "tests/tracking/test_reproduce.py",
     "tests/cli/test_reproduce.py",
     "tests/cli/test_serve.py::test_serve_with_two_workers",
+    "tests/delivery/test_ci_example.py",
+    "tests/delivery/test_validate.py",
+    "tests/delivery/test_monitor.py",
+    "tests/cli/test_validate.py",
+    "tests/reliability/",  # real servers killed, databases restarted, disks filled, the API fuzzed
 )
 
 
@@ -161,6 +171,8 @@ LIGHT_MODULES = (
     "tests/server/auth/test_service.py",
     "tests/server/auth/test_permissions.py",
     "tests/server/test_api.py",
+    "tests/server/test_compat_routes.py",
+    "tests/reliability/test_properties.py",  # hypothesis properties of the parsers, in process
 )
 
 

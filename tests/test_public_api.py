@@ -59,6 +59,11 @@ def test_all_lists_exactly_the_public_names() -> None:
         "get_tracking_uri",
         "last_active_run",
         "list_artifacts",
+        "load_table",
+        "log_image",
+        "log_table",
+        "artifacts",
+        "entities",
         "log_artifact",
         "log_artifacts",
         "log_dict",
@@ -88,6 +93,8 @@ def test_all_lists_exactly_the_public_names() -> None:
         "datasets",
         "optuna",
         "spark_udf",
+        "validate",
+        "evaluate",
     }
     assert set(dockyard.__all__) == expected
     for name in dockyard.__all__:

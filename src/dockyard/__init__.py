@@ -35,15 +35,18 @@ _EXPORTS: dict[str, str] = {
         "get_tracking_uri",
         "last_active_run",
         "list_artifacts",
+        "load_table",
         "log_artifact",
         "log_artifacts",
         "log_dict",
         "log_figure",
+        "log_image",
         "log_input",
         "log_metric",
         "log_metrics",
         "log_param",
         "log_params",
+        "log_table",
         "log_text",
         "search_experiments",
         "search_runs",
@@ -69,6 +72,12 @@ _EXPORTS.update(
         "errors": "dockyard.errors",
         "data": "dockyard.tracking.datasets",
         "register_model": "dockyard.lifecycle.model_logging",
+        # Model delivery: validation recorded for the registry's gates, and mlflow.evaluate's twin.
+        "validate": "dockyard.delivery.validation",
+        "evaluate": "dockyard.delivery.evaluation",
+        # MLflow's mlflow.artifacts and mlflow.entities modules.
+        "artifacts": "dockyard.artifacts",
+        "entities": "dockyard.entities",
         "autolog": "dockyard.integrations.autologging",
         "datasets": "dockyard.datasets",
         "optuna": "dockyard.optuna",
@@ -103,10 +112,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from dockyard import artifacts as artifacts
     from dockyard import datasets as datasets
+    from dockyard import entities as entities
     from dockyard import errors as errors
     from dockyard import optuna as optuna
     from dockyard.core.config import Settings as Settings
+    from dockyard.delivery.evaluation import evaluate as evaluate
+    from dockyard.delivery.validation import validate as validate
     from dockyard.integrations.autologging import autolog as autolog
     from dockyard.integrations.spark import spark_udf as spark_udf
     from dockyard.lifecycle.client import Client as Client

@@ -112,7 +112,8 @@ def test_every_command_takes_tracking_uri() -> None:
 
     # `server` and `ui` serve a store rather than use one: they take --backend-store-uri instead.
     commands = [c for c in leaves(main) if c.name not in ("server", "ui")]
-    # db 2, experiments 5, runs 5, models 11 + webhooks 5, serve, predict, demo, users 5, tokens 3, permissions 3
-    assert len(commands) == 42
+    # db 5, experiments 5, runs 5, models 11 + webhooks 5 + gate 5, serve, predict, demo, users 5, tokens 3,
+    # permissions 3, gc, package, validate, monitor
+    assert len(commands) == 54
     for command in commands:
         assert any("--tracking-uri" in p.opts for p in command.params), command.name

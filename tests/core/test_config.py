@@ -79,8 +79,21 @@ def test_model_cache(base: Path) -> None:
 
 
 def test_unknown_variables_are_ignored(base: Path) -> None:
-    env = {"DOCKYARD_NOT_A_SETTING": "x", "MLFLOW_TRACKING_URI": PG}
+    env = {"DOCKYARD_NOT_A_SETTING": "x", "MLFLOW_EXPERIMENT_NAME": "x"}
     assert Settings.from_env(env, cwd=base) == Settings.from_env({}, cwd=base)
+
+
+def test_mlflow_tracking_uri_is_read_when_dockyard_s_is_unset(base: Path) -> None:
+    assert Settings.from_env({"MLFLOW_TRACKING_URI": "http://tracking:5000"}, cwd=base).tracking_uri == (
+        "http://tracking:5000"
+    )
+    both = {"MLFLOW_TRACKING_URI": "http://tracking:5000", "DOCKYARD_TRACKING_URI": PG}
+    assert (
+        Settings.from_env(both, cwd=base).tracking_uri == Settings.from_env({"DOCKYARD_TRACKING_URI": PG}).tracking_uri
+    )
+    # MLflow's file store and hosted schemes are MLflow's own: left alone.
+    for value in ("file:./mlruns", "./mlruns", "databricks"):
+        assert Settings.from_env({"MLFLOW_TRACKING_URI": value}, cwd=base) == Settings.from_env({}, cwd=base)
 
 
 def test_settings_is_frozen(base: Path) -> None:

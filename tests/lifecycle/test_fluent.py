@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -283,23 +284,42 @@ def test_log_input_pandas_numpy_parquet(store: Path, tmp_path: Path) -> None:
         dockyard.log_input(object())
 
 
-def test_search_runs_lists_and_frames(store: Path) -> None:
+def test_search_runs_gives_a_frame_by_default_and_a_list_when_asked(store: Path) -> None:
     pytest.importorskip("pandas")
     dockyard.set_experiment("search")
     for lr in (0.1, 0.2, 0.3):
         with dockyard.start_run():
             dockyard.log_param("lr", lr)
             dockyard.log_metric("acc", lr * 2)
-    runs = dockyard.search_runs(filter_string="metrics.acc > 0.3", order_by=["metrics.acc DESC"])
-    assert [r.data.params["lr"] for r in runs] == ["0.3", "0.2"]
-    frame = dockyard.search_runs(output="pandas", order_by=["params.lr"])
-    assert list(frame["params.lr"]) == ["0.1", "0.2", "0.3"]
-    assert {"run_id", "status", "metrics.acc", "tags.mlflow.runName"} <= set(frame.columns)
+    frame = dockyard.search_runs(filter_string="metrics.acc > 0.3", order_by=["metrics.acc DESC"])
+    assert list(frame["params.lr"]) == ["0.3", "0.2"]
+    assert list(frame.columns[:6]) == ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
+    assert {"metrics.acc", "tags.mlflow.runName"} <= set(frame.columns)
+    assert "UTC" in str(frame["start_time"].dtype)
+    runs = dockyard.search_runs(order_by=["params.lr"], output_format="list")
+    assert [r.data.params["lr"] for r in runs] == ["0.1", "0.2", "0.3"]
+    # Dockyard's older spelling keeps working: output="runs" is the list, output="pandas" the frame.
+    assert {r.info.run_id for r in dockyard.search_runs(output="runs")} == {r.info.run_id for r in runs}
+    assert len(dockyard.search_runs(output="pandas")) == 3
     by_name = dockyard.search_runs(experiment_names=["search"], output_format="list")
     assert len(by_name) == 3
-    assert dockyard.search_runs(experiment_ids=["0"]) == []
+    assert dockyard.search_runs(experiment_ids=["0"], output_format="list") == []
+    assert dockyard.search_runs(experiment_ids=["0"]).empty
+    assert len(dockyard.search_runs(search_all_experiments=True)) == 3
     with pytest.raises(InvalidParameter, match="no experiment named"):
         dockyard.search_runs(experiment_names=["nope"])
+    with pytest.raises(InvalidParameter, match="output_format must be 'pandas' or 'list'"):
+        dockyard.search_runs(output_format="csv")
+    with pytest.raises(InvalidParameter, match="disagree"):
+        dockyard.search_runs(output="runs", output_format="pandas")
+
+
+def test_search_runs_without_pandas_gives_the_list(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with dockyard.start_run():
+        pass
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    runs = dockyard.search_runs(experiment_ids=["0"])
+    assert isinstance(runs, list) and len(runs) == 1
 
 
 def test_set_experiment(store: Path) -> None:
@@ -337,5 +357,5 @@ def test_switching_tracking_uri_flushes_first(tmp_path: Path) -> None:
     dockyard.log_metric("m", 1.0)
     dockyard.end_run()
     dockyard.set_tracking_uri(str(tmp_path / "two.db"))
-    assert dockyard.search_runs() == []
+    assert dockyard.search_runs(output_format="list") == []
     assert dockyard.Client(str(tmp_path / "one.db")).get_run(run.info.run_id).data.metrics == {"m": 1.0}

@@ -10,11 +10,11 @@ from dockyard.core.errors import InvalidParameter
 from dockyard.models import requirements as reqs
 
 
-def test_inferred_requirements_are_the_runtime_and_pinned_packages() -> None:
+def test_inferred_requirements_are_the_pinned_packages_and_no_dockyard_runtime() -> None:
     lines = reqs.model_requirements(["numpy", "scipy"])
-    assert lines[0] == f"dockyard[serve]=={__version__}"
-    assert lines[1:] == [reqs.pinned("numpy"), reqs.pinned("scipy")]
+    assert lines == [reqs.pinned("numpy"), reqs.pinned("scipy")]
     assert all("==" in line for line in lines)
+    assert reqs.runtime_requirement() == f"dockyard[serve]=={__version__}" not in lines
 
 
 def test_local_version_labels_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,7 +24,7 @@ def test_local_version_labels_are_dropped(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_extra_requirements_add_and_override() -> None:
     lines = reqs.model_requirements(["numpy"], extra_pip_requirements=["numpy<3", "requests==2.0"])
-    assert lines[1:] == ["numpy<3", "requests==2.0"]
+    assert lines == ["numpy<3", "requests==2.0"]
 
 
 def test_pip_requirements_replace_everything(tmp_path: Path) -> None:

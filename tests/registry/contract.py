@@ -26,7 +26,6 @@ from dockyard.core.errors import (
     RegisteredModelNotFound,
     ResourceAlreadyExists,
     ResourceNotFound,
-    RunNotFound,
 )
 from dockyard.models.digest import DIGEST_TAG, FILES_TAG, directory_files, manifest_digest
 from dockyard.registry.entities import ModelVersionStatus, RegistryEventKind, Stage
@@ -138,9 +137,13 @@ class RegistryContract:
         assert registry.get_model_version_download_uri("m", 1) == f"{run.info.artifact_uri}/model"
         assert registry.create_model_version("m", "/data/model").version == 2
         assert registry.get_model_version_download_uri("m", 2) == "/data/model"
-        with pytest.raises(RunNotFound):
-            registry.create_model_version("m", "runs:/0123456789abcdef/model")
-        assert registry.get_registered_model("m").latest_versions[0].version == 2
+        # A run this store does not know (logged on another server) is kept as given, as MLflow keeps it;
+        # a run_id other than the source's is refused with MLflow's message.
+        ghost = registry.create_model_version("m", "runs:/0123456789abcdef/model", run_id="0123456789abcdef")
+        assert (ghost.version, ghost.run_id) == (3, "0123456789abcdef")
+        with pytest.raises(InvalidParameter, match="The run_id request parameter must identify the resource"):
+            registry.create_model_version("m", "runs:/0123456789abcdef/model", run_id=run.info.run_id)
+        assert registry.get_registered_model("m").latest_versions[0].version == 3
 
     def test_create_version_from_a_logged_model(self, registry: Any, tracking: Any) -> None:
         run = tracking.create_run("0", user_id="tester")

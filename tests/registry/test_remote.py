@@ -20,6 +20,7 @@ from dockyard.tracking.remote import RemoteTrackingService
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore
 from registry.contract import RegistryContract
+from registry.contract_gates import GatesContract
 from registry.contract_promotion import PromotionContract
 
 
@@ -49,7 +50,7 @@ def registry(http: Any) -> RemoteRegistryService:
     return RemoteRegistryService("http://testserver", http=http, retries=0)
 
 
-class TestRemoteService(RegistryContract, PromotionContract):
+class TestRemoteService(RegistryContract, PromotionContract, GatesContract):
     pass
 
 

@@ -14,6 +14,7 @@ from dockyard.registry.sql_store import SqlRegistryStore
 from dockyard.tracking.service import TrackingService
 from dockyard.tracking.sql_store import SqlTrackingStore
 from registry.contract import RegistryContract
+from registry.contract_gates import GatesContract
 from registry.contract_promotion import PromotionContract
 
 
@@ -34,7 +35,7 @@ def registry(db: Database, tracking: TrackingService) -> Any:
     return RegistryService(SqlRegistryStore(db), tracking=tracking)
 
 
-class TestLocalService(RegistryContract, PromotionContract):
+class TestLocalService(RegistryContract, PromotionContract, GatesContract):
     pass
 
 

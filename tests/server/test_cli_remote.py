@@ -27,4 +27,4 @@ def test_runs_list_and_show_through_a_server(tmp_path: Path) -> None:
         assert shown.exit_code == 0 and "remote-run" in shown.output and "0.91" in shown.output
         missing = runner.invoke(main, ["runs", "show", "f" * 32, "--tracking-uri", server.url])
         assert missing.exit_code == 1
-        assert missing.output.strip() == f"Error: Run '{'f' * 32}' not found"
+        assert missing.output.strip() == f"Error: Run with id={'f' * 32} not found"

@@ -28,6 +28,8 @@ from dockyard.core.errors import (
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     LifecycleStage,
     LoggedModelStatus,
     Metric,
@@ -151,6 +153,20 @@ class TrackingContract:
                 view_type="ALL", max_results=2, order_by=["name"], page_token=page.next_page_token
             )
         assert seen == sorted(["Default", "e0", "e1", "e2", "e3", "e4"])
+
+    def test_experiment_run_stats_count_active_runs_and_the_latest_start(self, tracking: Any) -> None:
+        busy, empty = tracking.create_experiment("busy"), tracking.create_experiment("empty")
+        for start in (1000, 3000, 2000):
+            tracking.create_run(busy, start_time=start)
+        tracking.delete_run(tracking.create_run(busy, start_time=9000).info.run_id)
+        stats = tracking.experiment_run_stats([empty, busy])
+        assert [(s.experiment_id, s.run_count, s.last_run_start_time) for s in stats] == [
+            (empty, 0, None),
+            (busy, 3, 3000),
+        ]
+        assert tracking.experiment_run_stats(["123456789"])[0].run_count == 0  # no such experiment: no runs
+        with pytest.raises(ExperimentNotFound):
+            tracking.experiment_run_stats(["not-an-id"])
 
     # ------------------------------------------------------------------ runs
 
@@ -591,6 +607,42 @@ class TrackingContract:
             [exp_id], max_results=2, order_by=["name"], page_token=page.next_page_token
         )
         assert [m.name for m in rest.items] == ["c"] and not rest.next_page_token
+
+    def test_search_logged_models_on_datasets(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("model-datasets")
+        run_id = _run(tracking, exp_id)
+        ids = {}
+        for name, dataset, acc in (("a", "train", 0.7), ("b", "eval", 0.9), ("c", None, None)):
+            ids[name] = tracking.create_logged_model(exp_id, name=name).model_id
+            if dataset is not None:
+                metric = Metric("acc", acc, 1, 0, model_id=ids[name], dataset_name=dataset, dataset_digest="d")
+                tracking.log_batch(run_id, metrics=[metric])
+
+        def names(datasets: list[DatasetRef], filter_string: str | None = None) -> list[str]:
+            page = tracking.search_logged_models([exp_id], filter_string, ["name"], datasets=datasets)
+            return [m.name for m in page.items]
+
+        assert names([DatasetRef("train", "d")]) == ["a"]
+        assert names([DatasetRef("train", "d"), DatasetRef("eval", "d")]) == ["a", "b"]
+        assert names([DatasetRef("train", "other")]) == []
+        assert names([DatasetRef("train")]) == []  # no digest: metrics logged without one, as in MLflow
+        assert names([DatasetRef("eval", "d")], "metrics.acc > 0.8") == ["b"]
+        assert names([DatasetRef("train", "d")], "metrics.acc > 0.8") == []
+
+    def test_search_datasets(self, tracking: Any) -> None:
+        exp_id = tracking.create_experiment("dataset-summaries")
+        run_id = _run(tracking, exp_id)
+        for name, context in (("train", "training"), ("test", "evaluation"), ("train", "other")):
+            dataset = Dataset(name, f"{name}-digest", "local", "{}")
+            tracking.log_inputs(run_id, [DatasetInput(dataset, {"mlflow.data.context": context})])
+        assert sorted(tracking.search_datasets([exp_id]), key=lambda s: s.name) == [
+            DatasetSummary(exp_id, "test", "test-digest", "evaluation"),
+            DatasetSummary(exp_id, "train", "train-digest", "training"),
+        ]
+        with pytest.raises(InvalidParameter, match="at least one experiment_id"):
+            tracking.search_datasets([])
+        with pytest.raises(InvalidParameter, match="more than 20 experiment_ids"):
+            tracking.search_datasets([str(i) for i in range(21)])
 
     # ------------------------------------------------------------------ Dockyard extensions
 

@@ -92,7 +92,7 @@ def test_without_psutil_nothing_is_created(store: Path, monkeypatch: pytest.Monk
     with pytest.raises(MissingExtra, match=r"dockyard\[system-metrics\]"):
         dockyard.start_run(log_system_metrics=True)
     assert dockyard.active_run() is None
-    assert dockyard.search_runs(experiment_ids=["0"]) == []
+    assert dockyard.search_runs(experiment_ids=["0"], output_format="list") == []
 
 
 def test_a_failing_sample_is_raised_at_end_run_and_the_run_still_ends(

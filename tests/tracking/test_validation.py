@@ -400,14 +400,14 @@ def test_max_results_within_cap(value: int, cap: int) -> None:
 def test_max_results_over_cap(value: int, cap: int) -> None:
     with pytest.raises(InvalidParameter) as info:
         check_max_results(value, cap)
-    assert info.value.message == f"max_results {value} is over the limit of {cap}"
+    assert info.value.message == f"Invalid value {value} for parameter 'max_results' supplied. It must be at most {cap}"
 
 
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (0, "max_results must be at least 1, got 0"),
-        (-10, "max_results must be at least 1, got -10"),
+        (0, "Invalid value 0 for parameter 'max_results' supplied. It must be a positive integer"),
+        (-10, "Invalid value -10 for parameter 'max_results' supplied. It must be a positive integer"),
         ("10", "max_results must be an integer, got str '10'"),
         (2.5, "max_results must be an integer, got float 2.5"),
         (None, "max_results must be an integer, got NoneType None"),
@@ -425,7 +425,9 @@ def test_max_results_accepts_numpy_and_integral_float() -> None:
 
 
 def test_max_results_custom_field() -> None:
-    with pytest.raises(InvalidParameter, match=r"^page_size 101 is over the limit of 100$"):
+    with pytest.raises(
+        InvalidParameter, match=r"^Invalid value 101 for parameter 'page_size' supplied. It must be at most 100$"
+    ):
         check_max_results(101, 100, field="page_size")
 
 

@@ -70,9 +70,10 @@ def check_artifact_path(path: str | os.PathLike[str] | None, *, field: str = "ar
     unified = path.replace("\\", "/")
     if unified.startswith("/"):
         raise InvalidArtifactPath(f"{field} {path!r}: absolute paths are not allowed")
-    if _DRIVE.match(unified):
-        raise InvalidArtifactPath(f"{field} {path!r}: Windows drive paths are not allowed")
     parts = [part for part in unified.split("/") if part not in ("", ".")]
+    # Checked on the first kept part, so "./C:x" is refused like "C:x" (the normal form stays a fixed point).
+    if _DRIVE.match(unified) or (parts and _DRIVE.match(parts[0])):
+        raise InvalidArtifactPath(f"{field} {path!r}: Windows drive paths are not allowed")
     if ".." in parts:
         raise InvalidArtifactPath(f"{field} {path!r}: '..' components are not allowed")
     return "/".join(parts)

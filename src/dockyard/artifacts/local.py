@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import os
 import re
 import secrets
@@ -39,7 +40,7 @@ from typing import BinaryIO
 from urllib.parse import unquote
 
 from dockyard.artifacts.base import FileInfo, check_artifact_path
-from dockyard.core.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter
+from dockyard.core.errors import ArtifactNotFound, InvalidArtifactPath, InvalidParameter, StoreUnavailable
 
 __all__ = ["LocalArtifactStore", "path_from_file_uri"]
 
@@ -82,6 +83,24 @@ def path_from_file_uri(uri: str) -> str:
 
 def _is_tmp(name: str) -> bool:
     return name.startswith(_TMP_PREFIX)
+
+
+# A full disk or quota: the store cannot take the write now, and will when space is freed (503, retried).
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+@contextlib.contextmanager
+def _space_errors() -> Iterator[None]:
+    """A write that fails for lack of space raises StoreUnavailable naming the store, not a bare OSError."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _NO_SPACE:
+            raise StoreUnavailable(
+                f"the artifact store is full ({exc.strerror or 'no space left'}): nothing was written; "
+                "retry once space is freed"
+            ) from exc
+        raise
 
 
 class LocalArtifactStore:
@@ -136,7 +155,8 @@ class LocalArtifactStore:
         self._locate(rel_dir, field)  # before creating anything: a symlinked parent must not escape
         target = self.root / rel_dir if rel_dir else self.root
         try:
-            os.makedirs(target, exist_ok=True)
+            with _space_errors():
+                os.makedirs(target, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
             raise InvalidArtifactPath(f"{field} {rel_dir!r}: a component of the path is a file") from None
         return target
@@ -146,9 +166,10 @@ class LocalArtifactStore:
             raise InvalidArtifactPath(f"{field} {rel!r}: is a directory")
         tmp = dest.parent / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
         # os.open honours the umask, so the artifact gets the usual permissions (mkstemp would give 0600).
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with _space_errors():
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with _space_errors(), os.fdopen(fd, "wb") as fh:
                 fill(fh)
             os.replace(tmp, dest)
         except BaseException:
@@ -310,9 +331,11 @@ class LocalArtifactStore:
         if dest.is_dir():
             raise InvalidArtifactPath(f"artifact_file {rel!r}: is a directory")
         tmp = directory / f"{_TMP_PREFIX}{secrets.token_hex(8)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        with _space_errors():
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         try:
-            with os.fdopen(fd, "wb") as fh:
+            # The caller's writes raise here too (thrown in at the yield), so a full disk is named as such.
+            with _space_errors(), os.fdopen(fd, "wb") as fh:
                 yield fh
             os.replace(tmp, dest)
         except BaseException:

@@ -1,5 +1,5 @@
 """The ``dockyard`` command line: ``db``, ``experiments``, ``runs``, ``models``, ``server``, ``ui``, ``serve``,
-``predict``, ``demo``, and the accounts of a server run with auth: ``users``, ``tokens``, ``permissions``.
+``predict``, ``package``, ``demo``, and the accounts of a server run with auth: ``users``, ``tokens``, ``permissions``.
 
 Every command takes ``--tracking-uri``; without it the store is the one ``DOCKYARD_TRACKING_URI``
 names, else ``./.dockyard/dockyard.db``. A Dockyard error (an unknown run id, a bad filter, ...) or a
@@ -16,13 +16,17 @@ from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup
 from dockyard.cli.db import db
 from dockyard.cli.demo import demo
 from dockyard.cli.experiments import experiments
+from dockyard.cli.gc import gc
 from dockyard.cli.models import models
+from dockyard.cli.monitor import monitor_command
+from dockyard.cli.package import package
 from dockyard.cli.predict import predict
 from dockyard.cli.reproduce import reproduce_run
 from dockyard.cli.runs import runs
 from dockyard.cli.serve import serve
 from dockyard.cli.server import server, ui
 from dockyard.cli.users import permissions, tokens, users
+from dockyard.cli.validate import validate_command
 
 __all__ = ["DockyardGroup", "main"]
 
@@ -44,8 +48,12 @@ main.add_command(models)
 main.add_command(server)
 main.add_command(ui)
 main.add_command(serve)
+main.add_command(package)
 main.add_command(predict)
 main.add_command(demo)
+main.add_command(gc)
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(permissions)
+main.add_command(validate_command)
+main.add_command(monitor_command)

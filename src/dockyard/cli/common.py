@@ -8,6 +8,7 @@ so ``dockyard --help`` and ``dockyard --version`` stay fast.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -106,19 +107,33 @@ def build_client(tracking_uri: str | None) -> Client:
     return client
 
 
-def run_uvicorn(app: Any, build: Callable[[], Any], *, host: str, port: int, workers: int, log_level: str) -> None:
+def run_uvicorn(
+    app: Any,
+    build: Callable[[], Any],
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    sock: socket.socket | None = None,
+) -> None:
     """Run ``app`` with uvicorn in this process; with ``workers > 1``, each worker process calls ``build``
-    for its own app instead (``build`` must pickle)."""
+    for its own app instead (``build`` must pickle). ``sock``: a socket already bound to the address
+    (``cli.startup.listen``), so a busy port failed before anything was printed."""
     import uvicorn
 
     common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
-    if workers == 1:
-        uvicorn.Server(uvicorn.Config(app, **common)).run()
-        return
-    from uvicorn.supervisors import Multiprocess
+    try:
+        if workers == 1:
+            uvicorn.Server(uvicorn.Config(app, **common)).run(sockets=None if sock is None else [sock])
+            return
+        from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(build, factory=True, workers=workers, **common)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+        config = uvicorn.Config(build, factory=True, workers=workers, **common)
+        Multiprocess(config, sockets=[sock or config.bind_socket()]).run()
+    finally:
+        if sock is not None:
+            sock.close()  # the server is done with it (closing twice is harmless)
 
 
 def collect(fetch: Callable[[int, str | None], Any], max_results: int, page_limit: int) -> tuple[list[Any], bool]:

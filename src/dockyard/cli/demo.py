@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, tracking_uri_option
@@ -42,7 +44,7 @@ def demo(
     except ImportError as exc:
         raise MissingExtra(exc.name or "optuna", "demo") from None
     import dockyard
-    from dockyard.demo.run import ALIAS, EXPERIMENT, MODEL_NAME, DemoConfig, run_demo
+    from dockyard.demo.run import ALIAS, EXPERIMENT, MODEL_NAME, UI_URL, DemoConfig, page_links, run_demo
 
     settings = build_settings(tracking_uri)
     dockyard.set_tracking_uri(settings.tracking_uri)
@@ -52,16 +54,27 @@ def demo(
     console.print()
     console.print(f"[bold]Created[/] in {settings.tracking_uri}:")
     console.print(
-        f"  experiment {EXPERIMENT!r}: run {result.parent_run_id} with the baseline, the search and its trials"
+        f"  experiment {EXPERIMENT!r} (id {result.experiment_id}): run {result.parent_run_id} with the baseline,"
+        " the search and its trials"
     )
     console.print(f"  {MODEL_NAME} version {result.version}; @{ALIAS} is version {result.champion}")
-    console.print("[bold]Browse it[/]:")
-    console.print("  dockyard ui                                # then open http://127.0.0.1:5000")
+    remote = settings.tracking_uri.startswith(("http://", "https://"))
+    if remote:  # a dockyard server: its pages are already up
+        base = settings.tracking_uri
+        console.print("[bold]See it[/] in the server's web UI:")
+    else:
+        base = UI_URL
+        # `dockyard ui` reads DOCKYARD_TRACKING_URI like this command; name the store when it came from --tracking-uri.
+        store = f"DOCKYARD_TRACKING_URI={shlex.quote(settings.tracking_uri)} " if tracking_uri else ""
+        console.print(f"[bold]See it[/] in the web UI: run `{store}dockyard ui`, then open")
+    links = page_links(result, base)
+    width = max(len(url) for _what, url in links)
+    for what, url in links:
+        console.print(f"  {url:<{width}}  [dim]{what}[/]")
+    console.print("[bold]Or[/] on the command line:")
     console.print(f"  dockyard runs list --experiment-name {EXPERIMENT}")
     console.print(f"  dockyard models versions {MODEL_NAME}")
     console.print(f"  dockyard models history {MODEL_NAME} --alias {ALIAS}")
     if result.version > 1:
         console.print(f"  dockyard models diff {MODEL_NAME} {result.version - 1} {result.version}")
     console.print(f"  dockyard serve models:/{MODEL_NAME}@{ALIAS}")
-    # The web pages are not built yet; `dockyard ui` serves the store's MLflow-compatible API.
-    console.print("  dockyard ui   # this store's API on http://127.0.0.1:5000, for MLflow's client and UI")

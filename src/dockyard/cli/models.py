@@ -1,9 +1,9 @@
 """``dockyard models``: the model registry from the command line.
 
 ``list``, ``show``, ``versions``, ``register``, ``alias``, ``delete`` and ``history`` are here;
-``promote``, ``rollback``, ``lineage`` and ``diff`` in :mod:`dockyard.cli.models_promotion`, and the
-``webhooks`` group in :mod:`dockyard.cli.webhooks`. The registry is the one ``DOCKYARD_REGISTRY_URI``
-names, else the tracking store (``--tracking-uri``).
+``promote``, ``rollback``, ``lineage`` and ``diff`` in :mod:`dockyard.cli.models_promotion`, the
+``webhooks`` group in :mod:`dockyard.cli.webhooks` and the ``gate`` group in :mod:`dockyard.cli.gates`.
+The registry is the one ``DOCKYARD_REGISTRY_URI`` names, else the tracking store (``--tracking-uri``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import click
 from dockyard.cli import output
 from dockyard.cli.common import CONTEXT_SETTINGS, DockyardGroup, build_client, collect, tracking_uri_option
 from dockyard.cli.experiments import parse_tags
+from dockyard.cli.gates import gate
 from dockyard.cli.models_promotion import diff, lineage, promote, rollback
 from dockyard.cli.registry_output import (
     build_registry,
@@ -36,7 +37,7 @@ max_results_option = click.option(
 
 @click.group("models", cls=DockyardGroup, context_settings=CONTEXT_SETTINGS)
 def models() -> None:
-    """Registered models: versions, aliases, promotion and rollback, lineage, diffs, webhooks."""
+    """Registered models: versions, aliases, promotion and rollback, gates, lineage, diffs, webhooks."""
 
 
 @models.command("list", context_settings=CONTEXT_SETTINGS)
@@ -233,5 +234,5 @@ def history(name: str, alias_name: str | None, max_results: int, as_json: bool, 
     output.emit(out, events_table(out, events))
 
 
-for command in (promote, rollback, lineage, diff, webhooks):
+for command in (promote, rollback, lineage, diff, webhooks, gate):
     models.add_command(command)

@@ -3,6 +3,7 @@ versions came from and how two of them differ."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -27,6 +28,18 @@ STAGES = click.Choice(["None", "Staging", "Production", "Archived"], case_sensit
 @click.option("--alias", "alias_name", metavar="ALIAS", help="Point this alias at VERSION (e.g. champion).")
 @click.option("--stage", type=STAGES, help="Also move VERSION to this stage.")
 @click.option("--archive-existing", is_flag=True, help="Archive the versions already in --stage.")
+@click.option(
+    "--validate",
+    "run_validate",
+    is_flag=True,
+    help="Validate VERSION first (the gate's rules and any --rule, on --data) and promote only if it passes.",
+)
+@click.option("--data", type=click.Path(path_type=Path), metavar="FILE", help="With --validate: the labelled data.")
+@click.option("--target", metavar="COLUMN", help="With --validate: the column holding the labels.")
+@click.option("--rule", "rules", multiple=True, metavar="RULE", help="With --validate: another rule (repeatable).")
+@click.option(
+    "--force", is_flag=True, help="Promote past a failing gate (needs --reason; audited; MANAGE on a server)."
+)
 @reason_option
 @json_option
 @tracking_uri_option
@@ -36,15 +49,26 @@ def promote(
     alias_name: str | None,
     stage: str | None,
     archive_existing: bool,
+    run_validate: bool,
+    data: Path | None,
+    target: str | None,
+    rules: tuple[str, ...],
+    force: bool,
     reason: str | None,
     as_json: bool,
     tracking_uri: str | None,
 ) -> None:
-    """Move an alias (and optionally the stage) to VERSION, which must be READY; one recorded change."""
+    """Move an alias (and optionally the stage) to VERSION, which must be READY; one recorded change.
+
+    A gate on the alias or stage refuses a version without a passing validation; --validate runs it first."""
     if alias_name is None and stage is None:
         raise click.UsageError("give --alias, --stage or both")
+    if force and not reason:
+        raise click.UsageError("--force needs --reason (it is written to the audit history)")
+    if run_validate:
+        _validate_first(name, version, alias_name, stage, data, target, rules, tracking_uri, force=force)
     promoted = build_registry(tracking_uri).promote(
-        name, version, alias=alias_name, stage=stage, reason=reason, archive_existing=archive_existing
+        name, version, alias=alias_name, stage=stage, reason=reason, archive_existing=archive_existing, force=force
     )
     what = " and ".join(
         part
@@ -55,6 +79,47 @@ def promote(
         if part
     )
     echo_version(promoted, as_json, f"Promoted {name} version {promoted.version}: {what}.")
+
+
+def _validate_first(
+    name: str,
+    version: str,
+    alias_name: str | None,
+    stage: str | None,
+    data: Path | None,
+    target: str | None,
+    rules: tuple[str, ...],
+    tracking_uri: str | None,
+    *,
+    force: bool,
+) -> None:
+    """``promote --validate``: run the validation the gate asks for; a failure stops here (exit 1)."""
+    from dockyard.cli.validate import print_result, run_validation
+
+    if data is None or target is None:
+        raise click.UsageError("--validate needs --data and --target")
+    targets = {g.target for g in build_registry(tracking_uri).get_gates(name)}
+    gate = next((t for t in (alias_name, stage.capitalize() if stage else None) if t and t in targets), None)
+    if gate is None and not rules:
+        raise click.UsageError(f"model {name} has no gate on {alias_name or stage}: give --rule to validate against")
+    result = run_validation(
+        f"models:/{name}/{version}",
+        data=data,
+        target=target,
+        rules=rules,
+        baseline=None,
+        task=None,
+        gate=gate,
+        output_dir=None,
+        record=True,
+        latency_rows=50,
+        allow_pickle=False,
+        tracking_uri=tracking_uri,
+    )
+    print_result(result)
+    if not result.passed and not force:
+        click.echo(f"Not promoted: version {version} failed {'; '.join(r.rule for r in result.failed)}.", err=True)
+        click.get_current_context().exit(1)
 
 
 @click.command("rollback", context_settings=CONTEXT_SETTINGS)

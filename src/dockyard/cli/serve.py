@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 import gc
+import tempfile
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_settings, run_uvicorn, tracking_uri_option
+from dockyard.cli.startup import listen
 from dockyard.core.errors import DockyardError, MissingExtra
 
 if TYPE_CHECKING:
@@ -147,6 +149,8 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
         app = build_app(options) if workers == 1 else None  # load before listening: fail here
     except DockyardError as exc:
         raise click.ClickException(exc.message) from None
+    sock = listen(host, port)  # a busy port fails here, before the banner
+    port = sock.getsockname()[1]
     s = options.serving
     batching = f"batches up to {s.max_batch_size} rows" if s.max_batch_size > 1 else "no batching"
     click.echo(
@@ -154,7 +158,15 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
         f"({workers} worker{'s' if workers != 1 else ''}, {batching}, timeout {s.timeout:g} s)",
         err=True,
     )
-    run_uvicorn(app, functools.partial(build_app, options), host=host, port=port, workers=workers, log_level=log_level)
+    if workers == 1:
+        build = functools.partial(build_app, options)
+        run_uvicorn(app, build, host=host, port=port, workers=1, log_level=log_level, sock=sock)
+        return
+    # The workers publish their figures here, so a scrape of /metrics answers for all of them.
+    with tempfile.TemporaryDirectory(prefix="dockyard-serve-metrics-") as shared:
+        options = replace(options, serving=replace(options.serving, metrics_dir=shared))
+        build = functools.partial(build_app, options)
+        run_uvicorn(app, build, host=host, port=port, workers=workers, log_level=log_level, sock=sock)
 
 
 @click.command("serve", context_settings=CONTEXT_SETTINGS)
@@ -224,6 +236,20 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
     help="Size at which a prediction log file is rotated.",
 )
 @click.option(
+    "--monitor",
+    is_flag=True,
+    help="Keep a rolling window of the inputs and export drift gauges per feature on /metrics (needs a "
+    "training profile).",
+)
+@click.option(
+    "--monitor-window",
+    type=click.IntRange(1, 1_000_000),
+    default=1000,
+    show_default=True,
+    metavar="ROWS",
+    help="With --monitor: the rows per feature the drift gauges are computed over.",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -246,6 +272,8 @@ def serve(
     prediction_log: str | None,
     prediction_log_format: str,
     prediction_log_max_mb: float,
+    monitor: bool,
+    monitor_window: int,
     log_level: str,
     allow_pickle: bool,
     trusted_types: tuple[str, ...],
@@ -273,5 +301,6 @@ def serve(
         prediction_log_format=prediction_log_format,
         follow_interval=follow_interval,
         model_threads=model_threads,
+        monitor_window=monitor_window if monitor else 0,
     )
     run_server(ServeOptions(model_uri, settings, serving, tuple(trusted_types)), host, port, workers, log_level)

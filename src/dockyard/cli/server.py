@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import functools
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from dockyard.cli.common import CONTEXT_SETTINGS, run_uvicorn
+from dockyard.cli.common import CONTEXT_SETTINGS, one_line, run_uvicorn
+from dockyard.cli.startup import DatabaseUnreachable, listen, require_writable, require_writable_file
 from dockyard.core.config import Settings, normalize_tracking_uri
-from dockyard.core.errors import DockyardError, MissingExtra
+from dockyard.core.errors import DockyardError, MissingExtra, StoreUnavailable
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -35,6 +37,7 @@ class ServerOptions:
     serve_artifacts: bool
     auth: bool = False  # sign-in and permissions (server.auth)
     default_permission: str = "READ"  # what users may do where they hold no grant
+    metrics_dir: str | None = None  # with --workers N: the folder the workers share their /metrics figures in
 
 
 def build_app(options: ServerOptions) -> Starlette:
@@ -45,6 +48,7 @@ def build_app(options: ServerOptions) -> Starlette:
     from dockyard.registry.service import RegistryService
     from dockyard.registry.sql_store import SqlRegistryStore
     from dockyard.server.app import create_app
+    from dockyard.server.metrics import ServerMetrics
     from dockyard.tracking.service import TrackingService
     from dockyard.tracking.sql_store import SqlTrackingStore
 
@@ -70,7 +74,10 @@ def build_app(options: ServerOptions) -> Starlette:
         from dockyard.server.auth.store import SqlAuthStore
 
         auth = AuthService(SqlAuthStore(db), default_permission=Permission.parse(options.default_permission))
-    return create_app(options.settings, tracking=tracking, artifacts=artifacts, registry=registry, auth=auth)
+    metrics = ServerMetrics(pool=db.pool_status, shared_dir=options.metrics_dir)
+    return create_app(
+        options.settings, tracking=tracking, artifacts=artifacts, registry=registry, auth=auth, metrics=metrics
+    )
 
 
 def _options(
@@ -188,11 +195,19 @@ def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level
         import uvicorn  # noqa: F401  (missing: fail before opening the database)
     except ImportError:
         raise MissingExtra("uvicorn", "server") from None
+    check_folders(options)
     try:
         app = served_app(options)  # opens and migrates the database: fail here, before listening
         generated = _first_admin(app, options)
+    except StoreUnavailable as exc:
+        # The driver's words (hidden from API callers) help the operator who started the server.
+        cause = getattr(exc.__cause__, "orig", None) or exc.__cause__
+        detail = f" ({one_line(str(cause))})" if cause is not None and str(cause).strip() else ""
+        raise DatabaseUnreachable(one_line(exc.message) + detail) from None
     except DockyardError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(one_line(exc.message)) from None
+    sock = listen(host, port)  # a busy port fails here, before the banner
+    port = sock.getsockname()[1]
     if generated:
         click.echo(
             f"Created the first admin, 'admin', with the password {generated} (shown this once: change it with "
@@ -218,7 +233,26 @@ def _serve(options: ServerOptions, host: str, port: int, workers: int, log_level
     )
     # A walk of the whole destination: in the background, so a big one does not delay the start.
     threading.Thread(target=remove_stale_uploads, args=(options,), name="dockyard-stale-uploads", daemon=True).start()
-    run_uvicorn(app, functools.partial(served_app, options), host=host, port=port, workers=workers, log_level=log_level)
+    if workers == 1:
+        build = functools.partial(served_app, options)
+        run_uvicorn(app, build, host=host, port=port, workers=1, log_level=log_level, sock=sock)
+        return
+    # The workers publish their figures here, so a scrape of /metrics answers for all of them.
+    with tempfile.TemporaryDirectory(prefix="dockyard-server-metrics-") as shared:
+        build = functools.partial(served_app, replace(options, metrics_dir=shared))
+        run_uvicorn(app, build, host=host, port=port, workers=workers, log_level=log_level, sock=sock)
+
+
+def check_folders(options: ServerOptions) -> None:
+    """The SQLite database's folder and a local artifact destination accept a file (exit code 4 else)."""
+    from dockyard.db.engine import sqlite_path
+
+    if options.backend_store_uri.startswith("sqlite:"):
+        path = sqlite_path(options.backend_store_uri)
+        if path is not None:
+            require_writable_file(path, "the database")
+    if options.serve_artifacts and "://" not in options.artifacts_destination:
+        require_writable(options.artifacts_destination, "the artifact destination")
 
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -394,4 +428,9 @@ def ui(
     """Run the server on the local store (DOCKYARD_TRACKING_URI, else ./.dockyard/) to browse runs."""
     on = host not in LOOPBACK if auth is None else auth
     options = replace(_options(None, None, None, True), auth=on, default_permission=auth_default_permission)
+    if not options.settings.allowed_artifact_roots:
+        # The local store's runs and model versions keep their files in its artifacts folder (they were
+        # logged without a server): the pages and downloads read them there, as well as behind the proxy.
+        roots = (PROXY_ROOT, options.artifacts_destination)
+        options = replace(options, settings=replace(options.settings, allowed_artifact_roots=roots))
     _serve(options, host, port, workers, log_level, **hardening)

@@ -141,6 +141,20 @@ def _file_uri_path(uri: str) -> str:
     return unquote(parsed.path)
 
 
+# MLflow's MLFLOW_TRACKING_URI, read when DOCKYARD_TRACKING_URI is unset, so a script moved from MLflow
+# reaches the same server or database. MLflow's file store (file:, bare folders) and hosted schemes
+# (databricks) are not stores Dockyard opens: those values are left to MLflow.
+_MLFLOW_URI_SCHEMES = ("http://", "https://", "sqlite:", "postgresql:", "postgresql+psycopg:", "postgres:")
+
+
+def _mlflow_uri_usable(uri: str | None) -> bool:
+    """
+    >>> _mlflow_uri_usable("http://tracking:5000"), _mlflow_uri_usable("file:./mlruns"), _mlflow_uri_usable(None)
+    (True, False, False)
+    """
+    return bool(uri) and str(uri).strip().lower().startswith(_MLFLOW_URI_SCHEMES)
+
+
 def normalize_tracking_uri(uri: str, *, cwd: str | os.PathLike[str] | None = None) -> str:
     """Turn a plain path into ``sqlite:///abs/path``; leave URIs with a scheme alone.
 
@@ -205,8 +219,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None, *, cwd: str | os.PathLike[str] | None = None) -> Settings:
         env = os.environ if env is None else env
         base = Path(cwd) if cwd is not None else Path.cwd()
-        raw_tracking = env.get("DOCKYARD_TRACKING_URI") or str(base / DEFAULT_DIR / "dockyard.db")
-        tracking = _named(normalize_tracking_uri, "DOCKYARD_TRACKING_URI", raw_tracking, base)
+        name, raw_tracking = "DOCKYARD_TRACKING_URI", env.get("DOCKYARD_TRACKING_URI")
+        if not raw_tracking and _mlflow_uri_usable(env.get("MLFLOW_TRACKING_URI")):
+            name, raw_tracking = "MLFLOW_TRACKING_URI", env["MLFLOW_TRACKING_URI"]
+        tracking = _named(normalize_tracking_uri, name, raw_tracking or str(base / DEFAULT_DIR / "dockyard.db"), base)
         registry = env.get("DOCKYARD_REGISTRY_URI")
         return cls(
             tracking_uri=tracking,

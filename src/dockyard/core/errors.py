@@ -30,6 +30,9 @@ understands it and Dockyard's remote client can decode it back into the same cla
     │   ├── RegisteredModelNotFound
     │   ├── ModelVersionNotFound
     │   └── WebhookNotFound
+    ├── InvalidState                               400 INVALID_STATE
+    │   ├── GateRefused                            400 INVALID_STATE (an alias/stage move without a passing validation)
+    │   └── ModelValidationFailed                  400 INVALID_STATE (dockyard.evaluate's thresholds not met)
     ├── ResourceAlreadyExists                      400 RESOURCE_ALREADY_EXISTS (400, as MLflow answers)
     │   ├── ExperimentAlreadyExists
     │   └── RegisteredModelAlreadyExists
@@ -61,15 +64,18 @@ __all__ = [
     "DockyardError",
     "ExperimentAlreadyExists",
     "ExperimentNotFound",
+    "GateRefused",
     "InvalidArtifactPath",
     "InvalidFilter",
     "InvalidModel",
     "InvalidParameter",
+    "InvalidState",
     "LoggedModelNotFound",
     "LoggingFailed",
     "MissingExtra",
     "ModelInputError",
     "ModelIntegrityError",
+    "ModelValidationFailed",
     "ModelVersionNotFound",
     "ModelVersionNotReady",
     "NothingToRollBack",
@@ -245,6 +251,23 @@ class WebhookNotFound(ResourceNotFound):
     pass
 
 
+class InvalidState(DockyardError):
+    """The request is well formed but the resource is not in a state that allows it."""
+
+    http_status = 400
+    error_code = "INVALID_STATE"
+
+
+class GateRefused(InvalidState):
+    """An alias or stage move the registered model's gate refuses: the message names each failed or
+    missing rule (see :mod:`dockyard.registry.gates`)."""
+
+
+class ModelValidationFailed(InvalidState):
+    """``dockyard.evaluate``: a metric missed one of its ``validation_thresholds`` (MLflow's
+    ``ModelValidationFailedException``); the message names each metric, its value and the threshold."""
+
+
 class ResourceAlreadyExists(DockyardError):
     http_status = 400
     error_code = "RESOURCE_ALREADY_EXISTS"
@@ -318,6 +341,7 @@ _BY_CODE: dict[str, type[DockyardError]] = {
     "BAD_REQUEST": BadRequest,
     "RESOURCE_DOES_NOT_EXIST": ResourceNotFound,
     "RESOURCE_ALREADY_EXISTS": ResourceAlreadyExists,
+    "INVALID_STATE": InvalidState,
     "TEMPORARILY_UNAVAILABLE": StoreUnavailable,
     "DEADLINE_EXCEEDED": PredictionTimeout,
     "UNAUTHENTICATED": Unauthenticated,

@@ -3,14 +3,22 @@ error names the field and the reason.
 
 >>> check_key("val/loss", "metric key")
 'val/loss'
->>> check_max_results(0, 100)
+>>> check_max_results(0, 100)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-dockyard.core.errors.InvalidParameter: max_results must be at least 1, got 0
+dockyard.core.errors.InvalidParameter: Invalid value 0 for parameter 'max_results' supplied. It must be ...
+
+The request-level messages use MLflow's wording, which its users and tools look for:
+
+>>> print(invalid_value("name", 123))  # doctest: +ELLIPSIS
+Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'. See the API docs ...
+>>> print(missing_value("metrics[0].timestamp"))  # doctest: +ELLIPSIS
+Missing value for required parameter 'metrics[0].timestamp'. See the API docs ...
 """
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import posixpath
@@ -22,6 +30,22 @@ from dockyard.core.errors import InvalidParameter
 MAX_KEY_LENGTH = 250
 
 _KEY = re.compile(r"[\w./\- :]+")
+API_DOCS = " See the API docs for more information about request parameters."
+
+
+def invalid_value(field: str, value: Any) -> str:
+    """MLflow's message for a request field of the wrong JSON type (the value as JSON, then its type)."""
+    try:
+        shown = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        shown = repr(value)
+    kind = type(value).__name__
+    return f"Invalid value {shown} for parameter '{field}' supplied:  Hint: Value was of type '{kind}'.{API_DOCS}"
+
+
+def missing_value(field: str) -> str:
+    """MLflow's message for a required request field that is absent or empty."""
+    return f"Missing value for required parameter '{field}'.{API_DOCS}"
 
 
 def check_key(key: Any, field: str) -> str:
@@ -72,7 +96,12 @@ def check_int(value: Any, field: str, *, minimum: int | None = None) -> int:
 
 
 def check_max_results(value: Any, cap: int, field: str = "max_results") -> int:
-    result = check_int(value, field, minimum=1)
+    """A page size from 1 to ``cap``; the message names the value as MLflow's does."""
+    result = check_int(value, field)
+    if result < 1:
+        raise InvalidParameter(
+            f"Invalid value {result} for parameter '{field}' supplied. It must be a positive integer"
+        )
     if result > cap:
-        raise InvalidParameter(f"{field} {result} is over the limit of {cap}")
+        raise InvalidParameter(f"Invalid value {result} for parameter '{field}' supplied. It must be at most {cap}")
     return result

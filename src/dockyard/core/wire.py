@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from dockyard.core.errors import InvalidParameter
+from dockyard.core.validation import invalid_value
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf, "nan": math.nan, "inf": math.inf}
 
@@ -84,7 +85,7 @@ def key_value_pairs(items: Any, field: str) -> list[tuple[str, str]]:
     if not items:
         return []
     if not isinstance(items, list):
-        raise InvalidParameter(f"{field}: expected a list of {{key, value}} objects")
+        raise InvalidParameter(invalid_value(field, items))
     out = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "key" not in item:

@@ -24,6 +24,7 @@ SQLite allows one writer at a time. Dockyard respects that instead of fighting i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -34,6 +35,8 @@ from dockyard.core.errors import InvalidParameter, StoreUnavailable
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+
+_log = logging.getLogger("dockyard.db")
 
 BUSY_TIMEOUT_MS = 60_000
 
@@ -115,6 +118,19 @@ class Database:
 
         return postgresql.insert(table)
 
+    def pool_status(self) -> dict[str, int]:
+        """The connection pool's figures (``size``, ``checked_out``, ``overflow``, ``idle``) for monitoring;
+        empty for a pool without them (an in-memory database's single connection)."""
+        pool = self.engine.pool
+        if not all(hasattr(pool, name) for name in ("size", "checkedout", "overflow", "checkedin")):
+            return {}
+        return {
+            "size": pool.size(),  # type: ignore[attr-defined]
+            "checked_out": pool.checkedout(),  # type: ignore[attr-defined]
+            "overflow": max(0, pool.overflow()),  # type: ignore[attr-defined]
+            "idle": pool.checkedin(),  # type: ignore[attr-defined]
+        }
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -144,15 +160,47 @@ def _install_sqlite_hooks(engine: sa.Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+# What a driver says when the database cannot serve right now but will again (a restart, a lock, a full
+# disk): answered 503, which clients retry, instead of a 500.
+_UNAVAILABLE = (
+    "locked",
+    "could not connect",
+    "connection",
+    "shutting down",
+    "starting up",
+    "in recovery",
+    "terminating",
+    "server closed",
+    "disk is full",
+    "no space left",
+    "disk i/o error",
+)
+
+
 @contextmanager
 def _translate_errors() -> Iterator[None]:
-    """Turn "can't reach the database" into StoreUnavailable (503, retried by clients)."""
+    """Turn "can't reach the database" into StoreUnavailable (503, retried by clients), and a value the
+    database cannot hold (a number past 64 bits) into InvalidParameter (400): the request's fault."""
     import sqlalchemy.exc
 
     try:
         yield
-    except sqlalchemy.exc.OperationalError as exc:
+    except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
         text = str(exc.orig) if exc.orig is not None else str(exc)
-        if "locked" in text or "could not connect" in text or "connection" in text.lower():
-            raise StoreUnavailable(f"database unavailable: {text}") from exc
+        first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        lowered = text.lower()
+        if exc.connection_invalidated or any(marker in lowered for marker in _UNAVAILABLE):
+            # The driver's words name hosts, ports and paths: they go to the log, never to the caller.
+            _log.warning("database unavailable: %s", first)
+            if "full" in lowered or "no space" in lowered:
+                raise StoreUnavailable("database unavailable: its disk is full") from exc
+            if "locked" in lowered:
+                raise StoreUnavailable("database unavailable: it is locked by another writer; retry") from exc
+            raise StoreUnavailable("database unavailable: it cannot be reached or is restarting; retry") from exc
         raise
+    except sqlalchemy.exc.PendingRollbackError as exc:  # a connection lost mid-transaction
+        raise StoreUnavailable("database unavailable: the connection was lost; retry") from exc
+    except (sqlalchemy.exc.DataError, OverflowError) as exc:
+        raise InvalidParameter(
+            "a value in the request is out of the range the database stores (a number past 64 bits?)"
+        ) from exc

@@ -16,7 +16,7 @@ from pathlib import Path
 from dockyard.db.engine import Database
 
 # The newest revision in migrations/versions; tests/db/test_migrate.py keeps it in step with Alembic.
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 0x646F636B  # "dock"
 

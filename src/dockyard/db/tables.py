@@ -354,6 +354,49 @@ registry_events = sa.Table(
     sa.Index("ix_registry_events_model", "registered_model_id", "id"),
 )
 
+# Validation gates (dockyard.registry.gates): what an alias ("alias", "champion") or a stage ("stage",
+# "Production") of a registered model requires; rules as a JSON list of canonical rule texts.
+model_gates = sa.Table(
+    "model_gates",
+    metadata,
+    sa.Column(
+        "registered_model_id",
+        sa.Integer,
+        sa.ForeignKey("registered_models.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("target", sa.String(255), primary_key=True),
+    sa.Column("rules", sa.Text, nullable=False),
+    sa.Column("user_id", sa.String(256)),
+    sa.Column("creation_timestamp", sa.BigInteger, nullable=False),
+    sa.Column("last_updated_timestamp", sa.BigInteger, nullable=False),
+)
+
+# Validation records: one per validation run of one version; results and metrics as JSON.
+model_validations = sa.Table(
+    "model_validations",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("registered_model_id", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("user_id", sa.String(256), nullable=False),
+    sa.Column("passed", sa.Boolean, nullable=False),
+    sa.Column("baseline_version", sa.Integer),
+    sa.Column("data_digest", sa.String(128)),
+    sa.Column("results", sa.Text, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+    sa.Column("report_uri", sa.Text),
+    sa.ForeignKeyConstraint(
+        ["registered_model_id", "version"],
+        ["model_versions.registered_model_id", "model_versions.version"],
+        ondelete="CASCADE",
+        name="fk_model_validations_version",
+    ),
+    sa.Index("ix_model_validations_version", "registered_model_id", "version", "id"),
+)
+
 webhooks = sa.Table(
     "webhooks",
     metadata,

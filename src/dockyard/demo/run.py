@@ -6,10 +6,15 @@
 3. An Optuna search over a gradient-boosting pipeline, every trial a nested run (``dockyard.integrations.optuna``).
 4. The best configuration refitted and evaluated on a held-out test split, logged as a model with its
    signature and input example, and registered as a new version of ``lending-club-default``.
-5. The version holding the ``champion`` alias is scored on the same test split; the new version is
-   promoted (the alias moves, with a reason in the audit history) only when it is at least as good.
+5. The new version is validated against the version holding the ``champion`` alias on the same test
+   split (``dockyard.validate``), through the gate the registry holds on the alias (``roc_auc >=
+   baseline``); it is promoted (the alias moves, with a reason in the audit history) only when it passes,
+   and the registry refuses a worse one.
 6. ``dockyard serve models:/lending-club-default@champion`` is started, a few loan applications are sent
    over HTTP and their default probabilities printed; the server is stopped.
+
+It ends by naming the web pages of what it made (:func:`page_links`): the experiment, the demo's run, the
+champion version and the model, as ``dockyard ui`` serves them on the demo's store.
 
 Running it again adds a version and shows the comparison. Needs ``pip install 'dockyard[demo]'``.
 """
@@ -24,6 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import dockyard
 import dockyard.demo.datasets as ds
@@ -31,17 +37,15 @@ import dockyard.integrations.optuna
 import dockyard.models
 import dockyard.sklearn
 from dockyard.core.errors import (
-    AliasNotFound,
     DockyardError,
     InvalidParameter,
-    ModelVersionNotFound,
-    RegisteredModelNotFound,
 )
 from dockyard.lifecycle.fluent import current_client
 
 MODEL_NAME = "lending-club-default"
 ALIAS = "champion"
 EXPERIMENT = "lending-club-demo"
+UI_URL = "http://127.0.0.1:5000"  # where `dockyard ui` serves the local store by default
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,32 @@ class DemoResult:
     promoted: bool
     champion: int
     predictions: list[dict[str, Any]] = field(default_factory=list)
+    experiment_id: str = ""
+
+
+def page_links(result: DemoResult, base_url: str = UI_URL) -> list[tuple[str, str]]:
+    """The web UI's pages of what the demo made, as (what it shows, URL) pairs.
+
+    >>> result = DemoResult("abc", 0.7, 0.8, 0.8, 2, 1, 0.81, False, 1, experiment_id="3")
+    >>> for what, url in page_links(result): print(f"{url}  {what}")
+    http://127.0.0.1:5000/experiments/3  the experiment's runs
+    http://127.0.0.1:5000/runs/abc  this demo's run
+    http://127.0.0.1:5000/models/lending-club-default/versions/1  @champion, version 1: lineage, signature
+    http://127.0.0.1:5000/models/lending-club-default/versions/2?against=1  version 2 against the champion
+    http://127.0.0.1:5000/models/lending-club-default  the model's versions, aliases and audit history
+    """
+    base = base_url.rstrip("/")
+    model = f"{base}/models/{quote(MODEL_NAME, safe='')}"
+    links = [
+        ("the experiment's runs", f"{base}/experiments/{quote(result.experiment_id, safe='')}"),
+        ("this demo's run", f"{base}/runs/{quote(result.parent_run_id, safe='')}"),
+        (f"@{ALIAS}, version {result.champion}: lineage, signature", f"{model}/versions/{result.champion}"),
+    ]
+    if result.version != result.champion:  # not promoted: how the new version differs from the champion
+        what = f"version {result.version} against the champion"
+        links.append((what, f"{model}/versions/{result.version}?against={result.champion}"))
+    links.append(("the model's versions, aliases and audit history", model))
+    return links
 
 
 def _baseline_pipeline() -> Any:
@@ -150,7 +180,7 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
     """Run every step; ``say`` prints progress (rich markup allowed)."""
     study = _new_study(config.seed)  # first: without optuna the demo fails before loading data or starting runs
     data = _load_and_split(config, say)
-    dockyard.set_experiment(EXPERIMENT)
+    experiment = dockyard.set_experiment(EXPERIMENT)
     client = _client()
     with dockyard.start_run(run_name=f"demo-{time.strftime('%Y%m%d-%H%M%S')}") as parent:
         dockyard.log_input(data.loans, context="training", name="lending-club", targets=ds.TARGET)
@@ -172,6 +202,7 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
         verdict.before_auc,
         verdict.promoted,
         verdict.champion,
+        experiment_id=experiment.experiment_id,
     )
     if config.serve:
         result.predictions = _serve_and_score(config, data.x_test, say)
@@ -254,38 +285,50 @@ def _fit_best(config: DemoConfig, best_params: dict[str, Any], data: _Splits, sa
     return test_auc, version
 
 
+GATE_RULES = ["roc_auc >= baseline"]  # the champion's gate: at least as good on the held-out test split
+
+
 def _compare_and_promote(client: Any, version: int, test_auc: float, data: _Splits, say: Any) -> _Verdict:
-    """Step 5: score the champion on the test split and move the alias to ``version`` when it is as good."""
-    before, before_auc = _champion_score(client, data.x_test, data.y_test)
-    promoted = before is None or test_auc >= (before_auc or 0.0)
+    """Step 5: validate ``version`` against the champion through the registry's gate on the alias (set on
+    the first run) and promote it when it passes; a worse version is refused by the registry itself."""
+    from dockyard.core.errors import GateRefused
+
+    if not any(g.target == ALIAS for g in client.registry.get_gates(MODEL_NAME)):
+        client.registry.set_gate(MODEL_NAME, GATE_RULES, alias=ALIAS)
+    test = data.x_test.assign(**{ds.TARGET: data.y_test})
+    checked = dockyard.validate(
+        f"models:/{MODEL_NAME}/{version}",
+        test,
+        ds.TARGET,
+        ["roc_auc >= 0.5"],
+        gate=ALIAS,
+        latency_rows=10,
+        client=client,
+    )
+    before, before_auc = checked.baseline_version, checked.baseline_metrics.get("roc_auc")
+    promoted = checked.passed
     if before is None:
         reason = f"first version (test ROC AUC {test_auc:.4f})"
-        say(f"[bold]5. Compare[/]  no {ALIAS} yet")
+        say(f"[bold]5. Compare[/]  no {ALIAS} yet; gate on @{ALIAS}: {'; '.join(GATE_RULES)}")
     else:
         verdict = "at least as good" if promoted else "worse"
-        reason = f"test ROC AUC {test_auc:.4f} vs {before_auc:.4f} of version {before}"
-        scores = f"version {before}: {before_auc:.4f}; version {version}: {test_auc:.4f}"
+        reason = f"test ROC AUC {test_auc:.4f} vs {before_auc or 0.0:.4f} of version {before}"
+        scores = f"version {before}: {before_auc or 0.0:.4f}; version {version}: {test_auc:.4f}"
         say(f"[bold]5. Compare[/]  {ALIAS} is version {before}. Test ROC AUC {scores} ({verdict})")
-    if promoted:
+    say(
+        f"   validation {checked.record.validation_id if checked.record else '-'}: {'passed' if promoted else 'failed'}"
+    )
+    try:
         client.promote(MODEL_NAME, version, alias=ALIAS, reason=reason)
         say(f"   promoted version {version} to @{ALIAS}")
-    else:
+    except GateRefused as refused:
+        say(f"   the registry refused version {version}: {refused.message.split(': ', 1)[-1]}")
         say(f"   kept version {before} as @{ALIAS}")
     return _Verdict(before, before_auc, promoted, version if promoted else int(before or version))
 
 
 def _client() -> Any:
     return current_client()
-
-
-def _champion_score(client: Any, x_test: Any, y_test: Any) -> tuple[int | None, float | None]:
-    """The champion's version and its ROC AUC on the same test split (None when there is none)."""
-    try:
-        holder = client.get_model_version_by_alias(MODEL_NAME, ALIAS)
-    except (AliasNotFound, RegisteredModelNotFound, ModelVersionNotFound):
-        return None, None
-    predictor = dockyard.models.load_model(f"models:/{MODEL_NAME}/{holder.version}")
-    return int(holder.version), _auc(predictor.native, x_test, y_test)
 
 
 def _free_port() -> int:

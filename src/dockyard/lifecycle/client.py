@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dockyard.core.paging import Page
+from dockyard.lifecycle import images, tables
 from dockyard.registry.backends import open_registry
 from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
 from dockyard.registry.protocol import RegistryAPI
@@ -36,6 +37,38 @@ class Client(TrackingClient):
         if self._registry is None:
             self._registry = open_registry(self.settings)
         return self._registry
+
+    # ------------------------------------------------------------------ tables and images (MlflowClient's names)
+
+    def log_table(self, run_id: str, data: Any, artifact_file: str) -> None:
+        """Save a DataFrame or dict as the table ``artifact_file`` (``.json`` or ``.parquet``) of the run,
+        after the rows already there (see :mod:`dockyard.lifecycle.tables`)."""
+        tables.log_table(self, run_id, data, artifact_file)
+
+    def load_table(
+        self,
+        experiment_id: str,
+        artifact_file: str,
+        run_ids: Sequence[str] | None = None,
+        extra_columns: Sequence[str] | None = None,
+    ) -> Any:
+        """The table ``artifact_file`` of ``run_ids`` (every active run of the experiment when None) as one
+        DataFrame; ``extra_columns=["run_id"]`` adds each row's run."""
+        return tables.load_table(self, experiment_id, artifact_file, run_ids, extra_columns)
+
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Log a numpy array or PIL image as ``artifact_file``, or as step ``step`` of the image series ``key``
+        (see :mod:`dockyard.lifecycle.images`)."""
+        images.log_image(self, run_id, image, artifact_file, key, step, timestamp, synchronous is not False)
 
     # ------------------------------------------------------------------ model registry (MlflowClient's names)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import os
 import threading
 from collections.abc import Sequence
@@ -488,26 +489,32 @@ def search_runs(
     run_view_type: str | ViewType = ViewType.ACTIVE_ONLY,
     max_results: int = 100_000,
     order_by: Sequence[str] | None = None,
-    output: str = "runs",
+    output: str | None = None,
     experiment_names: Sequence[str] | None = None,
     output_format: str | None = None,
+    search_all_experiments: bool = False,
 ) -> Any:
     """Search runs with MLflow's filter grammar (plus OR and parentheses).
 
-    Returns a list of :class:`Run`, or a pandas DataFrame with ``output="pandas"`` (``output_format``
-    is accepted as MLflow's name for the same switch). Without ``experiment_ids`` or
-    ``experiment_names`` it searches the active experiment.
+    Returns a pandas DataFrame with MLflow's columns (``run_id``, ``experiment_id``, ``status``,
+    ``artifact_uri``, ``start_time``, ``end_time``, ``metrics.<key>``, ``params.<key>``, ``tags.<key>``)
+    when pandas is installed, as MLflow does, else a list of :class:`Run`. ``output_format="list"`` (or
+    Dockyard's older ``output="runs"``) always gives the list; ``"pandas"`` always the DataFrame. Without
+    ``experiment_ids``, ``experiment_names`` or ``search_all_experiments=True`` it searches the active
+    experiment.
     """
-    kind = (output_format or output).lower()
-    if kind not in ("runs", "list", "pandas"):
-        raise InvalidParameter(f"output must be 'runs' or 'pandas', got {kind!r}")
+    kind = _output_kind(output, output_format)
     client = _client()
-    ids = list(experiment_ids or [])
+    ids = [str(i) for i in experiment_ids or []]
     for name in experiment_names or []:
         experiment = client.get_experiment_by_name(name)
         if experiment is None:
             raise InvalidParameter(f"experiment_names: no experiment named {name!r}")
         ids.append(experiment.experiment_id)
+    if search_all_experiments and not ids:
+        ids = [e.experiment_id for e in search_experiments(view_type=run_view_type)]
+        if not ids:
+            return _runs_output([], kind)
     if not ids:
         ids = [_state.experiment_id or "0"]
     runs: list[Run] = []
@@ -520,8 +527,63 @@ def search_runs(
         token = page.next_page_token
         if not token:
             break
+    return _runs_output(runs, kind)
+
+
+def _output_kind(output: str | None, output_format: str | None) -> str:
+    """``"pandas"`` or ``"list"``: MLflow's ``output_format``, Dockyard's older ``output`` ("runs" = list)."""
+    given = {name: value for name, value in (("output", output), ("output_format", output_format)) if value is not None}
+    kinds = set()
+    for name, value in given.items():
+        text = value.lower() if isinstance(value, str) else value
+        if text not in ("runs", "list", "pandas"):
+            raise InvalidParameter(f"{name} must be 'pandas' or 'list', got {value!r}")
+        kinds.add("pandas" if text == "pandas" else "list")
+    if len(kinds) > 1:
+        raise InvalidParameter(f"output {output!r} and output_format {output_format!r} disagree: give one")
+    if kinds:
+        return kinds.pop()
+    return "pandas" if importlib.util.find_spec("pandas") is not None else "list"
+
+
+def _runs_output(runs: list[Run], kind: str) -> Any:
     if kind == "pandas":
         from dockyard.tracking.frames import runs_to_dataframe
 
         return runs_to_dataframe(runs)
     return runs
+
+
+# ---------------------------------------------------------------------- tables and images
+
+
+def log_table(data: Any, artifact_file: str, run_id: str | None = None) -> None:
+    """Save a DataFrame or dict as the table ``artifact_file`` (``.json`` or ``.parquet``) of the active
+    run (or ``run_id``), after the rows already there, in MLflow's table format."""
+    client = _client()
+    client.log_table(run_id or _run_id(), data, artifact_file)
+
+
+def load_table(
+    artifact_file: str, run_ids: Sequence[str] | None = None, extra_columns: Sequence[str] | None = None
+) -> Any:
+    """The table ``artifact_file`` of ``run_ids`` (every active run of the active experiment when None),
+    as one DataFrame; ``extra_columns=["run_id"]`` adds each row's run."""
+    return _client().load_table(_state.experiment_id or "0", artifact_file, run_ids, extra_columns)
+
+
+def log_image(
+    image: Any,
+    artifact_file: str | None = None,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+    synchronous: bool | None = None,
+) -> None:
+    """Log a numpy array or PIL image to the active run: as the file ``artifact_file``, or as step
+    ``step`` of the image series ``key`` (MLflow's two forms).
+
+    The files are written before it returns, as in MLflow; ``synchronous=False`` writes them from a
+    background thread instead (``flush()`` waits for them).
+    """
+    _client().log_image(_run_id(), image, artifact_file, key, step, timestamp, synchronous=synchronous is not False)

@@ -71,9 +71,14 @@ def log_model(
     step: int = 0,
     run_id: str | None = None,
     client: Client | None = None,
+    training_data: Any = None,
     **flavor_options: Any,
 ) -> ModelInfo:
-    """Log ``model`` from the active run (one is started if none is) as a logged model; see module doc."""
+    """Log ``model`` from the active run (one is started if none is) as a logged model; see module doc.
+
+    ``training_data``: the model's training inputs (a DataFrame or array, without the target); a compact
+    profile of them (and of the model's predictions on them) is stored with the model as
+    ``training_profile.json``, for ``dockyard validate`` and ``dockyard monitor``."""
     from dockyard.models.saving import _flavor, write_model_dir
 
     model_name = _check_name(name or artifact_path or "model")
@@ -96,6 +101,14 @@ def log_model(
             flavor_options=flavor_options,
             run_id=run_id,
         )
+        if training_data is not None:
+            from dockyard.models.profile import build_profile, with_predictions, write_profile
+
+            profile = build_profile(training_data)  # an empty or unreadable table is refused before predicting
+            predict = getattr(model, "predict", None)
+            if callable(predict):
+                profile = with_predictions(profile, predict(training_data))
+            write_profile(local, profile)
         logged = client.create_logged_model(
             run.info.experiment_id, model_name, source_run_id=run_id, params=params, tags=tags, model_type=model_type
         )
@@ -134,6 +147,7 @@ def _undo(client: Client, model_id: str, store: Any) -> None:
 def register_model(
     model_uri: str,
     name: str,
+    await_registration_for: int = 300,
     *,
     tags: dict[str, Any] | None = None,
     description: str | None = None,
@@ -143,6 +157,8 @@ def register_model(
     that :class:`~dockyard.registry.entities.ModelVersion` (its number is ``.version``), as MLflow does.
 
     ``runs:/<run>/<path>`` naming a logged model registers that logged model (``models:/m-<id>``).
+    ``await_registration_for`` is MLflow's argument, accepted and not needed: a version is READY when
+    it is created.
     """
     client = client or fluent.current_client()
     parsed = parse_model_uri(model_uri)
@@ -168,29 +184,56 @@ def _record_registration(client: Client, model_id: str, name: str, version: int)
     # MLflow 3 keeps a logged model's registrations in this tag (a JSON list), and its UI reads it.
     current = client.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
     entries = json.loads(current) if current else []
+    if {"name": name, "version": version} in entries:  # a server recorded it already (MLflow's do)
+        return
     entries.append({"name": name, "version": version})
     client.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
 
 
+# MLflow's keyword for the model in each flavor's save_model/log_model (mlflow.sklearn.log_model(sk_model=...)).
+MODEL_KEYWORDS = {
+    "sklearn": "sk_model",
+    "xgboost": "xgb_model",
+    "lightgbm": "lgb_model",
+    "pytorch": "pytorch_model",
+    "onnx": "onnx_model",
+}
+
+
 class FlavorAPI:
-    """``save_model``/``log_model``/``load_model`` bound to one flavor: the body of ``dockyard.<flavor>``."""
+    """``save_model``/``log_model``/``load_model`` bound to one flavor: the body of ``dockyard.<flavor>``.
+
+    The model is the first argument, or MLflow's keyword for it (``sk_model=``, ``xgb_model=``, ...)."""
 
     def __init__(self, flavor: str) -> None:
         self.flavor = flavor
 
-    def save_model(self, model: Any, path: str | os.PathLike[str], **options: Any) -> ModelInfo:
+    def _model(self, model: Any, options: dict[str, Any]) -> Any:
+        keyword = MODEL_KEYWORDS.get(self.flavor)
+        if keyword is not None and keyword in options:
+            if model is not None:
+                raise InvalidParameter(f"{keyword}: the model was given twice (positionally and as {keyword}=)")
+            model = options.pop(keyword)
+        if model is None:
+            raise InvalidParameter(f"{keyword or 'model'}: the model to save is required")
+        return model
+
+    def save_model(self, model: Any = None, path: str | os.PathLike[str] | None = None, **options: Any) -> ModelInfo:
         """Write ``model`` as a model directory at ``path``; see :func:`dockyard.models.save_model`."""
         from dockyard.models.saving import save_model
 
+        model = self._model(model, options)
+        if path is None:
+            raise InvalidParameter("path: the directory to save the model in is required")
         manifest = save_model(model, path, flavor=self.flavor, **options)
         return ModelInfo.of(manifest, str(Path(path).resolve()))
 
-    def log_model(self, model: Any, name: str | None = None, **options: Any) -> ModelInfo:
+    def log_model(self, model: Any = None, name: str | None = None, **options: Any) -> ModelInfo:
         """Log ``model`` from the active run as a logged model.
 
         See :func:`dockyard.lifecycle.model_logging.log_model`.
         """
-        return log_model(self.flavor, model, name, **options)
+        return log_model(self.flavor, self._model(model, options), name, **options)
 
     def load_model(
         self,

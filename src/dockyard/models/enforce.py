@@ -23,9 +23,10 @@ Anything lossy (float to integer, double to float, text to number) is refused.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from dockyard.core.errors import ModelInputError
+from dockyard.core.errors import MissingExtra, ModelInputError
 from dockyard.models.signature import COLUMN_TYPES, ColSpec, ParamSchema, Schema, TensorSpec
 
 # Source numpy kind -> target types it may widen to without loss.
@@ -33,10 +34,24 @@ _NUMERIC_TARGETS = {"integer": "i", "long": "i", "float": "f", "double": "f"}
 
 
 def enforce_schema(data: Any, schema: Schema) -> Any:
-    """``data`` checked and coerced to ``schema``: a DataFrame for columns, an array (or dict) for tensors."""
+    """``data`` checked and coerced to ``schema``: a DataFrame for columns, an array (or dict) for tensors.
+
+    Where pandas is not installed (a serving bundle of an ONNX model), a table of numeric columns becomes
+    a 2-D array, its columns in the schema's order, under the same rules.
+    """
     if schema.is_tensor:
         return _enforce_tensors(data, schema)
+    if not has_pandas():
+        return _numeric_matrix(data, schema)
     return _enforce_columns(_as_frame(data, schema), schema)
+
+
+@functools.cache
+def has_pandas() -> bool:
+    """Whether pandas can be imported here (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pandas") is not None
 
 
 # ---------------------------------------------------------------------- columns
@@ -126,6 +141,73 @@ def _numeric_fast_path(frame: Any, specs: list[ColSpec], present: dict[str, Any]
         out = out.astype(casts)
     renamed = {c: str(c) for c in columns if not isinstance(c, str)}
     return out.rename(columns=renamed) if renamed else out
+
+
+def _numeric_matrix(data: Any, schema: Schema) -> Any:
+    """Without pandas: a table of numeric columns (a dict of columns, a list of records, or a 2-D array
+    whose columns are the schema's by position) as one 2-D array in the schema's column order."""
+    import numpy as np
+
+    specs: list[ColSpec] = [s for s in schema.specs if isinstance(s, ColSpec)]
+    other = [s for s in specs if not isinstance(s.type, str) or s.type not in _NUMERIC_TARGETS]
+    if other:
+        raise MissingExtra("pandas", "serve") from ModelInputError(
+            f"column {other[0].name!r} ({other[0].describe()}) is not numeric: tables of such columns need pandas"
+        )
+    if isinstance(data, np.ndarray) and data.ndim == 2:
+        if data.shape[1] != len(specs):
+            raise ModelInputError(f"expected {len(specs)} columns {schema.names()}, got an array of {data.shape[1]}")
+        columns = [data[:, i] for i in range(len(specs))]
+    else:
+        if isinstance(data, list | tuple) and data and all(isinstance(row, dict) for row in data):
+            data = {spec.name: [row.get(spec.name) for row in data] for spec in specs if spec.name in data[0]}
+        if not isinstance(data, dict):
+            raise ModelInputError(
+                f"input of type {type(data).__name__} does not fit a column signature of {len(specs)} column(s) "
+                f"{schema.names()}: send a dict of columns, a list of records or a 2-D array"
+            )
+        missing = [s for s in specs if s.name not in data]
+        if missing:
+            wanted = ", ".join(f"{s.name!r} (expected {s.describe()})" for s in missing)
+            raise ModelInputError(f"missing input {'column' if len(missing) == 1 else 'columns'} {wanted}")
+        columns = [data[s.name] for s in specs]
+    coerced = [_numeric_column(c, s, f"column {s.name!r}") for c, s in zip(columns, specs, strict=True)]
+    lengths = {len(c) for c in coerced}
+    if len(lengths) > 1:
+        raise ModelInputError("every input column must have the same number of values")
+    dtype = np.result_type(*(c.dtype for c in coerced)) if coerced else np.dtype("float64")
+    return np.column_stack(coerced).astype(dtype, copy=False) if coerced else np.empty((0, 0), dtype)
+
+
+def _numeric_column(values: Any, spec: ColSpec, label: str) -> Any:
+    """One column for ``_numeric_matrix``: the casts ``_coerce_column`` allows, nothing lossy."""
+    import numpy as np
+
+    target = np.dtype(COLUMN_TYPES[str(spec.type)])
+    column = np.asarray(values)
+    if column.ndim != 1:
+        raise ModelInputError(f"{label}: expected one value per row, got shape {list(column.shape)}")
+    if column.dtype.kind in "OU" or column.dtype.kind == "b":
+        items = column.tolist()
+        if any(isinstance(v, bool) or not isinstance(v, int | float | type(None)) for v in items):
+            example = next(v for v in items if isinstance(v, bool) or not isinstance(v, int | float | type(None)))
+            raise ModelInputError(f"{label}: expected {spec.type}, got values such as {example!r}")
+        if any(v is None for v in items) and target.kind != "f":
+            raise ModelInputError(f"{label} has missing values, which an integer column ({spec.type}) cannot hold")
+        column = np.array([np.nan if v is None else v for v in items], dtype="float64")
+    kind = column.dtype.kind
+    if kind in "iu" and target.kind == "f":
+        return column.astype(target)
+    if kind in "iuf" and np.can_cast(column.dtype, target, "safe"):
+        return column if column.dtype == target else column.astype(target)
+    if (
+        kind == "f"
+        and target.kind == "i"
+        and bool(np.all(np.isfinite(column)))
+        and bool((column == np.round(column)).all())
+    ):
+        return column.astype(target)
+    raise ModelInputError(f"{label}: expected {spec.type}, got {column.dtype}")
 
 
 def _coerce_column(column: Any, spec: ColSpec, label: str) -> Any:

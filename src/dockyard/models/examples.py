@@ -93,10 +93,13 @@ def load_example(directory: Path, info: dict[str, Any] | None) -> Any:
     content = json.loads(path.read_text(encoding="utf-8"))
     kind = info.get("type")
     if kind == "dataframe":
-        import pandas as pd
-
         if isinstance(content, dict) and "dataframe_split" in content:
             content = content["dataframe_split"]
+        pd = _pandas()
+        if pd is None:  # a serving bundle without pandas: the table as a dict of columns
+            if info.get("pandas_orient", "split") == "records":
+                return {name: [row.get(name) for row in content] for name in (content[0] if content else {})}
+            return {name: [row[i] for row in content["data"]] for i, name in enumerate(content["columns"])}
         if info.get("pandas_orient", "split") == "records":
             return pd.DataFrame(content)
         return pd.DataFrame(content["data"], columns=content["columns"], index=content.get("index"))

@@ -146,11 +146,20 @@ def load_model(
 
 
 def load_predictor(
-    directory: Path, *, allow_pickle: bool | None = None, trusted_types: Iterable[str] | None = None
+    directory: Path,
+    *,
+    allow_pickle: bool | None = None,
+    trusted_types: Iterable[str] | None = None,
+    metadata: Model | None = None,
 ) -> Predictor:
-    """A predictor for a local model directory (``allow_pickle`` and ``trusted_types`` as for load_model)."""
+    """A predictor for a local model directory (``allow_pickle`` and ``trusted_types`` as for load_model).
+
+    ``metadata``: the directory's ``MLmodel`` already parsed (a serving bundle carries it as JSON, so its
+    runtime needs no YAML parser); None reads the file.
+    """
     policy = LoadPolicy.of(allow_pickle, trusted_types)
-    metadata = Model.load(directory)
+    if metadata is None:
+        metadata = Model.load(directory)
     pyfunc = metadata.pyfunc
     if pyfunc is None:
         raise InvalidModel(

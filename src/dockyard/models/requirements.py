@@ -2,8 +2,11 @@
 
 Dockyard records what *loading the model* needs and nothing else: each flavor names its packages
 (for a skops scikit-learn model: scikit-learn, numpy, scipy, skops), each pinned to the installed
-version, plus the serving runtime (``dockyard[serve]``). MLflow instead lists ``mlflow`` itself,
-which pulls its whole server stack into every serving image.
+version; Dockyard itself only where the model's own code imports it (a custom Python model subclasses
+its ``PythonModel``). The serving runtime is a serving bundle's business (``dockyard package``), so the
+file installs anywhere: tools that rebuild a model's environment from it (MLflow's ``--env-manager
+virtualenv``, Spark UDF environments) never meet a package no index has. MLflow instead lists ``mlflow``
+itself, which pulls its whole server stack into every serving image.
 
     >>> merge_requirements(["numpy==2.0.0", "scipy==1.0"], extra=["numpy==2.1.0", "torch"])
     ['numpy==2.1.0', 'scipy==1.0', 'torch']
@@ -53,6 +56,7 @@ def requirement_name(requirement: str) -> str:
 
 
 def runtime_requirement() -> str:
+    """``dockyard[serve]==<version>``: what serving needs of Dockyard (no longer written into models)."""
     from dockyard.__about__ import __version__
 
     return f"{SERVING_RUNTIME}=={__version__}"
@@ -75,7 +79,7 @@ def model_requirements(
     pip_requirements: Sequence[str] | str | os.PathLike[str] | None = None,
     extra_pip_requirements: Sequence[str] | str | os.PathLike[str] | None = None,
 ) -> list[str]:
-    """The lines of ``requirements.txt``: the flavor's pinned packages and the runtime, or the user's.
+    """The lines of ``requirements.txt``: the flavor's pinned packages, or the user's.
 
     ``pip_requirements`` replaces the inferred list; ``extra_pip_requirements`` adds to it (and
     overrides a pin of the same package). Either may be a list or the path of a requirements file.
@@ -84,7 +88,7 @@ def model_requirements(
         raise InvalidParameter("pass pip_requirements or extra_pip_requirements, not both")
     if pip_requirements is not None:
         return merge_requirements(_lines(pip_requirements, "pip_requirements"))
-    inferred = [runtime_requirement(), *sorted({pinned(d) for d in distributions}, key=requirement_name)]
+    inferred = sorted({pinned(d) for d in distributions}, key=requirement_name)
     return merge_requirements(inferred, _lines(extra_pip_requirements or [], "extra_pip_requirements"))
 
 

@@ -131,6 +131,7 @@ WEBHOOK_EVENTS: dict[str, str] = {
     "model_version_alias.created": "an alias was set or moved (promote and rollback included)",
     "model_version_alias.deleted": "an alias was removed (explicitly, or with its version)",
     "model_version.stage_changed": "a model version changed stage (Dockyard's own event)",
+    "model_version.drift_detected": "monitoring found drift or a failed rule on a served version (Dockyard's own)",
 }
 
 

@@ -16,6 +16,7 @@ from dockyard.registry.entities import (
     Webhook,
     WebhookDelivery,
 )
+from dockyard.registry.gates import Gate, GateCheck, RuleResult, Validation
 from dockyard.registry.lineage import Lineage
 from dockyard.registry.webhooks import TestResult
 
@@ -139,9 +140,11 @@ class RegistryAPI(Protocol):
         reason: str | None = None,
         user_id: str | None = None,
         archive_existing: bool = False,
+        force: bool = False,
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that is deleted or
-        whose status is not READY is refused with nothing changed."""
+        whose status is not READY is refused with nothing changed, and so is one a gate refuses unless ``force`` (with
+        a ``reason``, recorded in the audit history)."""
         ...
 
     def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
@@ -151,6 +154,58 @@ class RegistryAPI(Protocol):
 
     def get_model_version_lineage(self, name: str, version: int | str) -> Lineage:
         """The version's logged model, run, datasets, git commit and parent runs (see registry.lineage)."""
+        ...
+
+    def set_gate(
+        self,
+        name: str,
+        rules: Sequence[str],
+        alias: str | None = None,
+        stage: str | Stage | None = None,
+        user_id: str | None = None,
+    ) -> Gate:
+        """Require ``rules`` of every version that ``alias`` (or ``stage``) moves to; replaces its gate."""
+        ...
+
+    def get_gates(self, name: str) -> list[Gate]: ...
+
+    def delete_gate(self, name: str, alias: str | None = None, stage: str | Stage | None = None) -> None: ...
+
+    def check_gate(
+        self, name: str, version: int | str, alias: str | None = None, stage: str | Stage | None = None
+    ) -> GateCheck:
+        """Whether ``version`` may take ``alias`` (or ``stage``) now, without moving anything."""
+        ...
+
+    def log_validation(
+        self,
+        name: str,
+        version: int | str,
+        results: Sequence[RuleResult],
+        baseline_version: int | str | None = None,
+        data_digest: str | None = None,
+        metrics: dict[str, float] | None = None,
+        report_uri: str | None = None,
+        user_id: str | None = None,
+    ) -> Validation:
+        """Record a validation of ``version``; each rule's outcome is recomputed from its values."""
+        ...
+
+    def list_validations(self, name: str, version: int | str | None = None, max_results: int = 100) -> list[Validation]:
+        """Validations of the model (of one version when given), newest first."""
+        ...
+
+    def report_drift(
+        self,
+        name: str,
+        version: int | str,
+        drifted: Sequence[str] = (),
+        failed_rules: Sequence[str] = (),
+        metrics: dict[str, float] | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Tell the webhooks that monitoring found drift or failed rules on a version
+        (``model_version.drift_detected``)."""
         ...
 
     def create_webhook(

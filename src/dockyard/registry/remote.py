@@ -24,6 +24,16 @@ from dockyard.core.wire import encode_key_values
 from dockyard.registry import validation as v
 from dockyard.registry import wire
 from dockyard.registry.entities import ModelVersion, RegisteredModel, RegistryEvent, Stage, Webhook, WebhookDelivery
+from dockyard.registry.gates import (
+    Gate,
+    GateCheck,
+    RuleResult,
+    Validation,
+    decode_check,
+    decode_gate,
+    decode_validation,
+    encode_result,
+)
 from dockyard.registry.lineage import Lineage, decode_lineage
 from dockyard.registry.webhooks import TestResult
 
@@ -143,6 +153,9 @@ class RemoteRegistryService:
         run_link: str | None = None,
         user_id: str | None = None,
     ) -> ModelVersion:
+        if run_id is None and isinstance(source, str) and source.startswith("runs:/"):
+            # A server checks that run_id names the run of a runs:/ source (MLflow's rule): send it.
+            run_id = source[len("runs:/") :].partition("/")[0] or None
         body = {
             "name": v.check_model_name(name),
             "source": source,
@@ -279,6 +292,7 @@ class RemoteRegistryService:
         reason: str | None = None,
         user_id: str | None = None,
         archive_existing: bool = False,
+        force: bool = False,
     ) -> ModelVersion:
         body = {
             "name": v.check_model_name(name),
@@ -286,6 +300,7 @@ class RemoteRegistryService:
             "alias": alias,
             "stage": None if stage is None else str(stage),
             "archive_existing": archive_existing,
+            "force": True if force else None,
             "reason": reason,
             "user_id": self._user(user_id),
         }
@@ -300,6 +315,96 @@ class RemoteRegistryService:
     def get_model_version_lineage(self, name: str, version: int | str) -> Lineage:
         body = {"name": v.check_model_name(name), "version": str(v.check_version(version))}
         return decode_lineage(self._extension("GET", "/registry/lineage", body)["lineage"])
+
+    # ------------------------------------------------------------------ gates and validations
+
+    @staticmethod
+    def _target(alias: str | None, stage: str | Stage | None) -> dict[str, Any]:
+        return {"alias": alias, "stage": None if stage is None else str(stage)}
+
+    def set_gate(
+        self,
+        name: str,
+        rules: Sequence[str],
+        alias: str | None = None,
+        stage: str | Stage | None = None,
+        user_id: str | None = None,
+    ) -> Gate:
+        if isinstance(rules, str):
+            raise InvalidParameter("rules must be a list of rules such as ['roc_auc >= 0.8']")
+        body = {"name": v.check_model_name(name), "rules": list(rules), **self._target(alias, stage)}
+        body["user_id"] = self._user(user_id)
+        return decode_gate(self._extension("POST", "/registry/gates/set", body)["gate"])
+
+    def get_gates(self, name: str) -> list[Gate]:
+        out = self._extension("GET", "/registry/gates/get", {"name": v.check_model_name(name)})
+        return [decode_gate(x) for x in out.get("gates", [])]
+
+    def delete_gate(self, name: str, alias: str | None = None, stage: str | Stage | None = None) -> None:
+        body = {"name": v.check_model_name(name), **self._target(alias, stage)}
+        self._extension("DELETE", "/registry/gates/delete", body)
+
+    def check_gate(
+        self, name: str, version: int | str, alias: str | None = None, stage: str | Stage | None = None
+    ) -> GateCheck:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            **self._target(alias, stage),
+        }
+        return decode_check(self._extension("GET", "/registry/gates/check", body)["check"])
+
+    def log_validation(
+        self,
+        name: str,
+        version: int | str,
+        results: Sequence[RuleResult],
+        baseline_version: int | str | None = None,
+        data_digest: str | None = None,
+        metrics: dict[str, float] | None = None,
+        report_uri: str | None = None,
+        user_id: str | None = None,
+    ) -> Validation:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            "results": [encode_result(r) for r in results],
+            "baseline_version": None if baseline_version in (None, "") else str(baseline_version),
+            "data_digest": data_digest,
+            "metrics": metrics,
+            "report_uri": report_uri,
+            "user_id": self._user(user_id),
+        }
+        out = self._extension("POST", "/registry/validations/create", body, idempotent=False)
+        return decode_validation(out["validation"])
+
+    def list_validations(self, name: str, version: int | str | None = None, max_results: int = 100) -> list[Validation]:
+        body = {
+            "name": v.check_model_name(name),
+            "version": None if version is None else str(v.check_version(version)),
+            "max_results": max_results,
+        }
+        out = self._extension("GET", "/registry/validations/list", body)
+        return [decode_validation(x) for x in out.get("validations", [])]
+
+    def report_drift(
+        self,
+        name: str,
+        version: int | str,
+        drifted: Sequence[str] = (),
+        failed_rules: Sequence[str] = (),
+        metrics: dict[str, float] | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        body = {
+            "name": v.check_model_name(name),
+            "version": str(v.check_version(version)),
+            "drifted": list(drifted),
+            "failed_rules": list(failed_rules),
+            "metrics": metrics,
+            "run_id": run_id,
+        }
+        self._extension("POST", "/registry/monitoring/drift", body, idempotent=False)
 
     # ------------------------------------------------------------------ webhooks
 

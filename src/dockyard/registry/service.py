@@ -36,11 +36,12 @@ from typing import Any
 
 from dockyard.core import validation as cv
 from dockyard.core.config import Settings
-from dockyard.core.errors import InvalidParameter, ModelVersionNotFound
+from dockyard.core.errors import AliasNotFound, GateRefused, InvalidParameter, ModelVersionNotFound
 from dockyard.core.identity import current_user
 from dockyard.core.paging import Page
 from dockyard.core.search import parse_filter, parse_order_by
 from dockyard.models.digest import RESERVED_TAG_PREFIX
+from dockyard.registry import gates as g
 from dockyard.registry import validation as v
 from dockyard.registry.digests import StoreOpener, version_digest_tags
 from dockyard.registry.entities import (
@@ -52,6 +53,7 @@ from dockyard.registry.entities import (
     Webhook,
     WebhookDelivery,
 )
+from dockyard.registry.gate_rules import parse_rules
 from dockyard.registry.lineage import Lineage, build_lineage
 from dockyard.registry.sources import TrackingLookup, check_model_id, resolve_source
 from dockyard.registry.store import RegistryStore
@@ -78,6 +80,33 @@ def _check_unreserved(key: str) -> str:
             "the registry (the digest of the version's files) and cannot be set or deleted"
         )
     return key
+
+
+MAX_VALIDATIONS_CHECKED = 200  # a gate looks at a version's newest validations only
+MAX_VALIDATIONS_PAGE = 1000
+MAX_METRICS = 500
+
+
+def _target(alias: str | None, stage: str | Stage | None) -> tuple[str, str]:
+    """("alias", name) or ("stage", canonical stage name): exactly one of the two must be given."""
+    if (alias is None) == (stage is None):
+        raise InvalidParameter("a gate is on an alias or on a stage: give exactly one of alias and stage")
+    if alias is not None:
+        return g.ALIAS, v.check_alias(alias)
+    return g.STAGE, v.check_stage(stage).value
+
+
+def _metrics(metrics: object) -> dict[str, float]:
+    if metrics is None:
+        return {}
+    if not isinstance(metrics, dict) or len(metrics) > MAX_METRICS:
+        raise InvalidParameter(f"metrics must be an object of at most {MAX_METRICS} names and numbers")
+    out: dict[str, float] = {}
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidParameter(f"metrics: {key!r} must be a number, not {value!r}")
+        out[cv.check_key(str(key), "metric name")] = float(value)
+    return out
 
 
 class RegistryService:
@@ -277,13 +306,11 @@ class RegistryService:
                 f"Model version transition cannot archive existing model versions because {target.value!r} "
                 "is not an active stage (Staging or Production)"
             )
+        name, number = v.check_model_name(name), v.check_version(version)
+        reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
+        self._enforce_gates(name, number, None, target, force=False, reason=reason)
         moved, events = self.store.transition_model_version_stage(
-            v.check_model_name(name),
-            v.check_version(version),
-            target,
-            archive_existing_versions,
-            self._user(user_id),
-            v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
+            name, number, target, archive_existing_versions, self._user(user_id), reason
         )
         self._publish(events)
         return moved
@@ -310,14 +337,12 @@ class RegistryService:
     def set_registered_model_alias(
         self, name: str, alias: str, version: int | str, reason: str | None = None, user_id: str | None = None
     ) -> None:
-        """Point ``alias`` at ``version`` (moving it from where it was), recording who, when and why."""
-        events = self.store.set_registered_model_alias(
-            v.check_model_name(name),
-            v.check_alias(alias),
-            v.check_version(version),
-            self._user(user_id),
-            v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
-        )
+        """Point ``alias`` at ``version`` (moving it from where it was), recording who, when and why. A gate on
+        the alias refuses a version without a passing validation (:class:`GateRefused`)."""
+        name, alias, number = v.check_model_name(name), v.check_alias(alias), v.check_version(version)
+        reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
+        self._enforce_gates(name, number, alias, None, force=False, reason=reason)
+        events = self.store.set_registered_model_alias(name, alias, number, self._user(user_id), reason)
         self._publish(events)
 
     def delete_registered_model_alias(
@@ -371,24 +396,28 @@ class RegistryService:
         reason: str | None = None,
         user_id: str | None = None,
         archive_existing: bool = False,
+        force: bool = False,
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that
-        is deleted or whose status is not READY is refused with nothing changed."""
+        is deleted or whose status is not READY is refused with nothing changed, and so is one a gate
+        refuses unless ``force`` (which needs a ``reason``; the audit event records the rules it skipped)."""
         if alias is None and stage is None:
             raise InvalidParameter("promote needs an alias, a stage, or both")
         target = None if stage is None else v.check_stage(stage)
         if not isinstance(archive_existing, bool):
             raise InvalidParameter("archive_existing must be true or false")
+        if not isinstance(force, bool):
+            raise InvalidParameter("force must be true or false")
         if archive_existing and (target is None or not target.is_active):
             raise InvalidParameter("archive_existing needs a stage of Staging or Production")
+        name, number = v.check_model_name(name), v.check_version(version)
+        checked_alias = None if alias is None else v.check_alias(alias)
+        reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
+        if force and not (reason and reason.strip()):
+            raise InvalidParameter("reason: a forced promotion needs a reason (it is written to the audit history)")
+        reason = self._enforce_gates(name, number, checked_alias, target, force=force, reason=reason)
         promoted, events = self.store.promote(
-            v.check_model_name(name),
-            v.check_version(version),
-            None if alias is None else v.check_alias(alias),
-            target,
-            archive_existing,
-            self._user(user_id),
-            v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH),
+            name, number, checked_alias, target, archive_existing, self._user(user_id), reason
         )
         self._publish(events)
         return promoted
@@ -410,6 +439,140 @@ class RegistryService:
         if self.tracking is None:
             raise InvalidParameter("this registry has no tracking store to read lineage from")
         return build_lineage(self, self.tracking, v.check_model_name(name), v.check_version(version))
+
+    # ------------------------------------------------------------------ gates and validations
+
+    def _enforce_gates(
+        self, name: str, version: int, alias: str | None, stage: Stage | None, *, force: bool, reason: str | None
+    ) -> str | None:
+        """Raise :class:`GateRefused` naming every failed or missing rule of the gates on ``alias`` and
+        ``stage``; with ``force``, let the move through and return the reason to record, prefixed with them.
+        A move to where the target already points is not checked (it changes nothing)."""
+        gates = self.store.gates.get_gates(name)
+        if not gates:
+            return reason
+        problems: list[str] = []
+        wanted = [(g.ALIAS, alias), (g.STAGE, None if stage is None else stage.value)]
+        for kind, target in wanted:
+            gate = next((x for x in gates if x.kind == kind and x.target == target), None)
+            if gate is None:
+                continue
+            holder = self._holder(name, kind, target or "", version)
+            if holder == version:
+                continue
+            validations = self.store.gates.list_validations(name, version, MAX_VALIDATIONS_CHECKED)
+            problems += g.check(gate, version, holder, validations).problems
+        if not problems:
+            return reason
+        if not force:
+            raise GateRefused(
+                f"Model {name} version {version} does not pass the gate: {'; '.join(problems)}. "
+                "Validate it with `dockyard validate`, or promote with --force and a reason (needs MANAGE)."
+            )
+        return f"forced past the gate ({'; '.join(problems)}): {reason}"[: v.MAX_DESCRIPTION_LENGTH]
+
+    def _holder(self, name: str, kind: str, target: str, version: int) -> int | None:
+        """The version that holds ``target`` now (for a stage: the highest other version in it)."""
+        if kind == g.ALIAS:
+            try:
+                return self.store.get_model_version_by_alias(name, target).version
+            except AliasNotFound:
+                return None
+        # The highest version in the stage; when that is the candidate, it is there already.
+        found = self.store.get_latest_versions(name, [Stage(target)])
+        return found[0].version if found else None
+
+    def check_gate(
+        self, name: str, version: int | str, alias: str | None = None, stage: str | Stage | None = None
+    ) -> g.GateCheck:
+        """Whether ``version`` may take ``alias`` (or ``stage``) now, without moving anything."""
+        kind, target = _target(alias, stage)
+        name, number = v.check_model_name(name), v.check_version(version)
+        self.store.get_model_version(name, number)
+        gate = self.store.gates.get_gate(name, kind, target)
+        holder = self._holder(name, kind, target, number)
+        validations = self.store.gates.list_validations(name, number, MAX_VALIDATIONS_CHECKED)
+        return g.check(gate, number, holder, validations)
+
+    def set_gate(
+        self,
+        name: str,
+        rules: Sequence[str],
+        alias: str | None = None,
+        stage: str | Stage | None = None,
+        user_id: str | None = None,
+    ) -> g.Gate:
+        """Require ``rules`` of every version that ``alias`` (or ``stage``) moves to; replaces its gate."""
+        kind, target = _target(alias, stage)
+        texts = [r.text for r in parse_rules(list(rules) if isinstance(rules, tuple) else rules)]
+        return self.store.gates.set_gate(v.check_model_name(name), kind, target, texts, self._user(user_id))
+
+    def get_gates(self, name: str) -> list[g.Gate]:
+        return self.store.gates.get_gates(v.check_model_name(name))
+
+    def delete_gate(self, name: str, alias: str | None = None, stage: str | Stage | None = None) -> None:
+        kind, target = _target(alias, stage)
+        self.store.gates.delete_gate(v.check_model_name(name), kind, target)
+
+    def log_validation(
+        self,
+        name: str,
+        version: int | str,
+        results: Sequence[g.RuleResult],
+        baseline_version: int | str | None = None,
+        data_digest: str | None = None,
+        metrics: dict[str, float] | None = None,
+        report_uri: str | None = None,
+        user_id: str | None = None,
+    ) -> g.Validation:
+        """Record a validation of ``version``; each rule's outcome is recomputed from its values."""
+        checked = g.check_results(list(results))
+        baseline = None if baseline_version in (None, "") else v.check_version(baseline_version)
+        return self.store.gates.add_validation(
+            v.check_model_name(name),
+            v.check_version(version),
+            checked,
+            baseline,
+            v.check_optional_text(data_digest, "data_digest", 128),
+            _metrics(metrics),
+            v.check_optional_text(report_uri, "report_uri", MAX_SOURCE_LENGTH),
+            self._user(user_id),
+        )
+
+    def list_validations(
+        self, name: str, version: int | str | None = None, max_results: int = 100
+    ) -> list[g.Validation]:
+        """Validations of the model (of one version when given), newest first."""
+        return self.store.gates.list_validations(
+            v.check_model_name(name),
+            None if version is None else v.check_version(version),
+            cv.check_max_results(max_results, MAX_VALIDATIONS_PAGE),
+        )
+
+    def report_drift(
+        self,
+        name: str,
+        version: int | str,
+        drifted: Sequence[str] = (),
+        failed_rules: Sequence[str] = (),
+        metrics: dict[str, float] | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Tell the webhooks that monitoring found drift (``drifted`` columns) or ``failed_rules`` on a version
+        (the ``model_version.drift_detected`` event); stores nothing."""
+        name, number = v.check_model_name(name), v.check_version(version)
+        self.store.get_model_version(name, number)
+        if isinstance(drifted, str) or isinstance(failed_rules, str):
+            raise InvalidParameter("drifted and failed_rules must be lists of names")
+        data = {
+            "name": name,
+            "version": str(number),
+            "drifted": [cv.check_string(str(c), "drifted", 500) for c in drifted][:1000],
+            "failed_rules": [str(r)[:500] for r in failed_rules][:100],
+            "metrics": _metrics(metrics),
+            "run_id": tv.check_run_id(run_id) if run_id else None,
+        }
+        self.webhooks.publish("model_version.drift_detected", data)
 
     # ------------------------------------------------------------------ webhooks
 

@@ -1,6 +1,7 @@
 """Where a new model version's files are, from its source (see :mod:`dockyard.registry.service`).
 
-``runs:/<run_id>/<path>`` records the run; ``models:/m-<id>`` records the logged model and, with a
+``runs:/<run_id>/<path>`` records the run (the ``run_id`` given must be the one in the URI, as MLflow
+checks; the run need not exist on this server); ``models:/m-<id>`` records the logged model and, with a
 tracking service on the same store, the run that logged it and its artifact location;
 ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS`` copies that version's location; anything else is
 kept as given.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from dockyard.core.errors import InvalidParameter
+from dockyard.core.errors import InvalidParameter, RunNotFound
 from dockyard.registry.entities import ModelVersion
 from dockyard.tracking import validation as tv
 from dockyard.tracking.entities import LoggedModel, Run
@@ -35,6 +36,14 @@ def check_model_id(model_id: Any) -> str:
     return model_id
 
 
+def invalid_source(source: str, field: str) -> InvalidParameter:
+    """MLflow's refusal of a source that the ``run_id`` (or ``model_id``) given does not contain."""
+    return InvalidParameter(
+        f"Invalid model version source: '{source}'. The {field} request parameter must identify the "
+        "resource that contains the source."
+    )
+
+
 def resolve_source(
     registry: VersionLookup, tracking: TrackingLookup | None, source: str, run_id: str | None, model_id: str | None
 ) -> tuple[str | None, str | None, str | None]:
@@ -43,12 +52,21 @@ def resolve_source(
     if source.startswith("runs:/"):
         source_run, _, path = source[len("runs:/") :].partition("/")
         source_run = tv.check_run_id(source_run, "source run id")
-        run_id = run_id or source_run
+        if run_id and run_id != source_run:
+            raise invalid_source(source, "run_id")
+        run_id = source_run
         if tracking is not None:
-            root = tracking.get_run(source_run).info.artifact_uri.rstrip("/")
-            storage = f"{root}/{path.strip('/')}" if path.strip("/") else root
+            try:
+                root = tracking.get_run(source_run).info.artifact_uri.rstrip("/")
+            except RunNotFound:  # a run of another server: the version keeps the URI, as in MLflow
+                root = ""
+            if root:
+                storage = f"{root}/{path.strip('/')}" if path.strip("/") else root
     elif source.startswith("models:/m-"):
-        model_id = model_id or check_model_id(source[len("models:/") :].rstrip("/"))
+        source_model = check_model_id(source[len("models:/") :].rstrip("/"))
+        if model_id and model_id != source_model:
+            raise invalid_source(source, "model_id")
+        model_id = source_model
     elif source.startswith("models:/"):
         storage = _version_location(registry, source[len("models:/") :])
     if model_id and tracking is not None:

@@ -30,6 +30,7 @@ from dockyard.registry.entities import (
     RegistryEventKind,
     Stage,
 )
+from dockyard.registry.sql_gates import SqlGateStore
 from dockyard.registry.sql_webhooks import SqlWebhookStore
 
 rm, rmt, mv, mvt, rma = (
@@ -49,6 +50,7 @@ class SqlRegistryStore:
         self.db = db
         ensure_schema(db)
         self.webhooks = SqlWebhookStore(db)
+        self.gates = SqlGateStore(db)
 
     def _upsert_pair(
         self, conn: sa.Connection, table: sa.Table, keys: dict[str, Any], value_column: str, value: Any
@@ -111,7 +113,7 @@ class SqlRegistryStore:
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
             # Children first: SQLite enforces the cascades only with foreign_keys on; be explicit.
-            for table in (rma, mvt, mv, rmt):
+            for table in (t.model_validations, t.model_gates, rma, mvt, mv, rmt):
                 conn.execute(table.delete().where(table.c.registered_model_id == model.id))
             conn.execute(rm.delete().where(rm.c.id == model.id))
 

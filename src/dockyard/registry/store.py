@@ -23,6 +23,7 @@ from dockyard.registry.entities import (
     WebhookDelivery,
     WebhookStatus,
 )
+from dockyard.registry.gates import Gate, RuleResult, Validation
 
 
 class WebhookStore(Protocol):
@@ -48,9 +49,32 @@ class WebhookStore(Protocol):
     ) -> Page[WebhookDelivery]: ...
 
 
+class GateStore(Protocol):
+    """Gates and validation records (:mod:`dockyard.registry.gates`); ``kind`` is "alias" or "stage"."""
+
+    def set_gate(self, name: str, kind: str, target: str, rules: list[str], user_id: str) -> Gate: ...
+    def get_gates(self, name: str) -> list[Gate]: ...
+    def get_gate(self, name: str, kind: str, target: str) -> Gate | None: ...
+    def delete_gate(self, name: str, kind: str, target: str) -> None: ...
+    def add_validation(
+        self,
+        name: str,
+        version: int,
+        results: list[RuleResult],
+        baseline_version: int | None,
+        data_digest: str | None,
+        metrics: dict[str, float],
+        report_uri: str | None,
+        user_id: str,
+    ) -> Validation: ...
+    def list_validations(self, name: str, version: int | None, max_results: int) -> list[Validation]: ...
+
+
 class RegistryStore(Protocol):
     @property
     def webhooks(self) -> WebhookStore: ...
+    @property
+    def gates(self) -> GateStore: ...
 
     # registered models
     def create_registered_model(self, name: str, tags: dict[str, str], description: str | None) -> RegisteredModel: ...

@@ -80,6 +80,13 @@ SAMPLES: dict[str, dict[str, Any]] = {  # what a test delivery sends
     "model_version_alias.created": {**_MV, "alias": "champion", "from_version": None, "rollback": False},
     "model_version_alias.deleted": {**_MV, "alias": "champion"},
     "model_version.stage_changed": {**_MV, "stage": "Production", "from_stage": "None"},
+    "model_version.drift_detected": {
+        **_MV,
+        "drifted": ["income"],
+        "failed_rules": [],
+        "metrics": {"max_psi": 0.41},
+        "run_id": None,
+    },
 }
 
 # (url, body, headers, timeout seconds) -> HTTP status; raises OSError when no answer (retried) and

@@ -16,7 +16,10 @@ from dockyard.__about__ import __version__
 from dockyard.core.errors import DockyardError
 from dockyard.server.context import ServerContext
 from dockyard.server.http import dockyard_error, endpoint, unexpected_error
+from dockyard.server.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from dockyard.server.metrics import MetricsMiddleware, ServerMetrics
 from dockyard.server.middleware import middleware
+from dockyard.server.openapi import OPENAPI_PATH
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -42,6 +45,7 @@ def _api_routes(*, with_registry: bool = False) -> list[Any]:
     from dockyard.server.api import (
         experiments,
         extensions,
+        gates,
         logged_models,
         model_versions,
         registered_models,
@@ -52,7 +56,7 @@ def _api_routes(*, with_registry: bool = False) -> list[Any]:
 
     modules: list[Any] = [experiments, runs, logged_models, extensions]
     if with_registry:
-        modules += [registered_models, model_versions, registry_extensions, webhooks]
+        modules += [registered_models, model_versions, registry_extensions, gates, webhooks]
     routes = []
     for module in modules:
         for method, path, handler in module.ROUTES:
@@ -74,6 +78,12 @@ def _auth_routes() -> list[Any]:
     ]
 
 
+def _ui_routes(*, with_registry: bool) -> list[Any]:
+    from dockyard.server.ui.routes import ui_routes
+
+    return ui_routes(with_registry=with_registry)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -81,12 +91,15 @@ def create_app(
     artifacts: ArtifactStore | None = None,
     registry: RegistryAPI | None = None,
     auth: AuthService | None = None,
+    metrics: ServerMetrics | None = None,
 ) -> Starlette:
     """The tracking server as an ASGI app; ``artifacts`` is the proxy's destination (None: no proxy),
     ``registry`` the model registry (None: no registry routes), ``auth`` sign-in and permissions (None:
-    every caller may do everything, for a server only its own machine can reach)."""
+    every caller may do everything, for a server only its own machine can reach), ``metrics`` the figures
+    served at ``/metrics`` (None: counted by this app alone, without the database pool)."""
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.middleware import Middleware
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
 
     from dockyard.server.api import artifacts as artifact_api
@@ -100,13 +113,30 @@ def create_app(
     async def dockyard_version(_request: Any) -> JSONResponse:
         return JSONResponse({"version": __version__, "mlflow_api_version": MLFLOW_API_VERSION})
 
+    described: list[dict[str, Any]] = []  # the OpenAPI document, made on first request from the routes
+    counted = metrics or ServerMetrics()
+
+    async def served_metrics(_request: Any) -> Response:
+        return Response(counted.render(), media_type=METRICS_CONTENT_TYPE)
+
+    async def openapi(request: Any) -> JSONResponse:
+        from dockyard.server.openapi import openapi_document
+
+        if not described:
+            described.append(openapi_document(request.app.routes, auth=auth is not None))
+        return JSONResponse(described[0])
+
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/version", version, methods=["GET"]),
+        Route(OPENAPI_PATH, openapi, methods=["GET"]),  # the whole API, generated (server/openapi.py)
+        Route("/metrics", served_metrics, methods=["GET"]),  # Prometheus (server/metrics.py)
         *(Route(f"{prefix}/dockyard/version", dockyard_version, methods=["GET"]) for prefix in PREFIXES),
         *_api_routes(with_registry=registry is not None),
         *artifact_api.routes(PREFIXES),
+        *artifact_api.root_routes(with_registry=registry is not None),
         *(_auth_routes() if auth is not None else []),
+        *_ui_routes(with_registry=registry is not None),  # the web UI: pages at /, files at /static
     ]
     app = Starlette(
         routes=routes,
@@ -116,9 +146,9 @@ def create_app(
     app.state.ctx = ServerContext(
         settings=settings, tracking=tracking, artifacts=artifacts, registry=registry, auth=auth
     )
+    # Outermost: every request counts, the ones the host check or sign-in refuse too.
+    app.user_middleware.insert(0, Middleware(MetricsMiddleware, metrics=counted))
     if auth is not None:
-        from starlette.middleware import Middleware
-
         from dockyard.server.auth.middleware import AuthMiddleware
 
         # Innermost: the host check, headers and access log of other middleware also cover a 401.

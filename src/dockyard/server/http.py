@@ -9,6 +9,7 @@ synchronous) and encodes the result.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.core.asgi import read_body, request_id
 from dockyard.core.errors import DockyardError, InvalidParameter, UnsupportedMediaType
+from dockyard.core.validation import invalid_value, missing_value
 from dockyard.core.wire import decode_int
 from dockyard.server.auth.policy import guarded
 
@@ -64,27 +66,32 @@ class Params:
 
     def _get(self, name: str, required: bool) -> Any:
         value = self.data.get(name)
-        if value is None and required:
-            raise InvalidParameter(f"Missing value for required parameter '{name}'")
+        if required and (value is None or value == ""):  # protobuf JSON reads an empty string as unset
+            raise InvalidParameter(missing_value(name))
+        if isinstance(value, list) and self.from_query:
+            value = value[-1]
         return value
 
     def string(self, name: str, *, required: bool = False, default: str | None = None) -> Any:
+        """A string field: a JSON number, list or object there is refused (MLflow's message names it)."""
         value = self._get(name, required)
         if value is None:
             return default
-        if isinstance(value, list) and self.from_query:
-            value = value[-1]
         if not isinstance(value, str):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected a string")
-            value = str(value)
+            raise InvalidParameter(invalid_value(name, value))
         return value
 
     def integer(self, name: str, *, required: bool = False, default: int | None = None) -> Any:
+        """An int64 field: a JSON integer, an integral float or a string of digits (protobuf's form)."""
         value = self._get(name, required)
-        if isinstance(value, list) and self.from_query:
-            value = value[-1]
-        return decode_int(value, name, default)
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool):
+            raise InvalidParameter(invalid_value(name, value))
+        try:
+            return decode_int(value, name, default)
+        except InvalidParameter:
+            raise InvalidParameter(invalid_value(name, value)) from None
 
     def boolean(self, name: str, *, default: bool = False) -> bool:
         value = self.data.get(name)
@@ -96,14 +103,19 @@ class Params:
             return value.lower() == "true"
         raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected true or false")
 
-    def items(self, name: str) -> list[Any]:
+    def items(self, name: str, *, required: bool = False) -> list[Any]:
+        """A repeated field: a JSON list (a query string repeats the key, or gives it once)."""
         value = self.data.get(name)
-        if value is None:
+        if value is None or (self.from_query and value == ""):
+            if required:
+                raise InvalidParameter(missing_value(name))
             return []
         if not isinstance(value, list):
             if self.from_query:
                 return [value]
-            raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected a list")
+            raise InvalidParameter(invalid_value(name, value))
+        if required and not value:
+            raise InvalidParameter(missing_value(name))
         return value
 
     def raw(self, name: str) -> Any:
@@ -145,6 +157,11 @@ Handler = Callable[["ServerContext", Params], dict[str, Any]]
 _API_PREFIX = re.compile(r"^/(?:ajax-)?api/[23]\.0")  # a route's path without its API version prefix
 
 
+def route_of(request: Request) -> str:
+    """The template of the route a request matched, without its API prefix (the key of its auth rule)."""
+    return _API_PREFIX.sub("", request.scope["route"].path)
+
+
 def page_response(field: str, items: list[Any], next_page_token: str) -> dict[str, Any]:
     """``{field: items}`` plus ``next_page_token`` when there is a next page (MLflow omits it otherwise)."""
     out: dict[str, Any] = {field: items}
@@ -172,13 +189,13 @@ def endpoint(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         if ctx.auth is None:
             result = await run_in_threadpool(fn, ctx, params)
         else:  # the caller's permission on what the route touches, checked before fn runs
-            route = _API_PREFIX.sub("", request.scope["route"].path)
+            route = route_of(request)
             user = request.state.user
             result = await run_in_threadpool(guarded, fn, ctx, params, method=request.method, route=route, user=user)
         return json_response(result)
 
-    handle.__name__ = fn.__name__
-    handle.__doc__ = fn.__doc__
+    # The name and docstring of fn, and fn itself as __wrapped__: the OpenAPI document reads its parameters.
+    functools.update_wrapper(handle, fn, assigned=("__name__", "__doc__"), updated=())
     return handle
 
 

@@ -48,6 +48,7 @@ from dockyard.core.errors import BadRequest, DockyardError, PredictionFailed, Pr
 from dockyard.serving.batching import Batcher
 from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
+from dockyard.serving.monitoring import drift_window
 from dockyard.serving.payloads import (
     WARNING_HEADER,
     Inputs,
@@ -87,6 +88,8 @@ class ServingOptions:
     prediction_log_format: str = "jsonl"  # or "parquet" (needs pyarrow)
     follow_interval: float = 10.0  # seconds between registry polls when following an alias
     model_threads: int = 1  # native threads (OpenMP, BLAS) per predict call; 0 keeps the library's default
+    metrics_dir: str | None = None  # a folder the workers share, so /metrics sums them all (--workers N)
+    monitor_window: int = 0  # --monitor: rows per feature in the drift window on /metrics (0: off)
 
 
 Decode = Callable[[bytes, str, "Schema | None"], Inputs]
@@ -142,9 +145,13 @@ class Scorer:
         self.holder = holder
         self.options = options
         self.memory = MemoryBudget(options.max_inflight_bytes)
-        self.metrics = ServingMetrics()
+        self.metrics = ServingMetrics(options.metrics_dir)
         self.metrics.model_loaded(holder.current)
         holder.on_swap(lambda old, new: self.metrics.model_loaded(new, old))
+        # --monitor: drift gauges over a rolling window of the inputs, against the served version's profile.
+        self.window = drift_window(holder.current, options.monitor_window) if options.monitor_window > 0 else None
+        if options.monitor_window > 0:
+            holder.on_swap(lambda old, new: setattr(self, "window", drift_window(new, options.monitor_window)))
         self.batcher = Batcher(
             holder,
             max_batch_size=options.max_batch_size,
@@ -185,6 +192,8 @@ class Scorer:
         outcome = await self.batcher.submit(inputs)
         if outcome.error is not None or outcome.model is None:
             return b"", outcome.model, 0, outcome.error
+        if self.window is not None:
+            self.window.observe(inputs.data, inputs.columns, inputs.records)
         return encode(outcome.predictions, outcome.model, inputs), outcome.model, inputs.rows or 0, None
 
     async def handle(
@@ -239,13 +248,23 @@ class Scorer:
         if self.log is not None:
             self.log.write(
                 Entry(
-                    endpoint, status, elapsed * 1000, rows, model.describe(), body, content_type, content, time.time()
+                    endpoint,
+                    status,
+                    elapsed * 1000,
+                    rows,
+                    model.describe(),
+                    body,
+                    content_type,
+                    content,
+                    time.time(),
+                    request_id(request.scope),
                 )
             )
         return Response(content, status_code=status, media_type="application/json", headers=headers)
 
     def close(self) -> None:
         self.batcher.close()
+        self.metrics.close()
         if self.log is not None:
             self.log.close()
 
@@ -296,7 +315,10 @@ def _operation_routes(scorer: Scorer) -> list[Any]:
         return _json({"dockyard_version": __version__, **scorer.holder.current.describe()})
 
     async def metrics(request: Request) -> Response:
-        return Response(scorer.metrics.render(), media_type=CONTENT_TYPE)
+        body = scorer.metrics.render()
+        if scorer.window is not None:
+            body += scorer.window.render()
+        return Response(body, media_type=CONTENT_TYPE)
 
     async def openapi(request: Request) -> Response:
         return _json(

@@ -31,7 +31,7 @@ from typing import Any
 
 from dockyard.core.errors import DockyardError, ModelInputError, PredictionFailed
 from dockyard.serving.model import ModelHolder, ServedModel
-from dockyard.serving.payloads import Inputs
+from dockyard.serving.payloads import Inputs, table
 
 
 @dataclass
@@ -71,9 +71,7 @@ def merge(items: list[Inputs]) -> Any:
         return items[0].frame()
     first = items[0]
     if all(i.records is not None and i.data is None for i in items):
-        import pandas as pd
-
-        return pd.DataFrame([row for i in items for row in (i.records or ())], columns=list(first.columns or ()))
+        return table([row for i in items for row in (i.records or ())], first.columns or ())
     datas = [i.frame() for i in items]
     if hasattr(datas[0], "columns"):
         import pandas as pd

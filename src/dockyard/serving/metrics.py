@@ -11,8 +11,12 @@
 | ``dockyard_serving_predictions_total`` | counter (rows predicted) | ``model_version`` |
 | ``dockyard_serving_model_info`` | gauge, 1 for the version serving | ``model_name``, ``model_version``, ``model_id`` |
 | ``dockyard_serving_model_swaps_total`` | counter | |
+| ``dockyard_serving_workers`` | gauge (with ``--workers N``: the workers a scrape sums) | |
 
-With ``--workers N`` every worker process has its own figures (a scrape reaches one of them).
+With ``--workers N`` a scrape reaches one worker, yet answers for all of them: the workers share their
+figures through a folder (``ServingOptions.metrics_dir``, made by ``dockyard serve``), as
+:mod:`dockyard.core.shared_metrics` describes; ``dockyard_serving_model_info`` is then 1 for a version
+that any worker serves, and ``dockyard_serving_workers`` is the number of live workers summed.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from dockyard.core.errors import MissingExtra
+from dockyard.core.shared_metrics import Family, SharedFolder, render
 from dockyard.serving.model import ServedModel
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -29,7 +34,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class ServingMetrics:
-    def __init__(self) -> None:
+    def __init__(self, shared_dir: str | None = None) -> None:
         try:
             from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError:
@@ -72,6 +77,7 @@ class ServingMetrics:
             registry=r,
         )
         self.swaps = Counter("dockyard_serving_model_swaps", "Model versions swapped in.", registry=r)
+        self.shared = SharedFolder(shared_dir, lambda: snapshot(self.registry)) if shared_dir else None
 
     def model_loaded(self, model: ServedModel, previous: ServedModel | None = None) -> None:
         if previous is not None:
@@ -98,7 +104,33 @@ class ServingMetrics:
     def render(self) -> bytes:
         from prometheus_client import generate_latest
 
-        return generate_latest(self.registry)
+        if self.shared is None:
+            return generate_latest(self.registry)
+        families, workers = self.shared.merged(snapshot(self.registry))
+        workers_help = "Worker processes whose figures this scrape sums."
+        return render(
+            [
+                *families,
+                ("dockyard_serving_workers", "gauge", workers_help, [("dockyard_serving_workers", {}, float(workers))]),
+            ]
+        )
+
+    def close(self) -> None:
+        if self.shared is not None:
+            self.shared.stop()
+
+
+def snapshot(registry: Any) -> list[Family]:
+    """The samples of ``registry`` as plain data (what a worker writes for the others)."""
+    return [
+        (
+            family.name,
+            family.type,
+            family.documentation,
+            [(s.name, dict(s.labels), float(s.value)) for s in family.samples],
+        )
+        for family in registry.collect()
+    ]
 
 
 def _info(model: ServedModel) -> Any:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import BadRequest, UnsupportedMediaType
+from dockyard.models.enforce import has_pandas
 
 _orjson: Any
 try:  # optional speed-up, part of dockyard[serve]
@@ -62,17 +63,25 @@ class Inputs:
     ignored_params: tuple[str, ...] = ()  # params the signature does not declare, dropped (drop_undeclared_params)
 
     def frame(self) -> Any:
-        """The table as a DataFrame (built from the JSON rows on first use)."""
+        """The table as a DataFrame (built from the JSON rows on first use); where pandas is not installed
+        (an ONNX bundle), a dict of columns, which the signature check turns into one array."""
         if self.data is None and self.records is not None:
-            import pandas as pd
-
-            self.data = pd.DataFrame(self.records, columns=list(self.columns or ()))
+            self.data = table(self.records, self.columns or ())
         return self.data
 
     @property
     def params_key(self) -> str:
         """Requests merge only with requests whose params are the same."""
         return "" if not self.params else json.dumps(self.params, sort_keys=True, default=str)
+
+
+def table(records: list[list[Any]], columns: tuple[str, ...]) -> Any:
+    """JSON rows as a DataFrame, or as a dict of columns where pandas is not installed."""
+    if not has_pandas():
+        return {name: [row[i] for row in records] for i, name in enumerate(columns)}
+    import pandas as pd
+
+    return pd.DataFrame(records, columns=list(columns))
 
 
 def parse_content_type(header: str) -> str:
@@ -119,15 +128,49 @@ def parse_json(body: bytes) -> Any:
 def decode_csv(body: bytes) -> Inputs:
     import io
 
-    import pandas as pd
-
     if not body.strip():
         raise BadRequest("the CSV body is empty: send a header row and at least one row")
+    if not has_pandas():
+        return _csv_rows(body)
+    import pandas as pd
+
     try:
         frame = pd.read_csv(io.BytesIO(body))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise BadRequest(f"the request body is not valid CSV: {' '.join(str(exc).split())}") from None
     return Inputs(frame, rows=len(frame))
+
+
+def _csv_number(text: str) -> Any:
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _csv_rows(body: bytes) -> Inputs:
+    """A CSV table as JSON-like rows (numbers parsed), where pandas is not installed (an ONNX bundle)."""
+    import csv
+    import io
+
+    try:
+        reader = csv.reader(io.StringIO(body.decode("utf-8")))
+        header = next(reader)
+        rows = [[_csv_number(v) for v in row] for row in reader if row]
+    except (UnicodeDecodeError, csv.Error, StopIteration) as exc:
+        raise BadRequest(f"the request body is not valid CSV: {exc}") from None
+    for position, row in enumerate(rows):
+        if len(row) != len(header):
+            raise BadRequest(
+                f"the request body is not valid CSV: row {position + 1} has {len(row)} values, the header {len(header)}"
+            )
+    return Inputs(None, rows=len(rows), columns=tuple(header), records=rows)
 
 
 def decode_json(payload: Any, schema: Schema | None = None) -> Inputs:

@@ -1,8 +1,8 @@
 """The prediction log: one record per scored request, in rotating files, written off the event loop.
 
 Each record holds ``time`` (UTC), ``endpoint``, ``status``, ``latency_ms``, ``rows``, ``model_name``,
-``model_version``, ``model_id``, ``inputs`` (the request: its JSON body as JSON, a CSV body as a string)
-and ``outputs`` (the predictions, or the error envelope). Two formats:
+``model_version``, ``model_id``, ``request_id`` (the ``X-Request-Id``), ``inputs`` (the request: its JSON
+body as JSON, a CSV body as a string) and ``outputs`` (the predictions, or the error envelope). Two formats:
 
 - ``jsonl`` (the default): each worker process appends lines to ``predictions-<pid>.jsonl``; a file
   that passes ``max_bytes`` is renamed ``predictions-<pid>-<UTC timestamp>.jsonl`` and a new one started.
@@ -47,6 +47,7 @@ class Entry:
     content_type: str
     outputs: bytes
     at: float
+    request_id: str | None = None  # X-Request-Id: what labels arriving later are joined on (dockyard monitor)
 
 
 def _inputs(body: bytes, content_type: str) -> str:
@@ -70,6 +71,7 @@ def record(entry: Entry, dropped: int = 0) -> dict[str, Any]:
         "model_name": entry.model.get("model_name"),
         "model_version": entry.model.get("model_version"),
         "model_id": entry.model.get("model_id"),
+        "request_id": entry.request_id,
     }
     if dropped:
         head["dropped"] = dropped
@@ -143,6 +145,7 @@ class ParquetSink:
                 ("model_name", pa.string()),
                 ("model_version", pa.string()),
                 ("model_id", pa.string()),
+                ("request_id", pa.string()),
                 ("dropped", pa.int64()),
                 ("inputs", pa.string()),
                 ("outputs", pa.string()),

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import BadRequest
+from dockyard.models.enforce import has_pandas
 from dockyard.models.signature import TensorSpec
 from dockyard.serving.payloads import Inputs, jsonable
 
@@ -88,11 +89,13 @@ def decode_infer(payload: Any, schema: Schema | None) -> Inputs:
             array = next(iter(tensors.values()))
             return Inputs(array, params, rows=len(array) if array.ndim else None)
         return Inputs(tensors, params, rows=_rows(tensors))
-    import pandas as pd
-
     if len(tensors) == 1:
         name, array = next(iter(tensors.items()))
         if array.ndim == 2 and schema is not None and array.shape[1] == len(schema) > 1:
+            if not has_pandas():  # the signature check takes the columns by position
+                return Inputs(array, params, rows=len(array))
+            import pandas as pd
+
             return Inputs(pd.DataFrame(array, columns=schema.names()), params, rows=len(array))
     columns = {}
     for name, array in tensors.items():
@@ -103,8 +106,12 @@ def decode_infer(payload: Any, schema: Schema | None) -> Inputs:
         columns[name] = array
     if len({len(a) for a in columns.values()}) > 1:
         raise BadRequest("every column input must have the same number of rows")
-    frame = pd.DataFrame(columns)
-    return Inputs(frame, params, rows=len(frame))
+    rows = len(next(iter(columns.values()))) if columns else 0
+    if not has_pandas():
+        return Inputs(columns, params, rows=rows)
+    import pandas as pd
+
+    return Inputs(pd.DataFrame(columns), params, rows=rows)
 
 
 def _rows(tensors: dict[str, Any]) -> int | None:

@@ -142,6 +142,15 @@ class RunData:
 
 
 @dataclass(frozen=True, slots=True)
+class RunStats:
+    """How many active runs an experiment holds and when the latest of them started (the UI's list)."""
+
+    experiment_id: str
+    run_count: int
+    last_run_start_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Dataset:
     """A dataset as logged on a run: identified by (name, digest) within an experiment."""
 
@@ -216,6 +225,24 @@ class LoggedModel:
     tags: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     metrics: tuple[Metric, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    """A dataset a logged-model search asks for: its name, and its digest when given."""
+
+    name: str
+    digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetSummary:
+    """A dataset used in an experiment, with the context a run gave it (``mlflow.data.context``)."""
+
+    experiment_id: str
+    name: str
+    digest: str
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

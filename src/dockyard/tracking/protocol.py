@@ -11,6 +11,8 @@ from dockyard.core.paging import Page
 from dockyard.tracking import validation as v
 from dockyard.tracking.entities import (
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     Experiment,
     LoggedModel,
     LoggedModelStatus,
@@ -20,6 +22,7 @@ from dockyard.tracking.entities import (
     Param,
     Run,
     RunInfo,
+    RunStats,
     RunStatus,
     RunTag,
     ViewType,
@@ -145,6 +148,10 @@ class TrackingAPI(Protocol):
         """At most ``max_points`` points of a history: each step bucket's minimum and maximum."""
         ...
 
+    def experiment_run_stats(self, experiment_ids: Sequence[str]) -> list[RunStats]:
+        """How many active runs each experiment holds and when the latest started (the UI's experiment list)."""
+        ...
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],
@@ -187,7 +194,12 @@ class TrackingAPI(Protocol):
         order_by: Sequence[str] | None = None,
         max_results: int = 50,
         page_token: str | None = None,
+        datasets: Sequence[DatasetRef] | None = None,
     ) -> Page[LoggedModel]: ...
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        """The datasets runs of 1 to 20 experiments used: one summary per dataset and context."""
+        ...
 
     def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
         """Record the logged models a run produced (MLflow 3's ``runs/outputs``)."""

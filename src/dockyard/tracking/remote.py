@@ -24,6 +24,8 @@ from dockyard.tracking import validation as v
 from dockyard.tracking import wire
 from dockyard.tracking.entities import (
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     Experiment,
     LoggedModel,
     LoggedModelStatus,
@@ -33,10 +35,13 @@ from dockyard.tracking.entities import (
     Param,
     Run,
     RunInfo,
+    RunStats,
     RunStatus,
     RunTag,
     ViewType,
 )
+
+AJAX_API = "/ajax-api/2.0/mlflow"  # the calls MLflow serves for its web UI only
 
 
 class RemoteTrackingService:
@@ -297,6 +302,13 @@ class RemoteTrackingService:
         out = self.call("GET", EXTENSIONS + "/metrics/get-history-downsampled", body, idempotent=True)
         return [wire.decode_metric(m) for m in out.get("metrics", [])]
 
+    def experiment_run_stats(self, experiment_ids: Sequence[str]) -> list[RunStats]:
+        if isinstance(experiment_ids, str):
+            raise InvalidParameter("experiment_ids must be a list of experiment ids, not a string")
+        body = {"experiment_ids": [str(e) for e in experiment_ids]}
+        out = self.call("POST", EXTENSIONS + "/experiments/run-stats", body, idempotent=True)
+        return [wire.decode_run_stats(s) for s in out.get("experiments", [])]
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],
@@ -378,6 +390,7 @@ class RemoteTrackingService:
         order_by: Sequence[str] | None = None,
         max_results: int = 50,
         page_token: str | None = None,
+        datasets: Sequence[DatasetRef] | None = None,
     ) -> Page[LoggedModel]:
         body = {
             "experiment_ids": [str(e) for e in experiment_ids],
@@ -385,9 +398,17 @@ class RemoteTrackingService:
             "order_by": list(order_by or []),
             "max_results": max_results,
             "page_token": page_token,
+            "datasets": [wire.encode_dataset_ref(d) for d in datasets] if datasets else None,
         }
         out = self._post("/logged-models/search", {k: x for k, x in body.items() if x is not None})
         return Page([wire.decode_logged_model(m) for m in out.get("models", [])], out.get("next_page_token", ""))
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        # MLflow serves this call for its UI only, under /ajax-api.
+        out = self.call(
+            "POST", AJAX_API + "/experiments/search-datasets", {"experiment_ids": list(experiment_ids)}, idempotent=True
+        )
+        return [wire.decode_dataset_summary(d) for d in out.get("dataset_summaries", [])]
 
     def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:
         body = {"run_id": v.check_run_id(run_id), "models": [{"model_id": o.model_id, "step": o.step} for o in outputs]}

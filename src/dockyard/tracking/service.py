@@ -26,6 +26,8 @@ from dockyard.tracking import validation as v
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     Experiment,
     LifecycleStage,
     LoggedModel,
@@ -36,12 +38,16 @@ from dockyard.tracking.entities import (
     Param,
     Run,
     RunInfo,
+    RunStats,
     RunStatus,
     RunTag,
     ViewType,
 )
 from dockyard.tracking.names import random_run_name
 from dockyard.tracking.store import TrackingStore
+
+MAX_DATASET_EXPERIMENTS = 20  # experiments per dataset search, as MLflow's server allows
+MAX_DATASET_SUMMARIES = 1000  # summaries per answer, as MLflow's server caps them
 
 
 def _view_type(value: str | ViewType, field: str) -> ViewType:
@@ -311,6 +317,12 @@ class TrackingService:
             v.check_run_id(run_id), v.check_key(key, "metric_key"), points // 2, start, end
         )
 
+    def experiment_run_stats(self, experiment_ids: Sequence[str]) -> list[RunStats]:
+        """Each experiment's number of active runs and the start of its latest, in the order asked."""
+        if isinstance(experiment_ids, str):
+            raise InvalidParameter("experiment_ids must be a list of experiment ids, not a string")
+        return self.store.experiment_run_stats([str(e) for e in experiment_ids])
+
     def search_runs(
         self,
         experiment_ids: Sequence[str],
@@ -403,15 +415,36 @@ class TrackingService:
         order_by: Sequence[str] | None = None,
         max_results: int = 50,
         page_token: str | None = None,
+        datasets: Sequence[DatasetRef] | None = None,
     ) -> Page[LoggedModel]:
+        """Logged models of the experiments; with ``datasets``, only those with a metric on one of them."""
         if isinstance(experiment_ids, str) or not experiment_ids:
             raise InvalidParameter("experiment_ids must be a non-empty list of experiment ids")
+        refs = []
+        for i, ref in enumerate(datasets or ()):
+            if not isinstance(ref, DatasetRef) or not isinstance(ref.name, str) or not ref.name:
+                raise InvalidParameter(f"datasets[{i}]: a dataset needs a dataset_name")
+            refs.append(ref)
         return self.store.search_logged_models(
             [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids],
             parse_filter(filter_string, "logged_models"),
             parse_order_by(_order_by(order_by), "logged_models"),
             cv.check_max_results(max_results, v.MAX_SEARCH_RUNS),
             page_token or None,
+            refs,
+        )
+
+    def search_datasets(self, experiment_ids: Sequence[str]) -> list[DatasetSummary]:
+        """The datasets runs of 1 to 20 experiments used, one summary per dataset and context."""
+        if isinstance(experiment_ids, str) or not experiment_ids:
+            raise InvalidParameter("SearchDatasets request must specify at least one experiment_id.")
+        if len(experiment_ids) > MAX_DATASET_EXPERIMENTS:
+            raise InvalidParameter(
+                f"SearchDatasets request cannot specify more than {MAX_DATASET_EXPERIMENTS} experiment_ids. "
+                f"Received {len(experiment_ids)} experiment_ids."
+            )
+        return self.store.search_datasets(
+            [v.check_experiment_id(e, "experiment_ids") for e in experiment_ids], MAX_DATASET_SUMMARIES
         )
 
     def log_outputs(self, run_id: str, outputs: Sequence[ModelOutput]) -> None:

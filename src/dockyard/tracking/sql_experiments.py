@@ -30,7 +30,7 @@ def experiment_key(experiment_id: str) -> int:
     try:
         return int(experiment_id)
     except (TypeError, ValueError):
-        raise ExperimentNotFound(f"No experiment with id {experiment_id!r}") from None
+        raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists") from None
 
 
 class SqlExperimentStore:
@@ -133,7 +133,7 @@ class SqlExperimentStore:
         with self.db.read() as conn:
             row = conn.execute(sa.select(t.experiments).where(t.experiments.c.experiment_id == key)).first()
             if row is None:
-                raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
             return self._experiments(conn, [row])[0]
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
@@ -167,7 +167,7 @@ class SqlExperimentStore:
             sa.select(t.experiments.c.lifecycle_stage).where(t.experiments.c.experiment_id == key)
         ).first()
         if row is None:
-            raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
+            raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
         return key, row[0]
 
     def _touch_experiment(self, conn: sa.Connection, key: int, **values: Any) -> None:

@@ -20,6 +20,7 @@ from dockyard.core.search import Expr, OrderKey
 from dockyard.db import tables as t
 from dockyard.tracking import sql_search
 from dockyard.tracking.entities import (
+    DatasetRef,
     LifecycleStage,
     LoggedModel,
     LoggedModelStatus,
@@ -47,7 +48,7 @@ def create(
         )
     ).first()
     if row is None:
-        raise ExperimentNotFound(f"No experiment with id '{experiment_id}'")
+        raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
     if row.lifecycle_stage != LifecycleStage.ACTIVE.value:
         raise InvalidParameter(f"Cannot log a model in deleted experiment '{experiment_id}'")
     model_id = MODEL_ID_PREFIX + uuid.uuid4().hex
@@ -85,7 +86,7 @@ def check_exists(conn: sa.Connection, model_id: str) -> None:
         )
     ).first()
     if found is None:
-        raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found")
+        raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
 
 
 def load(conn: sa.Connection, rows: Sequence[Any]) -> list[LoggedModel]:
@@ -139,7 +140,7 @@ def get(conn: sa.Connection, model_id: str) -> LoggedModel:
         sa.select(lm).where(lm.c.model_id == model_id, lm.c.lifecycle_stage == LifecycleStage.ACTIVE.value)
     ).first()
     if row is None:
-        raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found")
+        raise LoggedModelNotFound(f"Logged model with ID '{model_id}' not found.")
     return load(conn, [row])[0]
 
 
@@ -201,14 +202,24 @@ def search(
     order_by: list[OrderKey],
     offset: int,
     limit: int,
+    datasets: Sequence[DatasetRef] = (),
 ) -> list[LoggedModel]:
     lm = t.logged_models
     query = sa.select(lm).where(
         lm.c.experiment_id.in_(experiment_ids), lm.c.lifecycle_stage == LifecycleStage.ACTIVE.value
     )
-    condition = sql_search.logged_model_filter(filter_expr)
-    if condition is not None:
-        query = query.where(condition)
+    if datasets:
+        # A metric is on a dataset when its name matches and its digest does; a dataset named without a
+        # digest matches metrics logged without one (what MLflow's server does with such a filter).
+        lmm = t.logged_model_metrics
+        on_datasets = sa.or_(
+            *(sa.and_(lmm.c.dataset_name == d.name, lmm.c.dataset_digest == d.digest) for d in datasets)
+        )
+        query = query.where(sql_search.logged_model_dataset_filter(filter_expr, on_datasets))
+    else:
+        condition = sql_search.logged_model_filter(filter_expr)
+        if condition is not None:
+            query = query.where(condition)
     query = sql_search.logged_model_ordering(query, order_by).offset(offset).limit(limit)
     return load(conn, conn.execute(query).all())
 

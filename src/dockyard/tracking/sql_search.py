@@ -175,6 +175,31 @@ def logged_model_filter(expr: Expr | None) -> sa.ColumnElement[bool] | None:
     return None if expr is None else compile_filter(expr, _logged_model_comparison)
 
 
+def logged_model_dataset_filter(expr: Expr | None, on_datasets: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+    """The filter of a search that names datasets, as MLflow applies it: its metric comparisons count
+    only metrics on those datasets, and without a metric comparison a model needs a metric on one."""
+    lmm = t.logged_model_metrics
+    compared_metrics = False
+
+    def comparison(c: Comparison) -> sa.ColumnElement[bool]:
+        nonlocal compared_metrics
+        if c.entity != "metric":
+            return _logged_model_comparison(c)
+        compared_metrics = True
+        return sa.exists().where(
+            lmm.c.model_id == t.logged_models.c.model_id,
+            lmm.c.key == c.key,
+            compare(lmm.c.value, c.op, c.value),
+            on_datasets,
+        )
+
+    condition = None if expr is None else compile_filter(expr, comparison)
+    if compared_metrics and condition is not None:
+        return condition
+    any_metric = sa.exists().where(lmm.c.model_id == t.logged_models.c.model_id, on_datasets)
+    return any_metric if condition is None else sa.and_(condition, any_metric)
+
+
 def logged_model_ordering(query: sa.Select[Any], keys: list[OrderKey]) -> sa.Select[Any]:
     """ORDER BY for logged models; a metric key orders by the model's latest value of that metric."""
     clauses: list[Any] = []

@@ -35,6 +35,8 @@ from dockyard.tracking import sql_logged_models, sql_metrics, sql_search
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     LifecycleStage,
     LoggedModel,
     LoggedModelStatus,
@@ -46,6 +48,7 @@ from dockyard.tracking.entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunStats,
     RunStatus,
     RunTag,
     ViewType,
@@ -53,6 +56,12 @@ from dockyard.tracking.entities import (
 from dockyard.tracking.sql_experiments import SqlExperimentStore, experiment_key
 
 RUN_NAME_TAG = "mlflow.runName"
+CONTEXT_TAG = "mlflow.data.context"  # the role a run gave a dataset input (training, evaluation, ...)
+
+
+def not_active_message(run_id: str, stage: str) -> str:
+    """A write to a deleted run, in MLflow's words (what its users search their logs for)."""
+    return f"The run {run_id} must be in the 'active' state. Current state is {stage}."
 
 
 def _db_value(value: float) -> float | None:
@@ -109,7 +118,7 @@ class SqlTrackingStore(SqlExperimentStore):
             key = experiment_key(experiment_id)
             exp = conn.execute(self._sql.select_experiment_for_run, {"experiment_id": key}).first()
             if exp is None:
-                raise ExperimentNotFound(f"No experiment with id {experiment_id!r}")
+                raise ExperimentNotFound(f"No Experiment with id={experiment_id} exists")
             if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
                 raise InvalidParameter(f"Cannot create a run in deleted experiment {experiment_id!r}")
             artifact_uri = join_location(exp.artifact_location, run_id, "artifacts")
@@ -149,9 +158,9 @@ class SqlTrackingStore(SqlExperimentStore):
     def _run_row(self, conn: sa.Connection, run_id: str, *, active: bool = False) -> Any:
         row = conn.execute(self._sql.select_run, {"run_id": run_id}).first()
         if row is None:
-            raise RunNotFound(f"Run {run_id!r} not found")
+            raise RunNotFound(f"Run with id={run_id} not found")  # MLflow's words
         if active and row.lifecycle_stage != LifecycleStage.ACTIVE.value:
-            raise RunNotActive(f"Run {run_id!r} is deleted; restore it before writing to it")
+            raise RunNotActive(not_active_message(run_id, row.lifecycle_stage))
         return row
 
     @staticmethod
@@ -290,9 +299,9 @@ class SqlTrackingStore(SqlExperimentStore):
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         stage = conn.exec_driver_sql(f"SELECT lifecycle_stage FROM runs WHERE run_uuid = {mark}", (run_id,)).scalar()  # noqa: S608  only the driver's parameter marker is interpolated; values are bound
         if stage is None:
-            raise RunNotFound(f"Run {run_id!r} not found")
+            raise RunNotFound(f"Run with id={run_id} not found")  # MLflow's words
         if stage != LifecycleStage.ACTIVE.value:
-            raise RunNotActive(f"Run {run_id!r} is deleted; restore it before writing to it")
+            raise RunNotActive(not_active_message(run_id, stage))
 
     def finish_run(
         self,
@@ -329,7 +338,7 @@ class SqlTrackingStore(SqlExperimentStore):
             self._run_row(conn, run_id, active=True)
             result = conn.execute(t.tags.delete().where(t.tags.c.run_uuid == run_id, t.tags.c.key == key))
             if result.rowcount == 0:
-                raise TagNotFound(f"No tag {key!r} on run {run_id!r}")
+                raise TagNotFound(f"No tag with name: {key} in run with id {run_id}")  # MLflow's words
 
     def log_inputs(self, run_id: str, datasets: list[DatasetInput], models: list[ModelInput]) -> None:
         ds, ri, rit = t.datasets, t.run_inputs, t.run_input_tags
@@ -363,6 +372,12 @@ class SqlTrackingStore(SqlExperimentStore):
                         ds.c.experiment_id == run.experiment_id, ds.c.name == d.name, ds.c.digest == d.digest
                     )
                 ).scalar_one()
+                # A dataset the run already has keeps its first tags (its context), as MLflow keeps them.
+                known = conn.execute(
+                    sa.select(ri.c.run_uuid).where(ri.c.run_uuid == run_id, ri.c.dataset_uuid == dataset_uuid)
+                ).first()
+                if known is not None:
+                    continue
                 conn.execute(
                     self._dialect_insert(ri).values(run_uuid=run_id, dataset_uuid=dataset_uuid).on_conflict_do_nothing()
                 )
@@ -412,7 +427,7 @@ class SqlTrackingStore(SqlExperimentStore):
                 known.update(conn.execute(sa.select(t.runs.c.run_uuid).where(t.runs.c.run_uuid.in_(chunk))).scalars())
             missing = [r for r in run_ids if r not in known]
             if missing:
-                raise RunNotFound(f"Run {missing[0]!r} not found")
+                raise RunNotFound(f"Run with id={missing[0]} not found")
             for run_id in dict.fromkeys(run_ids):
                 rows = conn.execute(
                     sa.select(m.c.step, m.c.timestamp, m.c.value)
@@ -430,6 +445,21 @@ class SqlTrackingStore(SqlExperimentStore):
         with self.db.read() as conn:
             self._run_row(conn, run_id)
             return sql_metrics.downsampled(conn, run_id, key, buckets, start_step, end_step)
+
+    def experiment_run_stats(self, experiment_ids: list[str]) -> list[RunStats]:
+        """Active runs per experiment and the latest start, in one grouped query per chunk of ids."""
+        keys = [experiment_key(e) for e in experiment_ids]
+        runs = t.runs
+        found: dict[int, tuple[int, int | None]] = {}
+        with self.db.read() as conn:
+            for chunk in chunks(keys):
+                query = (
+                    sa.select(runs.c.experiment_id, sa.func.count(), sa.func.max(runs.c.start_time))
+                    .where(runs.c.experiment_id.in_(chunk), runs.c.lifecycle_stage == LifecycleStage.ACTIVE.value)
+                    .group_by(runs.c.experiment_id)
+                )
+                found.update((int(row[0]), (int(row[1]), row[2])) for row in conn.execute(query))
+        return [RunStats(str(key), *found.get(key, (0, None))) for key in keys]
 
     def search_runs(
         self,
@@ -473,9 +503,9 @@ class SqlTrackingStore(SqlExperimentStore):
         tags: dict[str, str],
         creator_id: str | None,
     ) -> LoggedModel:
+        # source_run_id is kept as given, as MLflow keeps it: the run may live on another server, or
+        # be logged after the model (MLflow's clients do not order the two calls).
         with self.db.write() as conn:
-            if source_run_id:
-                self._run_row(conn, source_run_id)
             model_id = sql_logged_models.create(
                 conn, experiment_key(experiment_id), name, model_type, source_run_id, params, tags, creator_id
             )
@@ -508,7 +538,7 @@ class SqlTrackingStore(SqlExperimentStore):
         with self.db.write() as conn:
             sql_logged_models.check_exists(conn, model_id)
             if conn.execute(lmt.delete().where(lmt.c.model_id == model_id, lmt.c.key == key)).rowcount == 0:
-                raise TagNotFound(f"No tag {key!r} on logged model {model_id!r}")
+                raise TagNotFound(f"No tag with key {key!r} found for model with ID {model_id!r}.")  # MLflow's words
 
     def log_logged_model_params(self, model_id: str, params: dict[str, str]) -> None:
         with self.db.write() as conn:
@@ -523,13 +553,39 @@ class SqlTrackingStore(SqlExperimentStore):
         order_by: list[OrderKey],
         max_results: int,
         page_token: str | None,
+        datasets: list[DatasetRef] | None = None,
     ) -> Page[LoggedModel]:
         offset = offset_from_token(page_token)
         with self.db.read() as conn:
             models = sql_logged_models.search(
-                conn, [experiment_key(e) for e in experiment_ids], filter_expr, order_by, offset, max_results + 1
+                conn,
+                [experiment_key(e) for e in experiment_ids],
+                filter_expr,
+                order_by,
+                offset,
+                max_results + 1,
+                datasets or [],
             )
         return Page(models[:max_results], next_offset_token(offset, max_results, len(models) > max_results))
+
+    def search_datasets(self, experiment_ids: list[str], limit: int) -> list[DatasetSummary]:
+        """Each distinct (dataset, context) used by runs of the experiments, at most ``limit`` of them."""
+        ds, ri, rit = t.datasets, t.run_inputs, t.run_input_tags
+        context = (
+            sa.select(rit.c.value)
+            .where(rit.c.run_uuid == ri.c.run_uuid, rit.c.dataset_uuid == ri.c.dataset_uuid, rit.c.key == CONTEXT_TAG)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(ds.c.experiment_id, ds.c.name, ds.c.digest, context.label("context"))
+            .join(ri, ri.c.dataset_uuid == ds.c.dataset_uuid)
+            .where(ds.c.experiment_id.in_([experiment_key(e) for e in experiment_ids]))
+            .distinct()
+            .order_by(ds.c.experiment_id, ds.c.name, ds.c.digest, "context")
+            .limit(limit)
+        )
+        with self.db.read() as conn:
+            return [DatasetSummary(str(r.experiment_id), r.name, r.digest, r.context) for r in conn.execute(query)]
 
     def log_outputs(self, run_id: str, outputs: list[ModelOutput]) -> None:
         stmt = self._dialect_insert(t.run_outputs)

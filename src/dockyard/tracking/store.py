@@ -14,6 +14,8 @@ from dockyard.core.paging import Page
 from dockyard.core.search import Expr, OrderKey
 from dockyard.tracking.entities import (
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     Experiment,
     LifecycleStage,
     LoggedModel,
@@ -24,6 +26,7 @@ from dockyard.tracking.entities import (
     Param,
     Run,
     RunInfo,
+    RunStats,
     RunStatus,
     RunTag,
     ViewType,
@@ -74,6 +77,7 @@ class TrackingStore(Protocol):
     def get_metric_history_downsampled(
         self, run_id: str, key: str, buckets: int, start_step: int | None, end_step: int | None
     ) -> list[Metric]: ...
+    def experiment_run_stats(self, experiment_ids: list[str]) -> list[RunStats]: ...
     def search_runs(
         self,
         experiment_ids: list[str],
@@ -108,5 +112,7 @@ class TrackingStore(Protocol):
         order_by: list[OrderKey],
         max_results: int,
         page_token: str | None,
+        datasets: list[DatasetRef] | None = None,
     ) -> Page[LoggedModel]: ...
+    def search_datasets(self, experiment_ids: list[str], limit: int) -> list[DatasetSummary]: ...
     def log_outputs(self, run_id: str, outputs: list[ModelOutput]) -> None: ...

@@ -29,6 +29,8 @@ from dockyard.core.wire import (
 from dockyard.tracking.entities import (
     Dataset,
     DatasetInput,
+    DatasetRef,
+    DatasetSummary,
     Experiment,
     LifecycleStage,
     LoggedModel,
@@ -41,6 +43,7 @@ from dockyard.tracking.entities import (
     RunData,
     RunInfo,
     RunInputs,
+    RunStats,
     RunStatus,
     RunTag,
 )
@@ -71,6 +74,20 @@ def decode_experiment(d: dict[str, Any]) -> Experiment:
         creation_time=decode_int(d.get("creation_time"), "creation_time"),
         last_update_time=decode_int(d.get("last_update_time"), "last_update_time"),
         tags=decode_key_values(d.get("tags"), "tags"),
+    )
+
+
+def encode_run_stats(s: RunStats) -> dict[str, Any]:
+    return drop_empty(
+        {"experiment_id": s.experiment_id, "run_count": s.run_count, "last_run_start_time": s.last_run_start_time}
+    )
+
+
+def decode_run_stats(d: dict[str, Any]) -> RunStats:
+    return RunStats(
+        experiment_id=str(d["experiment_id"]),
+        run_count=decode_int(d.get("run_count"), "run_count") or 0,
+        last_run_start_time=decode_int(d.get("last_run_start_time"), "last_run_start_time"),
     )
 
 
@@ -187,6 +204,28 @@ def decode_dataset_input(d: Any, field: str = "datasets") -> DatasetInput:
     return DatasetInput(
         decode_dataset(d.get("dataset"), f"{field}.dataset"), decode_key_values(d.get("tags"), f"{field}.tags")
     )
+
+
+def encode_dataset_ref(d: DatasetRef) -> dict[str, Any]:
+    return drop_empty({"dataset_name": d.name, "dataset_digest": d.digest})
+
+
+def decode_dataset_ref(d: Any, field: str = "datasets") -> DatasetRef:
+    """``{dataset_name, dataset_digest?}`` of a logged-model search."""
+    if not isinstance(d, dict) or not isinstance(d.get("dataset_name"), str) or not d["dataset_name"]:
+        raise InvalidParameter(f"{field}: expected an object with a 'dataset_name'")
+    digest = d.get("dataset_digest")
+    if digest is not None and not isinstance(digest, str):
+        raise InvalidParameter(f"{field}.dataset_digest: expected a string")
+    return DatasetRef(d["dataset_name"], digest or None)
+
+
+def encode_dataset_summary(s: DatasetSummary) -> dict[str, Any]:
+    return drop_empty({"experiment_id": s.experiment_id, "name": s.name, "digest": s.digest, "context": s.context})
+
+
+def decode_dataset_summary(d: dict[str, Any]) -> DatasetSummary:
+    return DatasetSummary(str(d.get("experiment_id", "")), d.get("name", ""), d.get("digest", ""), d.get("context"))
 
 
 def encode_run(r: Run) -> dict[str, Any]:

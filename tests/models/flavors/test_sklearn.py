@@ -12,7 +12,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import dockyard.sklearn
-from dockyard.__about__ import __version__
 from dockyard.core.errors import InvalidParameter
 from dockyard.models import load_model
 from dockyard.models.requirements import pinned
@@ -77,7 +76,6 @@ def test_mlmodel_matches_what_mlflow_writes(tmp_path: Path, data: tuple, classif
 def test_requirements_are_exactly_what_loading_needs(tmp_path: Path, classifier: object) -> None:
     dockyard.sklearn.save_model(classifier, tmp_path / "skops")
     assert (tmp_path / "skops" / "requirements.txt").read_text().splitlines() == [
-        f"dockyard[serve]=={__version__}",
         pinned("numpy"),
         pinned("scikit-learn"),
         pinned("scipy"),
@@ -85,7 +83,6 @@ def test_requirements_are_exactly_what_loading_needs(tmp_path: Path, classifier:
     ]
     dockyard.sklearn.save_model(classifier, tmp_path / "cp", serialization_format="cloudpickle")
     assert (tmp_path / "cp" / "requirements.txt").read_text().splitlines() == [
-        f"dockyard[serve]=={__version__}",
         pinned("cloudpickle"),
         pinned("numpy"),
         pinned("scikit-learn"),

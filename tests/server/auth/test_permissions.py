@@ -17,6 +17,7 @@ from .conftest import PASSWORD, AuthServer, basic
 API = "/api/2.0/mlflow"
 EXT = "/api/2.0/dockyard"
 PROXY = "/api/2.0/mlflow-artifacts/artifacts"
+AJAX = "/ajax-api/2.0/mlflow"
 
 
 @dataclass
@@ -62,6 +63,11 @@ CALLS: list[tuple[str, str, str, str, Any]] = [
     ("get run", "read", "GET", API + "/runs/get?run_id={r}", None),
     ("metric history", "read", "GET", API + "/metrics/get-history?run_id={r}&metric_key=m", None),
     ("list run artifacts", "read", "GET", API + "/artifacts/list?run_id={r}", None),
+    ("download with get-artifact", "read", "GET", "/get-artifact?run_id={r}&path=model/MLmodel", None),
+    ("download a version's file", "read", "GET", "/model-versions/get-artifact?name={m}&version=1&path=MLmodel", None),
+    ("bulk metric history", "read", "GET", AJAX + "/metrics/get-history-bulk?run_id={r}&metric_key=m", None),
+    ("sampled metric history", "read", "GET", API + "/metrics/get-history-bulk-interval?run_ids={r}&metric_key=m",
+     None),
     ("download through the proxy", "read", "GET", PROXY + "/{e}/{r}/artifacts/model/MLmodel", None),
     ("get registered model", "read", "GET", API + "/registered-models/get?name={m}", None),
     ("get model version", "read", "GET", API + "/model-versions/get?name={m}&version=1", None),
@@ -129,6 +135,46 @@ def test_no_or_wrong_credentials_get_401_and_change_nothing(
     after = server.http.get(f"{API}/runs/get?run_id={world.run_id}", headers=basic("admin")).json()
     assert after == before
     assert (server.destination / world.experiment_id / world.run_id / "artifacts" / "model" / "MLmodel").exists()
+
+
+def test_the_ui_upload_dataset_search_and_logged_model_files_check_the_caller(server: AuthServer, world: World) -> None:
+    """MLflow's UI routes of issue 12: upload needs EDIT on the run's experiment, the dataset search shows
+    only readable experiments, a logged model's files need READ on its experiment."""
+    http, admin = server.http, basic("admin")
+    octets = {"content-type": "application/octet-stream"}
+    upload = f"{AJAX}/upload-artifact?run_uuid={world.run_id}&path=ui/note.txt"
+    denied = http.post(upload, content=b"hi", headers={**basic("reader"), **octets})
+    assert denied.status_code == 403 and denied.json()["error_code"] == "PERMISSION_DENIED"
+    assert http.post(upload, content=b"hi", headers={**basic("editor"), **octets}).status_code == 200
+    assert (
+        server.destination / world.experiment_id / world.run_id / "artifacts" / "ui" / "note.txt"
+    ).read_bytes() == b"hi"
+
+    dataset = {"name": "train", "digest": "d1", "source_type": "local", "source": "{}"}
+    logged = http.post(
+        f"{API}/runs/log-inputs", json={"run_id": world.run_id, "datasets": [{"dataset": dataset}]}, headers=admin
+    )
+    assert logged.status_code == 200, logged.text
+    search = {"experiment_ids": [world.experiment_id]}
+    assert http.post(f"{AJAX}/experiments/search-datasets", json=search, headers=basic("none")).json() == {
+        "dataset_summaries": []
+    }
+    seen = http.post(f"{AJAX}/experiments/search-datasets", json=search, headers=basic("reader")).json()
+    assert [s["name"] for s in seen["dataset_summaries"]] == ["train"]
+
+    model = http.post(
+        f"{API}/logged-models", json={"experiment_id": world.experiment_id, "name": "lm"}, headers=admin
+    ).json()["model"]["info"]
+    put = http.put(
+        f"{PROXY}/{world.experiment_id}/models/{model['model_id']}/artifacts/MLmodel", content=b"x", headers=admin
+    )
+    assert put.status_code == 200, put.text
+    for path in (
+        f"{API}/logged-models/{model['model_id']}/artifacts/directories",
+        f"{AJAX}/logged-models/{model['model_id']}/artifacts/files?artifact_file_path=MLmodel",
+    ):
+        assert http.get(path, headers=basic("none")).status_code == 403
+        assert http.get(path, headers=basic("reader")).status_code == 200, path
 
 
 def test_searches_show_only_what_the_caller_may_read(server: AuthServer, world: World) -> None:

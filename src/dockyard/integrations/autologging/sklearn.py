@@ -101,7 +101,8 @@ def training_metrics(estimator: Any, x: Any, y: Any, weight: Any = None) -> tupl
 
 def log_fitted_model(flavor: str, run_id: str, cfg: AutologConfig, model: Any, x: Any) -> None:
     """Log ``model`` with ``dockyard.<flavor>.log_model`` as ``model``: signature from the training data
-    and the model's predictions on its first rows, and those rows as input example."""
+    and the model's predictions on its first rows, those rows as input example, and the training profile
+    of the data (see :mod:`dockyard.models.profile`)."""
     from dockyard.lifecycle.model_logging import log_model
     from dockyard.models.infer import infer_signature
 
@@ -117,7 +118,18 @@ def log_fitted_model(flavor: str, run_id: str, cfg: AutologConfig, model: Any, x
         signature=signature,
         input_example=sample if cfg.log_input_examples else None,
         run_id=run_id,
+        training_data=_table(x),
     )
+
+
+def _table(x: Any) -> Any:
+    """``x`` when it is a table a training profile can describe (a DataFrame or a 2-D array); sparse
+    matrices and other inputs get no profile."""
+    import numpy as np
+
+    if type(x).__name__ == "DataFrame" or (isinstance(x, np.ndarray) and x.ndim == 2):
+        return x
+    return None
 
 
 def log_estimator_fit(

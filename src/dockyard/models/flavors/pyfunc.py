@@ -119,7 +119,8 @@ class PythonModelFlavor:
         }
         if model_config:
             pyfunc["config"] = dict(model_config)
-        return SavedFlavor({}, pyfunc, ["cloudpickle"])
+        # The pickle refers to Dockyard's PythonModel: loading it imports Dockyard (pinned like the rest).
+        return SavedFlavor({}, pyfunc, ["cloudpickle", "dockyard"])
 
     def load(self, directory: Path, section: dict[str, Any]) -> Any:
         path = directory / str(section.get("python_model", "python_model.pkl"))

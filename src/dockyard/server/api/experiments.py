@@ -116,6 +116,12 @@ def _view_type(value: Any) -> ViewType | str:
     return str(value)
 
 
+def search_datasets(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    """The datasets of up to 20 experiments' runs (MLflow serves this for its UI, under /ajax-api)."""
+    summaries = ctx.tracking.search_datasets([str(e) for e in p.items("experiment_ids")])
+    return {"dataset_summaries": [wire.encode_dataset_summary(s) for s in summaries]}
+
+
 def delete(ctx: ServerContext, p: Params) -> dict[str, Any]:
     ctx.tracking.delete_experiment(p.string("experiment_id", required=True))
     return {}
@@ -149,6 +155,7 @@ ROUTES = [
     ("GET", "/mlflow/experiments/get-by-name", get_by_name),
     ("POST", "/mlflow/experiments/search", search),
     ("GET", "/mlflow/experiments/search", search),
+    ("POST", "/mlflow/experiments/search-datasets", search_datasets),
     ("POST", "/mlflow/experiments/delete", delete),
     ("POST", "/mlflow/experiments/restore", restore),
     ("POST", "/mlflow/experiments/update", update),

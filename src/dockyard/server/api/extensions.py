@@ -31,8 +31,15 @@ def downsampled(ctx: ServerContext, p: Params) -> dict[str, Any]:
     return {"metrics": [wire.encode_metric(m, with_run_id=True) for m in points]}
 
 
+def run_stats(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    """Each experiment's number of active runs and the start of its latest: ``experiment_ids[]``."""
+    stats = ctx.tracking.experiment_run_stats([str(e) for e in p.items("experiment_ids")])
+    return {"experiments": [wire.encode_run_stats(s) for s in stats]}
+
+
 ROUTES = [
     ("GET", "/dockyard/metrics/get-histories", histories),
     ("POST", "/dockyard/metrics/get-histories", histories),
     ("GET", "/dockyard/metrics/get-history-downsampled", downsampled),
+    ("POST", "/dockyard/experiments/run-stats", run_stats),
 ]

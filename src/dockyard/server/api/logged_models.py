@@ -81,6 +81,7 @@ def search(ctx: ServerContext, p: Params) -> dict[str, Any]:
         order_by=[_order_clause(o) for o in p.items("order_by")],
         max_results=p.integer("max_results", default=SEARCH_DEFAULT),
         page_token=p.string("page_token"),
+        datasets=[wire.decode_dataset_ref(d, f"datasets[{i}]") for i, d in enumerate(p.items("datasets"))],
     )
     return page_response("models", [wire.encode_logged_model(m) for m in page.items], page.next_page_token)
 

@@ -5,13 +5,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from dockyard.core.wire import decode_key_values
 from dockyard.registry import wire
+from dockyard.registry.sources import invalid_source
 from dockyard.server.api.registered_models import registry
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
+from dockyard.tracking.protocol import TrackingAPI
+
+MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 SEARCH_DEFAULT = 10_000  # MLflow's client default; the proto's is the cap (200,000)
 
@@ -25,18 +30,39 @@ def _name_version(p: Params) -> tuple[str, str]:
 
 
 def create(ctx: ServerContext, p: Params) -> dict[str, Any]:
-    return _version(
-        registry(ctx).create_model_version(
-            p.string("name", required=True),
-            p.string("source", required=True),
-            run_id=p.string("run_id") or None,
-            tags=decode_key_values(p.raw("tags"), "tags"),
-            description=p.string("description"),
-            model_id=p.string("model_id") or None,
-            run_link=p.string("run_link") or None,
-            user_id=p.string("user_id") or None,
-        )
+    name, source = p.string("name", required=True), p.string("source", required=True)
+    run_id = p.string("run_id") or None
+    if run_id is None and source.startswith("runs:/"):
+        raise invalid_source(source, "run_id")  # MLflow's server wants the run named twice
+    version = registry(ctx).create_model_version(
+        name,
+        source,
+        run_id=run_id,
+        tags=decode_key_values(p.raw("tags"), "tags"),
+        description=p.string("description"),
+        model_id=p.string("model_id") or None,
+        run_link=p.string("run_link") or None,
+        user_id=p.string("user_id") or None,
     )
+    if version.model_id:
+        record_registration(ctx.tracking, version.model_id, version.name, int(version.version))
+    return _version(version)
+
+
+def record_registration(tracking: TrackingAPI, model_id: str, name: str, version: int) -> None:
+    """Append ``{name, version}`` to the logged model's ``mlflow.modelVersions`` tag (a JSON list that
+    MLflow's UI and clients read), as MLflow's server does when a version names its logged model; an
+    entry already there (a client that records it too) is not added twice."""
+    current = tracking.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
+    try:
+        entries = json.loads(current) if current else []
+    except ValueError:
+        entries = []
+    if not isinstance(entries, list):
+        entries = []
+    entry = {"name": name, "version": version}
+    if entry not in entries:
+        tracking.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps([*entries, entry])})
 
 
 def get(ctx: ServerContext, p: Params) -> dict[str, Any]:
@@ -80,7 +106,7 @@ def download_uri(ctx: ServerContext, p: Params) -> dict[str, Any]:
 
 def set_tag(ctx: ServerContext, p: Params) -> dict[str, Any]:
     registry(ctx).set_model_version_tag(
-        *_name_version(p), p.string("key", required=True), p.string("value", required=True)
+        *_name_version(p), p.string("key", required=True), p.string("value", default="")
     )
     return {}
 

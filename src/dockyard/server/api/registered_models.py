@@ -81,7 +81,7 @@ def latest_versions(ctx: ServerContext, p: Params) -> dict[str, Any]:
 
 def set_tag(ctx: ServerContext, p: Params) -> dict[str, Any]:
     registry(ctx).set_registered_model_tag(
-        p.string("name", required=True), p.string("key", required=True), p.string("value", required=True)
+        p.string("name", required=True), p.string("key", required=True), p.string("value", default="")
     )
     return {}
 

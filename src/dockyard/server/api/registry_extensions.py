@@ -15,7 +15,8 @@ DELIVERIES_DEFAULT = 100
 
 
 def promote(ctx: ServerContext, p: Params) -> dict[str, Any]:
-    """``name``, ``version``, ``alias`` and/or ``stage``, ``archive_existing``, ``reason``, ``user_id``."""
+    """``name``, ``version``, ``alias`` and/or ``stage``, ``archive_existing``, ``reason``, ``user_id``;
+    ``force`` (with a ``reason``) goes past a validation gate, recorded in the audit history."""
     version = registry(ctx).promote(
         p.string("name", required=True),
         p.string("version", required=True),
@@ -24,6 +25,7 @@ def promote(ctx: ServerContext, p: Params) -> dict[str, Any]:
         reason=p.string("reason"),
         user_id=p.string("user_id") or None,
         archive_existing=p.boolean("archive_existing"),
+        force=p.boolean("force"),
     )
     return {"model_version": wire.encode_model_version(version)}
 

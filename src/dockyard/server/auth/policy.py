@@ -74,7 +74,14 @@ RULES: dict[str, Rule] = {
     "/mlflow/metrics/get-history": Rule("run", _R),
     "/dockyard/metrics/get-histories": Rule("run_ids", _R),
     "/dockyard/metrics/get-history-downsampled": Rule("run", _R),
+    "/dockyard/experiments/run-stats": Rule("experiment_ids", _R),
     "/mlflow/artifacts/list": Rule("run", _R),
+    # MLflow's UI calls: bulk histories (each run's experiment), datasets, downloads and its upload
+    "/mlflow/metrics/get-history-bulk": Rule("run_ids", _R),
+    "/mlflow/metrics/get-history-bulk-interval": Rule("run_ids", _R),
+    "/mlflow/experiments/search-datasets": Rule("experiment_ids", _R),
+    "/get-artifact": Rule("run", _R),
+    "/mlflow/upload-artifact": Rule("run", _U),
     # logged models (their experiment's permission)
     "/mlflow/logged-models": Rule("experiment", _U),
     "/mlflow/logged-models/search": Rule("experiment_ids", _R),
@@ -82,6 +89,8 @@ RULES: dict[str, Rule] = {
     "/mlflow/logged-models/{model_id}/tags": Rule("logged_model", _U),
     "/mlflow/logged-models/{model_id}/tags/{tag_key}": Rule("logged_model", _U),
     "/mlflow/logged-models/{model_id}/params": Rule("logged_model", _U),
+    "/mlflow/logged-models/{model_id}/artifacts/directories": Rule("logged_model", _R),
+    "/mlflow/logged-models/{model_id}/artifacts/files": Rule("logged_model", _R),
     # the registry
     "/mlflow/registered-models/create": Rule("any", after="grant_registered_model"),
     "/mlflow/registered-models/get": Rule("registered_model", _R),
@@ -102,13 +111,27 @@ RULES: dict[str, Rule] = {
     "/mlflow/model-versions/get-download-uri": Rule("registered_model", _R),
     "/mlflow/model-versions/set-tag": Rule("registered_model", _U),
     "/mlflow/model-versions/delete-tag": Rule("registered_model", _D),
+    "/model-versions/get-artifact": Rule("registered_model", _R),
     # Dockyard's registry extensions: promotion, rollback and the audit trail are the model's managers'
     "/dockyard/registry/events": Rule("registered_model", _M),
     "/dockyard/registry/promote": Rule("registered_model", _M),
     "/dockyard/registry/rollback": Rule("registered_model", _M),
     "/dockyard/registry/lineage": Rule("registered_model", _M),
+    # validation gates: declaring one is the model's managers'; recording a validation is an edit
+    # (promote --force past a gate is a promote: MANAGE, audited with its reason)
+    "/dockyard/registry/gates/set": Rule("registered_model", _M),
+    "/dockyard/registry/gates/delete": Rule("registered_model", _M),
+    "/dockyard/registry/gates/get": Rule("registered_model", _R),
+    "/dockyard/registry/gates/check": Rule("registered_model", _R),
+    "/dockyard/registry/validations/create": Rule("registered_model", _U),
+    "/dockyard/registry/validations/list": Rule("registered_model", _R),
+    "/dockyard/registry/monitoring/drift": Rule("registered_model", _U),
     # Dockyard's version: open to everyone, as /version (the middleware lets it through unsigned)
     "/dockyard/version": Rule("any"),
+    # the OpenAPI document of the whole API (server/openapi.py): any signed-in user
+    "/api/openapi.json": Rule("any"),
+    # the server's Prometheus metrics (server/metrics.py): any signed-in user, e.g. a scraper's token
+    "/metrics": Rule("any"),
     # the artifact proxy: the experiment is the first segment of the path (checked in the middleware)
     "/mlflow-artifacts/artifacts": Rule("proxy"),
     "/mlflow-artifacts/artifacts/{path:path}": Rule("proxy"),
@@ -134,6 +157,32 @@ RULES.update(
             for resources in ("experiments", "registered-models")
             for verb in ("create", "get", "update", "delete")
         ),
+    )
+)
+
+# The web UI's pages (server/ui/pages): each view checks its caller itself (UIRequest.require, .readable),
+# and unauthenticated browsers are sent to /login by the middleware.
+RULES.update(
+    (path, Rule("any"))
+    for path in (
+        "/",
+        "/login",
+        "/logout",
+        "/experiments/create",
+        "/experiments/{experiment_id}",
+        "/experiments/{experiment_id}/rename",
+        "/experiments/{experiment_id}/delete",
+        "/runs/{run_id}",
+        "/runs/{run_id}/metric-history",
+        "/runs/{run_id}/artifact",
+        "/compare",
+        "/compare/metric-histories",
+        "/models",
+        "/models/{name:path}/versions/{version}",
+        "/models/{name:path}/promote",
+        "/models/{name:path}/rollback",
+        "/models/{name:path}",
+        "/static/{path:path}",  # open: the middleware lets /static through unsigned
     )
 )
 
@@ -170,8 +219,8 @@ def guarded(
         if asked and not allowed:
             return _empty(route)
         params.data["experiment_ids"] = allowed
-    elif rule.resource == "run_ids":
-        for run_id in {str(r) for r in params.items("run_ids")}:
+    elif rule.resource == "run_ids":  # run_ids, or a repeated run_id (get-history-bulk)
+        for run_id in {str(r) for r in [*params.items("run_ids"), *params.items("run_id")]}:
             auth.require(user, "experiment", _experiment_of_run(ctx, run_id), rule.action)
     else:
         resource_type, resource_id = _resource(ctx, params, rule.resource)
@@ -186,7 +235,8 @@ def guarded(
 
 
 def _empty(route: str) -> dict[str, Any]:
-    return {"runs": []} if route == "/mlflow/runs/search" else {"models": []}
+    field = {"/mlflow/runs/search": "runs", "/mlflow/experiments/search-datasets": "dataset_summaries"}
+    return {field.get(route, "models"): []}
 
 
 def _resource(ctx: ServerContext, params: Params, kind: str) -> tuple[str, str | None]:
