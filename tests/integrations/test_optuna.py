@@ -169,6 +169,41 @@ def test_callback_logs_finished_trials(store: Path) -> None:
         dockyard.integrations.optuna.DockyardCallback()
 
 
+def test_models_logged_by_trials_store_the_training_profile(store: Path) -> None:
+    import json
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import Ridge
+
+    import dockyard.sklearn
+    from dockyard.models.profile import PROFILE_FILE
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame({"income": rng.normal(50.0, 10.0, 120), "plan": rng.integers(0, 3, 120)})
+    y = x["income"] * 0.1 + x["plan"]
+
+    def fit_and_log(trial):  # type: ignore[no-untyped-def]
+        model = Ridge(alpha=trial.suggest_float("alpha", 0.1, 10.0)).fit(x, y)
+        info = dockyard.sklearn.log_model(model, name="model")  # no training_data: the search's is used
+        trial.set_user_attr("model_id", info.model_id)
+        return float(model.score(x, y))
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    with dockyard.start_run():
+        dockyard.integrations.optuna.optimize(study, fit_and_log, n_trials=2, training_data=x, show_progress_bar=False)
+    client = dockyard.Client(str(store))
+    for trial in study.trials:
+        location = Path(client.get_logged_model(trial.user_attrs["model_id"]).artifact_location)
+        profile = json.loads((location / PROFILE_FILE).read_text())
+        assert profile["rows"] == 120 and sorted(profile["columns"]) == ["income", "plan"]
+        assert profile["columns"]["plan"]["kind"] == "categorical" and profile["predictions"]["kind"] == "numeric"
+    # Outside a search, log_model without training_data stores no profile (the default does not leak).
+    with dockyard.start_run():
+        info = dockyard.sklearn.log_model(Ridge().fit(x, y), name="model")
+    assert not (Path(client.get_logged_model(info.model_id).artifact_location) / PROFILE_FILE).exists()
+
+
 # -- two worker processes on one PostgreSQL study ---------------------------------------------------
 
 WORKER = textwrap.dedent(

@@ -15,6 +15,7 @@ import dockyard
 import dockyard.pyfunc
 import dockyard.sklearn
 from dockyard.core.errors import (
+    GateRefused,
     InvalidModel,
     InvalidParameter,
     LoggedModelNotFound,
@@ -186,6 +187,20 @@ def test_client_has_mlflow_client_registry_methods(client: dockyard.Client) -> N
     assert "transition_model_version_stage" in dir(client)
     with pytest.raises(AttributeError, match="no attribute 'not_a_method'"):
         client.not_a_method  # noqa: B018
+
+
+def test_client_promote_forces_past_a_gate_with_a_reason(client: dockyard.Client) -> None:
+    with dockyard.start_run():
+        dockyard.sklearn.log_model(MODEL, name="model", registered_model_name="gated")
+    client.registry.set_gate("gated", ["roc_auc >= 0.8"], alias="champion")
+    with pytest.raises(GateRefused, match=r"rule 'roc_auc >= 0\.8' of alias 'champion': version 1 has no validation"):
+        client.promote("gated", 1, alias="champion", reason="no evidence")
+    with pytest.raises(InvalidParameter, match="a forced promotion needs a reason"):
+        client.promote("gated", 1, alias="champion", force=True)
+    assert client.promote("gated", 1, alias="champion", reason="incident 42", force=True).aliases == ("champion",)
+    (event,) = client.get_registry_events("gated", alias="champion")
+    assert event.reason is not None and event.reason.startswith("forced past the gate (rule 'roc_auc >= 0.8'")
+    assert event.reason.endswith(": incident 42")
 
 
 @pytest.mark.parametrize("synchronous", [True, False])

@@ -168,6 +168,35 @@ class TrackingContract:
         with pytest.raises(ExperimentNotFound):
             tracking.experiment_run_stats(["not-an-id"])
 
+    def test_experiment_keys_are_every_active_runs_keys_sorted(self, tracking: Any) -> None:
+        exp, other = tracking.create_experiment("keyed"), tracking.create_experiment("unkeyed")
+        first = tracking.create_run(exp, start_time=1000).info.run_id
+        tracking.log_param(first, "lr", 0.1)
+        tracking.log_metric(first, "loss", 0.5)
+        tracking.set_tag(first, "team", "a")
+        second = tracking.create_run(exp, start_time=2000).info.run_id
+        tracking.log_param(second, "depth", 3)
+        tracking.log_metric(second, "auc", 0.9)
+        tracking.log_metric(second, "loss", 0.4)
+        gone = tracking.create_run(exp, start_time=3000).info.run_id
+        tracking.log_param(gone, "deleted_param", 1)
+        tracking.delete_run(gone)
+        elsewhere = tracking.create_run(other, start_time=1000).info.run_id
+        tracking.log_param(elsewhere, "foreign", 1)
+        keys = tracking.experiment_keys([exp])
+        assert keys.params == ("depth", "lr")
+        assert keys.metrics == ("auc", "loss")
+        assert "team" in keys.tags and list(keys.tags) == sorted(keys.tags)
+        assert not keys.truncated
+        both = tracking.experiment_keys([exp, other])
+        assert both.params == ("depth", "foreign", "lr")
+        assert tracking.experiment_keys([]).params == ()
+        assert tracking.experiment_keys(["123456789"]).metrics == ()  # no such experiment: no keys
+        with pytest.raises(ExperimentNotFound):
+            tracking.experiment_keys(["not-an-id"])
+        with pytest.raises(InvalidParameter):
+            tracking.experiment_keys(exp)  # a string, not a list
+
     # ------------------------------------------------------------------ runs
 
     def test_create_and_get_run(self, tracking: Any) -> None:

@@ -18,8 +18,9 @@
 under the parent (tag ``mlflow.parentRunId``) holding the trial's params, its value as a metric
 (``metric_name``) and tags ``optuna.study_name``, ``optuna.trial_number``, ``optuna.trial_state``;
 inside the objective the trial's run is the active run. At the end the parent records the best trial
-(:func:`log_best_trial`). :class:`DockyardCallback` does the same as a plain Optuna callback, logging
-each trial after it finished.
+(:func:`log_best_trial`). With ``training_data=X_train``, a model a trial logs stores the training profile
+of ``X_train`` (see ``docs/delivery.md``), as autologging does with the data of each ``fit``.
+:class:`DockyardCallback` does the same as a plain Optuna callback, logging each trial after it finished.
 
 **Several processes or hosts** share a study through Optuna's RDB storage (PostgreSQL): the parent's
 run id is stored in the study (user attribute ``dockyard.parent_run_id``, see :func:`set_parent_run`),
@@ -113,14 +114,19 @@ def optimize(
     parent_run_id: str | None = None,
     log_best: bool = True,
     show_progress_bar: bool | None = None,
+    training_data: Any = None,
 ) -> None:
     """``study.optimize`` with every trial a nested run; see the module docstring.
 
     The parent is ``parent_run_id``, else the one recorded in the study, else the active run, else a
     new run named after the study (ended when this returns). A study without a recorded parent gets
     this one. ``show_progress_bar`` (default: when stderr is a terminal) draws a rich progress bar with
-    the best value so far.
+    the best value so far. ``training_data`` (the search's training inputs, without the target): a model a
+    trial logs with ``log_model`` without its own ``training_data`` stores their training profile, for
+    ``dockyard validate`` and ``dockyard monitor`` (autologging passes the data of each ``fit`` itself).
     """
+    from dockyard.lifecycle.model_logging import default_training_data
+
     optuna = _optuna()
     client = fluent.current_client()
     parent, owned = _resolve_parent(study, parent_run_id)
@@ -139,7 +145,8 @@ def optimize(
             trial.set_user_attr(RUN_ATTR, run.info.run_id)
             state, status = "FAIL", RunStatus.FAILED
             try:
-                value = objective(trial)
+                with default_training_data(training_data):
+                    value = objective(trial)
                 values = [value] if not isinstance(value, Sequence) else list(value)
                 fluent.log_metrics(_metric_values(metric_name, values))
                 state, status = "COMPLETE", RunStatus.FINISHED

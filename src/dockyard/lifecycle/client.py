@@ -201,10 +201,13 @@ class Client(TrackingClient):
         reason: str | None = None,
         user_id: str | None = None,
         archive_existing: bool = False,
+        force: bool = False,
     ) -> ModelVersion:
         """Point ``alias`` at ``version`` and/or move it to ``stage``, in one transaction; a version that is deleted or
-        whose status is not READY is refused with nothing changed."""
-        return self.registry.promote(name, version, alias, stage, reason, user_id, archive_existing)
+        whose status is not READY is refused with nothing changed, and so is one the registry's gate on the alias or
+        stage refuses (:class:`~dockyard.core.errors.GateRefused`) unless ``force``: it needs a ``reason`` (and MANAGE
+        on the model with auth on), and the audit history records the reason with the rules it skipped."""
+        return self.registry.promote(name, version, alias, stage, reason, user_id, archive_existing, force=force)
 
     def rollback(self, name: str, alias: str, reason: str | None = None, user_id: str | None = None) -> ModelVersion:
         """Point ``alias`` back at the version that held it before its newest move not yet rolled back; returns that

@@ -10,10 +10,11 @@ failed upload removes the logged model and whatever was uploaded.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,20 @@ if TYPE_CHECKING:
     from dockyard.models.loading import Predictor
 
 MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+
+_TRAINING_DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("dockyard_training_data", default=None)
+
+
+@contextlib.contextmanager
+def default_training_data(data: Any) -> Iterator[None]:
+    """Inside this block (this thread or task only), ``log_model`` called without ``training_data`` profiles
+    ``data``: how ``dockyard.optuna.optimize(..., training_data=X)`` hands a search's training inputs to the
+    models its trials log. None changes nothing."""
+    token = _TRAINING_DATA.set(data)
+    try:
+        yield
+    finally:
+        _TRAINING_DATA.reset(token)
 
 
 def _check_name(name: str) -> str:
@@ -78,8 +93,12 @@ def log_model(
 
     ``training_data``: the model's training inputs (a DataFrame or array, without the target); a compact
     profile of them (and of the model's predictions on them) is stored with the model as
-    ``training_profile.json``, for ``dockyard validate`` and ``dockyard monitor``."""
+    ``training_profile.json``, for ``dockyard validate`` and ``dockyard monitor``; when not given, the data
+    of an enclosing :func:`default_training_data` block (an Optuna trial's) is used."""
     from dockyard.models.saving import _flavor, write_model_dir
+
+    if training_data is None:
+        training_data = _TRAINING_DATA.get()
 
     model_name = _check_name(name or artifact_path or "model")
     chosen = _flavor(model, flavor)

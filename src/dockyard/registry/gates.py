@@ -12,6 +12,12 @@ that has that rule must pass it; a rule that compares with a baseline counts onl
 against the version that holds the target now (when nothing holds it, there is no baseline and such rules
 are not required). Everything here is pure: the service reads the records and calls it.
 
+The check and the move are atomic: the service passes the holders it checked against (:data:`Holders`) to
+the store's move, which compares them with the holders it reads inside its own write transaction (the
+model's row locked) and raises :class:`HolderChanged` when another move came in between; the service then
+checks again against the new holder, so a validation against a baseline that no longer holds the target
+never lets a version through.
+
 >>> from dockyard.registry.gate_rules import parse_rule
 >>> gate = Gate("churn", "alias", "champion", ("roc_auc >= 0.8",), 1, 1)
 >>> ok = Validation(1, "churn", 3, 1, "ana", True, (RuleResult("roc_auc >= 0.8", 0.83, None, True),))
@@ -28,12 +34,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.core.errors import InvalidParameter
+from dockyard.core.errors import GateRefused, InvalidParameter
 from dockyard.core.wire import drop_empty
 from dockyard.registry.gate_rules import Rule, parse_rule
 
 ALIAS, STAGE = "alias", "stage"
 TARGET_KINDS = (ALIAS, STAGE)
+
+Holders = dict[tuple[str, str], int | None]
+"""(kind, target) -> the version that held the target when its gate was checked (None: nothing held it)."""
+
+
+class HolderChanged(GateRefused):
+    """The store's compare-and-set: a gated target's holder is not the one the gate was checked against
+    (another move committed in between). An ``INVALID_STATE`` like every gate refusal."""
 
 
 @dataclass(frozen=True, slots=True)

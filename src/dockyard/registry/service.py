@@ -11,7 +11,9 @@ clients can neither set nor delete; ``models:/`` loads verify it.
 Audit: alias moves and stage transitions record who made them: ``user_id`` when given, else the
 service's ``default_user()`` (the login name of this process, for a local store). ``promote`` and
 ``rollback`` are one transaction each (see :mod:`dockyard.registry.sql_aliases` for what a rollback
-goes back to).
+goes back to). A gated move is checked, then the store re-reads the holders the check compared with inside
+the move's transaction and refuses it if one changed meanwhile; the service then checks again (see
+:mod:`dockyard.registry.gates`).
 
 Events: after a write commits, the service hands its events to the :class:`~dockyard.registry.webhooks.
 WebhookDispatcher`, which delivers them to the subscribed webhooks from a background thread. Webhook
@@ -32,7 +34,7 @@ secrets are encrypted before they reach the store, and never returned.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from dockyard.core import validation as cv
 from dockyard.core.config import Settings
@@ -83,6 +85,8 @@ def _check_unreserved(key: str) -> str:
 
 
 MAX_VALIDATIONS_CHECKED = 200  # a gate looks at a version's newest validations only
+GATE_ATTEMPTS = 3  # check-and-move attempts while concurrent moves keep changing a gated target's holder
+_Moved = TypeVar("_Moved")
 MAX_VALIDATIONS_PAGE = 1000
 MAX_METRICS = 500
 
@@ -308,9 +312,16 @@ class RegistryService:
             )
         name, number = v.check_model_name(name), v.check_version(version)
         reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
-        self._enforce_gates(name, number, None, target, force=False, reason=reason)
-        moved, events = self.store.transition_model_version_stage(
-            name, number, target, archive_existing_versions, self._user(user_id), reason
+        moved, events = self._gated(
+            name,
+            number,
+            None,
+            target,
+            False,
+            reason,
+            lambda why, holders: self.store.transition_model_version_stage(
+                name, number, target, archive_existing_versions, self._user(user_id), why, expected_holders=holders
+            ),
         )
         self._publish(events)
         return moved
@@ -341,8 +352,17 @@ class RegistryService:
         the alias refuses a version without a passing validation (:class:`GateRefused`)."""
         name, alias, number = v.check_model_name(name), v.check_alias(alias), v.check_version(version)
         reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
-        self._enforce_gates(name, number, alias, None, force=False, reason=reason)
-        events = self.store.set_registered_model_alias(name, alias, number, self._user(user_id), reason)
+        events = self._gated(
+            name,
+            number,
+            alias,
+            None,
+            False,
+            reason,
+            lambda why, holders: self.store.set_registered_model_alias(
+                name, alias, number, self._user(user_id), why, expected_holders=holders
+            ),
+        )
         self._publish(events)
 
     def delete_registered_model_alias(
@@ -415,9 +435,23 @@ class RegistryService:
         reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
         if force and not (reason and reason.strip()):
             raise InvalidParameter("reason: a forced promotion needs a reason (it is written to the audit history)")
-        reason = self._enforce_gates(name, number, checked_alias, target, force=force, reason=reason)
-        promoted, events = self.store.promote(
-            name, number, checked_alias, target, archive_existing, self._user(user_id), reason
+        promoted, events = self._gated(
+            name,
+            number,
+            checked_alias,
+            target,
+            force,
+            reason,
+            lambda why, holders: self.store.promote(
+                name,
+                number,
+                checked_alias,
+                target,
+                archive_existing,
+                self._user(user_id),
+                why,
+                expected_holders=holders,
+            ),
         )
         self._publish(events)
         return promoted
@@ -442,15 +476,39 @@ class RegistryService:
 
     # ------------------------------------------------------------------ gates and validations
 
+    def _gated(
+        self,
+        name: str,
+        version: int,
+        alias: str | None,
+        stage: Stage | None,
+        force: bool,
+        reason: str | None,
+        move: Callable[[str | None, g.Holders], _Moved],
+    ) -> _Moved:
+        """Check the gates of ``alias`` and ``stage`` (:meth:`_enforce_gates`), then ``move(reason, holders)``;
+        the store refuses the move in its transaction when a holder changed since the check (a concurrent move,
+        :class:`~dockyard.registry.gates.HolderChanged`), and the check runs again against the new holder."""
+        for attempt in range(GATE_ATTEMPTS):
+            why, holders = self._enforce_gates(name, version, alias, stage, force=force, reason=reason)
+            try:
+                return move(why, holders)
+            except g.HolderChanged:
+                if attempt == GATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _enforce_gates(
         self, name: str, version: int, alias: str | None, stage: Stage | None, *, force: bool, reason: str | None
-    ) -> str | None:
+    ) -> tuple[str | None, g.Holders]:
         """Raise :class:`GateRefused` naming every failed or missing rule of the gates on ``alias`` and
         ``stage``; with ``force``, let the move through and return the reason to record, prefixed with them.
-        A move to where the target already points is not checked (it changes nothing)."""
+        Also returns the holder each gate was checked against, for the store's compare-and-set. A move to
+        where the target already points is not checked (it changes nothing)."""
         gates = self.store.gates.get_gates(name)
+        holders: g.Holders = {}
         if not gates:
-            return reason
+            return reason, holders
         problems: list[str] = []
         wanted = [(g.ALIAS, alias), (g.STAGE, None if stage is None else stage.value)]
         for kind, target in wanted:
@@ -458,18 +516,19 @@ class RegistryService:
             if gate is None:
                 continue
             holder = self._holder(name, kind, target or "", version)
+            holders[(kind, gate.target)] = holder
             if holder == version:
                 continue
             validations = self.store.gates.list_validations(name, version, MAX_VALIDATIONS_CHECKED)
             problems += g.check(gate, version, holder, validations).problems
         if not problems:
-            return reason
+            return reason, holders
         if not force:
             raise GateRefused(
                 f"Model {name} version {version} does not pass the gate: {'; '.join(problems)}. "
                 "Validate it with `dockyard validate`, or promote with --force and a reason (needs MANAGE)."
             )
-        return f"forced past the gate ({'; '.join(problems)}): {reason}"[: v.MAX_DESCRIPTION_LENGTH]
+        return f"forced past the gate ({'; '.join(problems)}): {reason}"[: v.MAX_DESCRIPTION_LENGTH], holders
 
     def _holder(self, name: str, kind: str, target: str, version: int) -> int | None:
         """The version that holds ``target`` now (for a stage: the highest other version in it)."""

@@ -13,12 +13,14 @@ rollback is undone first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from dockyard.core.errors import ModelVersionNotReady, NothingToRollBack
 from dockyard.db import tables as t
+from dockyard.registry import gates
 from dockyard.registry import sql_rows as rows
 from dockyard.registry.entities import ModelVersionStatus, RegistryEvent, RegistryEventKind, Stage
 
@@ -30,6 +32,33 @@ def holder(conn: sa.Connection, model: Any, alias: str) -> int | None:
     return conn.execute(
         sa.select(rma.c.version).where(rma.c.registered_model_id == model.id, rma.c.alias == alias)
     ).scalar()
+
+
+def stage_holder(conn: sa.Connection, model: Any, stage: str) -> int | None:
+    """The highest live version in ``stage`` (None: none), as the service's gate check reads it."""
+    return conn.execute(
+        sa.select(sa.func.max(mv.c.version)).where(
+            mv.c.registered_model_id == model.id, mv.c.current_stage == stage, mv.c.deleted_timestamp.is_(None)
+        )
+    ).scalar()
+
+
+def check_holders(conn: sa.Connection, model: Any, expected: Mapping[tuple[str, str], int | None] | None) -> None:
+    """The compare-and-set of a gated move: raise :class:`~dockyard.registry.gates.HolderChanged` when a target
+    is not held by the version its gate was checked against. Call it with the model's row locked."""
+    for (kind, target), was in (expected or {}).items():
+        now = holder(conn, model, target) if kind == gates.ALIAS else stage_holder(conn, model, target)
+        if now != was:
+            label = f"{kind} {target!r}"
+            raise gates.HolderChanged(
+                f"{label} of model {model.name!r} moved from {_held(was)} to {_held(now)} while its gate was "
+                "checked; check the gate again (validate against the new holder if a rule compares with the "
+                "baseline)"
+            )
+
+
+def _held(version: int | None) -> str:
+    return "no version" if version is None else f"version {version}"
 
 
 def _point(conn: sa.Connection, model: Any, alias: str, version: int, exists: bool) -> None:

@@ -3,8 +3,10 @@
 Every public method is one transaction. Writes that touch a model's versions, aliases or stages first
 lock the model's row (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already serializes
 writers), then read the state they change: so two concurrent alias moves are ordered, and the second
-one's audit event names the version the first one moved the alias to. A version number is
-``max(version) + 1`` over every row of the model, deleted versions included, so numbers never repeat.
+one's audit event names the version the first one moved the alias to. A gated move re-reads the holders
+its gate was checked against in that same transaction (``expected_holders``) and is refused if one changed.
+A version number is ``max(version) + 1`` over every row of the model, deleted versions included, so numbers
+never repeat.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dockyard.registry.entities import (
     RegistryEventKind,
     Stage,
 )
+from dockyard.registry.gates import Holders
 from dockyard.registry.sql_gates import SqlGateStore
 from dockyard.registry.sql_webhooks import SqlWebhookStore
 
@@ -269,11 +272,19 @@ class SqlRegistryStore:
             )
 
     def transition_model_version_stage(
-        self, name: str, version: int, stage: Stage, archive_existing_versions: bool, user_id: str, reason: str | None
+        self,
+        name: str,
+        version: int,
+        stage: Stage,
+        archive_existing_versions: bool,
+        user_id: str,
+        reason: str | None,
+        expected_holders: Holders | None = None,
     ) -> tuple[ModelVersion, list[RegistryEvent]]:
         now = now_ms()
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
+            aliases.check_holders(conn, model, expected_holders)
             events = aliases.transition(conn, model, version, stage, archive_existing_versions, user_id, reason, now)
             rows.touch_model(conn, model.id, now)
             return self._version(conn, model, version), events
@@ -304,11 +315,19 @@ class SqlRegistryStore:
     # ------------------------------------------------------------------ aliases and history
 
     def set_registered_model_alias(
-        self, name: str, alias: str, version: int, user_id: str, reason: str | None
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        user_id: str,
+        reason: str | None,
+        expected_holders: Holders | None = None,
     ) -> list[RegistryEvent]:
-        """Point ``alias`` at ``version``; a move to where it already points changes and records nothing."""
+        """Point ``alias`` at ``version``; a move to where it already points changes and records nothing.
+        ``expected_holders``: the gate's compare-and-set (see :func:`~dockyard.registry.sql_aliases.check_holders`)."""
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
+            aliases.check_holders(conn, model, expected_holders)
             event = aliases.set_alias(conn, model, alias, version, user_id, reason)
             return [] if event is None else [event]
 
@@ -330,12 +349,14 @@ class SqlRegistryStore:
         archive_existing_versions: bool,
         user_id: str,
         reason: str | None,
+        expected_holders: Holders | None = None,
     ) -> tuple[ModelVersion, list[RegistryEvent]]:
         """Move ``alias`` to a READY ``version`` and transition its ``stage``, both or neither."""
         now = now_ms()
         with self.db.write() as conn:
             model = rows.model_row(conn, name, lock=True)
             aliases.check_promotable(conn, model, version)
+            aliases.check_holders(conn, model, expected_holders)
             events = []
             if alias is not None:
                 event = aliases.set_alias(conn, model, alias, version, user_id, reason, when=now)

@@ -3,7 +3,9 @@
 Inputs arrive validated. A store checks what needs the database (existence, deletion, name clashes)
 inside the write transaction, so a rejected call changes nothing; and every alias move or stage
 transition writes its audit event in that same transaction and returns the events it wrote (the
-service publishes them to webhooks after the commit). :class:`~dockyard.registry.sql_store.
+service publishes them to webhooks after the commit). A gated move gets ``expected_holders``, the holders
+its gate was checked against, and raises :class:`~dockyard.registry.gates.HolderChanged` in its transaction
+when one is no longer the holder, so the check and the move are atomic. :class:`~dockyard.registry.sql_store.
 SqlRegistryStore` implements it for SQLite and PostgreSQL, with its webhooks in ``webhooks``.
 """
 
@@ -23,7 +25,7 @@ from dockyard.registry.entities import (
     WebhookDelivery,
     WebhookStatus,
 )
-from dockyard.registry.gates import Gate, RuleResult, Validation
+from dockyard.registry.gates import Gate, Holders, RuleResult, Validation
 
 
 class WebhookStore(Protocol):
@@ -108,7 +110,14 @@ class RegistryStore(Protocol):
     def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None: ...
     def delete_model_version_tag(self, name: str, version: int, key: str) -> None: ...
     def transition_model_version_stage(
-        self, name: str, version: int, stage: Stage, archive_existing_versions: bool, user_id: str, reason: str | None
+        self,
+        name: str,
+        version: int,
+        stage: Stage,
+        archive_existing_versions: bool,
+        user_id: str,
+        reason: str | None,
+        expected_holders: Holders | None = None,
     ) -> tuple[ModelVersion, list[RegistryEvent]]: ...
     def search_model_versions(
         self, filter_expr: Expr | None, max_results: int, order_by: list[OrderKey], page_token: str | None
@@ -117,7 +126,13 @@ class RegistryStore(Protocol):
 
     # aliases and their history
     def set_registered_model_alias(
-        self, name: str, alias: str, version: int, user_id: str, reason: str | None
+        self,
+        name: str,
+        alias: str,
+        version: int,
+        user_id: str,
+        reason: str | None,
+        expected_holders: Holders | None = None,
     ) -> list[RegistryEvent]: ...
     def delete_registered_model_alias(
         self, name: str, alias: str, user_id: str, reason: str | None
@@ -131,6 +146,7 @@ class RegistryStore(Protocol):
         archive_existing_versions: bool,
         user_id: str,
         reason: str | None,
+        expected_holders: Holders | None = None,
     ) -> tuple[ModelVersion, list[RegistryEvent]]: ...
     def rollback(
         self, name: str, alias: str, user_id: str, reason: str | None

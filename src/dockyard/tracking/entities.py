@@ -150,6 +150,25 @@ class RunStats:
     last_run_start_time: int | None = None
 
 
+MAX_EXPERIMENT_KEYS = 1000  # experiment_keys returns at most this many keys of each kind
+KEYS_SCAN_RUNS = 10_000  # ... found on the experiments' latest this many runs (by start time)
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentKeys:
+    """The param, metric and tag keys of some experiments' active runs, sorted (the UI's column picker).
+
+    Bounded so that it stays fast at 100,000 runs: the keys of the latest ``KEYS_SCAN_RUNS`` runs by
+    start time, at most ``MAX_EXPERIMENT_KEYS`` of each kind (the first in sorted order); ``truncated``
+    says that a bound cut something (the experiments hold more runs, or a kind more keys).
+    """
+
+    params: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    truncated: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class Dataset:
     """A dataset as logged on a run: identified by (name, digest) within an experiment."""

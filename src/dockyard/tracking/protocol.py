@@ -14,6 +14,7 @@ from dockyard.tracking.entities import (
     DatasetRef,
     DatasetSummary,
     Experiment,
+    ExperimentKeys,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -150,6 +151,11 @@ class TrackingAPI(Protocol):
 
     def experiment_run_stats(self, experiment_ids: Sequence[str]) -> list[RunStats]:
         """How many active runs each experiment holds and when the latest started (the UI's experiment list)."""
+        ...
+
+    def experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
+        """The param, metric and tag keys of the experiments' latest ``KEYS_SCAN_RUNS`` active runs, sorted,
+        at most ``MAX_EXPERIMENT_KEYS`` of each kind (the UI's column picker); see ``ExperimentKeys``."""
         ...
 
     def search_runs(

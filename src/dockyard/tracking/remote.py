@@ -27,6 +27,7 @@ from dockyard.tracking.entities import (
     DatasetRef,
     DatasetSummary,
     Experiment,
+    ExperimentKeys,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -308,6 +309,13 @@ class RemoteTrackingService:
         body = {"experiment_ids": [str(e) for e in experiment_ids]}
         out = self.call("POST", EXTENSIONS + "/experiments/run-stats", body, idempotent=True)
         return [wire.decode_run_stats(s) for s in out.get("experiments", [])]
+
+    def experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
+        if isinstance(experiment_ids, str):
+            raise InvalidParameter("experiment_ids must be a list of experiment ids, not a string")
+        body = {"experiment_ids": [str(e) for e in experiment_ids]}
+        out = self.call("POST", EXTENSIONS + "/experiments/keys", body, idempotent=True)
+        return wire.decode_experiment_keys(out)
 
     def search_runs(
         self,

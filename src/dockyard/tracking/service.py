@@ -24,11 +24,14 @@ from dockyard.core.paging import Page
 from dockyard.core.search import parse_filter, parse_order_by
 from dockyard.tracking import validation as v
 from dockyard.tracking.entities import (
+    KEYS_SCAN_RUNS,
+    MAX_EXPERIMENT_KEYS,
     Dataset,
     DatasetInput,
     DatasetRef,
     DatasetSummary,
     Experiment,
+    ExperimentKeys,
     LifecycleStage,
     LoggedModel,
     LoggedModelStatus,
@@ -322,6 +325,13 @@ class TrackingService:
         if isinstance(experiment_ids, str):
             raise InvalidParameter("experiment_ids must be a list of experiment ids, not a string")
         return self.store.experiment_run_stats([str(e) for e in experiment_ids])
+
+    def experiment_keys(self, experiment_ids: Sequence[str]) -> ExperimentKeys:
+        """The param, metric and tag keys of the experiments' latest ``KEYS_SCAN_RUNS`` active runs, sorted,
+        at most ``MAX_EXPERIMENT_KEYS`` of each kind; ``truncated`` says that a bound cut something."""
+        if isinstance(experiment_ids, str):
+            raise InvalidParameter("experiment_ids must be a list of experiment ids, not a string")
+        return self.store.experiment_keys([str(e) for e in experiment_ids], MAX_EXPERIMENT_KEYS, KEYS_SCAN_RUNS)
 
     def search_runs(
         self,

@@ -17,6 +17,7 @@ from dockyard.tracking.entities import (
     DatasetRef,
     DatasetSummary,
     Experiment,
+    ExperimentKeys,
     LifecycleStage,
     LoggedModel,
     LoggedModelStatus,
@@ -78,6 +79,7 @@ class TrackingStore(Protocol):
         self, run_id: str, key: str, buckets: int, start_step: int | None, end_step: int | None
     ) -> list[Metric]: ...
     def experiment_run_stats(self, experiment_ids: list[str]) -> list[RunStats]: ...
+    def experiment_keys(self, experiment_ids: list[str], max_keys: int, max_runs: int) -> ExperimentKeys: ...
     def search_runs(
         self,
         experiment_ids: list[str],

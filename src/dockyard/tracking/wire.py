@@ -32,6 +32,7 @@ from dockyard.tracking.entities import (
     DatasetRef,
     DatasetSummary,
     Experiment,
+    ExperimentKeys,
     LifecycleStage,
     LoggedModel,
     LoggedModelStatus,
@@ -81,6 +82,20 @@ def encode_run_stats(s: RunStats) -> dict[str, Any]:
     return drop_empty(
         {"experiment_id": s.experiment_id, "run_count": s.run_count, "last_run_start_time": s.last_run_start_time}
     )
+
+
+def encode_experiment_keys(k: ExperimentKeys) -> dict[str, Any]:
+    return {"params": list(k.params), "metrics": list(k.metrics), "tags": list(k.tags), "truncated": k.truncated}
+
+
+def decode_experiment_keys(d: dict[str, Any]) -> ExperimentKeys:
+    def keys(name: str) -> tuple[str, ...]:
+        value = d.get(name) or []
+        if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
+            raise InvalidParameter(f"{name}: expected a list of key strings")
+        return tuple(value)
+
+    return ExperimentKeys(keys("params"), keys("metrics"), keys("tags"), bool(d.get("truncated", False)))
 
 
 def decode_run_stats(d: dict[str, Any]) -> RunStats:

@@ -182,7 +182,19 @@ def test_searches_show_only_what_the_caller_may_read(server: AuthServer, world: 
     # Another experiment and model, readable by nobody but the admin.
     other = http.post(f"{API}/experiments/create", json={"name": "other"}, headers=basic("admin")).json()
     http.post(f"{API}/registered-models/create", json={"name": "other-model"}, headers=basic("admin"))
+    http.post(
+        f"{API}/runs/log-parameter",
+        json={"run_id": world.run_id, "key": "p_secret", "value": "1"},
+        headers=basic("admin"),
+    )
     for username, sees in (("reader", True), ("none", False)):
+        keys = http.post(
+            f"{EXT}/experiments/keys",
+            json={"experiment_ids": [world.experiment_id, other["experiment_id"]]},
+            headers=basic(username),
+        )
+        assert keys.status_code == 200, keys.text
+        assert keys.json()["params"] == (["p_secret"] if sees else [])
         experiments = http.post(f"{API}/experiments/search", json={"max_results": 100}, headers=basic(username))
         names = {e["name"] for e in experiments.json().get("experiments", [])}
         assert ("secret-exp" in names) is sees and "other" not in names

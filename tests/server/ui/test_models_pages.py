@@ -1,7 +1,7 @@
 """The registry's pages in a real browser against a real server: the registered-models table (versions
 under each alias and stage), a model's page (promote and roll back with a reason, the audit history), a
-version's page (signature, requirements, input example, lineage, diff), MLflow's ``/#/models/...`` links,
-and with auth on, what a read-only user is (not) offered."""
+version's page (signature, requirements, input example, training profile, lineage, diff), MLflow's
+``/#/models/...`` links, and with auth on, what a read-only user is (not) offered."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx2
 import pandas as pd
 import pytest
+from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LinearRegression
 
 import dockyard
@@ -241,6 +242,45 @@ def test_version_page_shows_files_lineage_and_a_diff(
     page.wait_for_url(re.compile(r"changed=1"))
     assert page.locator("table.diff tbody tr:not(.differs-row)").count() == 0
     screenshot(page, "model-version-diff")
+
+
+def test_version_page_shows_the_training_profile(
+    ui_server: Server, world: dict[str, Any], open_page: Callable[..., Any], screenshot: Any
+) -> None:
+    name = "profiled"
+    frame = pd.DataFrame(
+        {
+            "amount": [float(v) for v in range(40)],
+            "region": ["north"] * 25 + ["south"] * 10 + ["east"] * 4 + [None],
+        }
+    )
+    dockyard.set_tracking_uri(ui_server.url)
+    dockyard.set_experiment("loans")
+    try:
+        with dockyard.start_run(run_name="fit-profiled"):
+            dockyard.sklearn.log_model(
+                DummyRegressor().fit(frame, frame["amount"] * 2),  # takes the text column as it is
+                name="model",
+                training_data=frame,
+                registered_model_name=name,
+            )
+    finally:
+        fluent._state.client = None
+        fluent._state.__init__()  # type: ignore[misc]
+    page = open_page(ui_server.url)
+    page.goto(f"/models/{name}/versions/1")
+    assert page.get_by_role("heading", name="Training profile").is_visible()
+    assert "40 rows, 2 columns" in page.locator("#profile-heading + p").inner_text()
+    table = page.get_by_role("table", name="Training profile: per column, its type, null rate and distribution")
+    amount = table.locator("tbody tr").filter(has_text="amount").inner_text()
+    assert "numeric" in amount and "median 19.5" in " ".join(amount.split()) and "max 39" in amount
+    region = " ".join(table.locator("tbody tr").filter(has_text="region").inner_text().split())
+    assert "categorical" in region and "2.5%" in region  # one null in 40
+    assert "north 64%" in region and "3 distinct" in region
+    screenshot(page, "model-version-profile")
+    page.goto(f"/models/{MODEL}/versions/2")  # logged without training data: no profile, no note about it
+    assert page.get_by_role("heading", name="Training profile").count() == 0
+    assert "training_profile" not in page.locator("main").inner_text()
 
 
 def test_mlflow_links_land_on_the_model_pages(

@@ -27,6 +27,9 @@ def world(ui_server: Server) -> dict[str, Any]:
     many = client.create_experiment("other-experiment")
     for i in range(30):
         client.create_run(many, run_name=f"many-{i:02d}", start_time=1_700_000_000_000 + i)
+    oldest = client.search_runs([many], filter_string="attributes.run_name = 'many-00'").items[0].info.run_id
+    client.log_param(oldest, "only_on_the_oldest", "x")  # not on the first page of 25: the picker offers it still
+    client.log_metric(oldest, "oldest_metric", 1.5)
     parent = client.create_run(experiment_id, run_name="sweep", start_time=1_700_000_000_000)
     children = []
     for i, (model, lr) in enumerate([("gbm", "0.1"), ("gbm", "0.01"), ("linear", "0.1"), ("linear", "0.001")]):
@@ -185,6 +188,23 @@ def test_choosing_columns(ui_server: Server, world: dict[str, Any], open_page: C
     page.wait_for_url("**cols=*")
     headings = [h.strip() for h in page.locator("#runs-table thead th").all_inner_texts()]
     assert headings[1:] == ["Run", "depth (param)", "team (tag)"]
+
+
+def test_the_column_picker_offers_keys_absent_from_the_page(
+    ui_server: Server, world: dict[str, Any], open_page: Callable[..., Any]
+) -> None:
+    page = open_page(ui_server.url)
+    page.goto(f"/experiments/{world['many']}?size=25")
+    names = page.locator("#runs-table tbody td.name")
+    assert "many-00" not in [n.strip() for n in names.all_inner_texts()]
+    page.get_by_text("Columns", exact=True).click()
+    picker = page.locator(".columns-picker")
+    picker.get_by_label("oldest_metric").check()
+    picker.get_by_label("only_on_the_oldest").check()
+    page.get_by_role("button", name="Show these columns").click()
+    page.wait_for_url("**cols=*")
+    headings = [h.strip() for h in page.locator("#runs-table thead th").all_inner_texts()]
+    assert "oldest_metric (metric)" in headings and "only_on_the_oldest (param)" in headings
 
 
 def test_selecting_runs_and_comparing_them(

@@ -37,9 +37,16 @@ def run_stats(ctx: ServerContext, p: Params) -> dict[str, Any]:
     return {"experiments": [wire.encode_run_stats(s) for s in stats]}
 
 
+def experiment_keys(ctx: ServerContext, p: Params) -> dict[str, Any]:
+    """Every param, metric and tag key of the experiments' active runs, sorted: ``experiment_ids[]``."""
+    keys = ctx.tracking.experiment_keys([str(e) for e in p.items("experiment_ids")])
+    return wire.encode_experiment_keys(keys)
+
+
 ROUTES = [
     ("GET", "/dockyard/metrics/get-histories", histories),
     ("POST", "/dockyard/metrics/get-histories", histories),
     ("GET", "/dockyard/metrics/get-history-downsampled", downsampled),
     ("POST", "/dockyard/experiments/run-stats", run_stats),
+    ("POST", "/dockyard/experiments/keys", experiment_keys),
 ]

@@ -75,6 +75,7 @@ RULES: dict[str, Rule] = {
     "/dockyard/metrics/get-histories": Rule("run_ids", _R),
     "/dockyard/metrics/get-history-downsampled": Rule("run", _R),
     "/dockyard/experiments/run-stats": Rule("experiment_ids", _R),
+    "/dockyard/experiments/keys": Rule("experiment_ids", _R),
     "/mlflow/artifacts/list": Rule("run", _R),
     # MLflow's UI calls: bulk histories (each run's experiment), datasets, downloads and its upload
     "/mlflow/metrics/get-history-bulk": Rule("run_ids", _R),
@@ -235,6 +236,8 @@ def guarded(
 
 
 def _empty(route: str) -> dict[str, Any]:
+    if route == "/dockyard/experiments/keys":
+        return {"params": [], "metrics": [], "tags": [], "truncated": False}
     field = {"/mlflow/runs/search": "runs", "/mlflow/experiments/search-datasets": "dataset_summaries"}
     return {field.get(route, "models"): []}
 

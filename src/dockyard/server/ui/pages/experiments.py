@@ -1,6 +1,8 @@
 """``/``: the experiments (search by name, create, rename, delete), and ``/experiments/<id>``: its runs.
 
-The runs table asks ``tracking.search_runs`` (what ``/mlflow/runs/search`` calls) for one page: the
+The runs table asks ``tracking.search_runs`` (what ``/mlflow/runs/search`` calls) for one page, and
+``tracking.experiment_keys`` for the keys its column picker offers (those of the experiment's latest
+``KEYS_SCAN_RUNS`` runs, plus the page's and the chosen columns'): the
 filter is the search grammar, the sort one column, the page size 25 to 200; columns, filter, sort and
 page live in the URL, so a view can be bookmarked and shared. An invalid filter is shown under the box
 with a caret at the position the parser names.
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import InvalidFilter, InvalidParameter
 from dockyard.server.ui.page import UIRequest
-from dockyard.tracking.entities import Run, ViewType
+from dockyard.tracking.entities import KEYS_SCAN_RUNS, Run, ViewType
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -227,10 +229,12 @@ def runs_table(ui: UIRequest) -> Response:
     except InvalidFilter as exc:
         filter_error = exc
 
+    # The picker offers the experiment's keys (bounded: see ExperimentKeys) and this page's.
+    keys = ui.tracking.experiment_keys([experiment_id])
     available = {
-        "param": sorted({k for r in runs for k in r.data.params}),
-        "metric": sorted({k for r in runs for k in r.data.metrics}),
-        "tag": sorted({k for r in runs for k in r.data.tags if not k.startswith("mlflow.")}),
+        "param": sorted({*keys.params, *(k for r in runs for k in r.data.params)}),
+        "metric": sorted({*keys.metrics, *(k for r in runs for k in r.data.metrics)}),
+        "tag": sorted(k for k in {*keys.tags, *(k for r in runs for k in r.data.tags)} if not k.startswith("mlflow.")),
     }
     if requested:
         columns = requested
@@ -259,6 +263,8 @@ def runs_table(ui: UIRequest) -> Response:
         chosen={c.id for c in columns},
         attributes=ATTRIBUTES,
         available=available,
+        keys_truncated=keys.truncated,
+        keys_scan_runs=KEYS_SCAN_RUNS,
         filter_string=filter_string,
         filter_error=filter_error,
         sort=sort,

@@ -26,9 +26,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from dockyard.core.errors import DockyardError, ExperimentNotFound, InvalidParameter, PermissionDenied, Unauthenticated
+from dockyard.core.errors import (
+    ArtifactNotFound,
+    DockyardError,
+    ExperimentNotFound,
+    InvalidParameter,
+    PermissionDenied,
+    Unauthenticated,
+)
 from dockyard.lifecycle.diff import VersionDiff, diff_versions
 from dockyard.models.manifest import Model
+from dockyard.models.profile import FORMAT as PROFILE_FORMAT
+from dockyard.models.profile import PROFILE_FILE
 from dockyard.registry.entities import ModelVersion, ModelVersionStatus, RegisteredModel, Stage
 from dockyard.registry.lineage import RunLineage, build_lineage
 from dockyard.server.api.artifacts import model_version_artifact
@@ -46,6 +55,9 @@ EVENTS_PAGE = 50  # audit events a page, newest first
 DIFF_CHOICES = 200  # versions offered in the diff's select (the newest)
 FILE_LIMIT = 512 * 1024  # the most of MLmodel, requirements.txt or the input example a page reads
 EXAMPLE_ROWS = 20  # rows of an input example shown as a table
+PROFILE_COLUMNS = 200  # columns of a training profile shown
+PROFILE_CATEGORIES = 4  # most frequent categories shown per column
+PROFILE_QUANTILES = (("min", 0), ("p5", 5), ("p25", 25), ("median", 50), ("p75", 75), ("p95", 95), ("max", 100))
 MODEL_SORTS = {
     "name": ["name ASC"],
     "updated": ["last_updated_timestamp DESC"],
@@ -305,7 +317,82 @@ class ModelFiles:
     example_rows: list[list[Any]] = field(default_factory=list)
     example_text: str | None = None
     example_total: int | None = None
+    profile: list[ProfileRow] = field(default_factory=list)  # the training profile's columns, when there is one
+    profile_rows: int | None = None  # rows of the training data
+    profile_columns: int = 0  # columns of the training data (only the first PROFILE_COLUMNS are in ``profile``)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One column of a training profile, as the version page shows it: ``spread`` holds (label, value)
+    pairs, quantiles for a numeric column, the most frequent categories' shares for a categorical one."""
+
+    name: str
+    kind: str
+    dtype: str
+    null_rate: float | None
+    spread: list[tuple[str, Any]]
+    mean: float | None = None
+    distinct: int | None = None
+    other: float | None = None
+
+
+def _share(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def profile_row(name: str, column: dict[str, Any]) -> ProfileRow:
+    """A column of ``training_profile.json`` (see :mod:`dockyard.models.profile`) as a table row.
+
+    >>> row = profile_row("x", {"kind": "numeric", "dtype": "float64", "null_rate": 0.05, "mean": 2.0,
+    ...                         "quantiles": [float(q) for q in range(101)]})
+    >>> row.spread[:3], row.mean
+    ([('min', 0.0), ('p5', 5.0), ('p25', 25.0)], 2.0)
+    >>> profile_row("c", {"kind": "categorical", "categories": {"a": 0.7, "b": 0.2}, "other": 0.1}).spread
+    [('a', 0.7), ('b', 0.2)]
+    """
+    kind = str(column.get("kind", ""))
+    spread: list[tuple[str, Any]] = []
+    other: float | None = None
+    quantiles = column.get("quantiles")
+    if kind == "numeric" and isinstance(quantiles, list) and len(quantiles) == 101:
+        spread = [(label, _share(quantiles[i])) for label, i in PROFILE_QUANTILES]
+    categories = column.get("categories")
+    if kind == "categorical" and isinstance(categories, dict):
+        ranked = sorted(((str(k), _share(v) or 0.0) for k, v in categories.items()), key=lambda kv: -kv[1])
+        spread = list(ranked[:PROFILE_CATEGORIES])
+        # the values not shown: the profile's own "other" and the categories past the first few
+        other = (_share(column.get("other")) or 0.0) + sum(v for _, v in ranked[PROFILE_CATEGORIES:])
+    distinct = column.get("distinct")
+    return ProfileRow(
+        name=name,
+        kind=kind or "unknown",
+        dtype=str(column.get("dtype", "")),
+        null_rate=_share(column.get("null_rate")),
+        spread=spread,
+        mean=_share(column.get("mean")),
+        distinct=distinct if isinstance(distinct, int) and not isinstance(distinct, bool) else None,
+        other=other,
+    )
+
+
+def _profile(files: ModelFiles, data: bytes) -> None:
+    profile = json.loads(data)
+    if not isinstance(profile, dict) or profile.get("format") != PROFILE_FORMAT:
+        raise ValueError(f"not a Dockyard training profile (format {PROFILE_FORMAT!r} expected)")
+    columns = profile.get("columns")
+    columns = columns if isinstance(columns, dict) else {}
+    rows = profile.get("rows")
+    files.profile_rows = rows if isinstance(rows, int) and not isinstance(rows, bool) else None
+    files.profile_columns = len(columns)
+    files.profile = [
+        profile_row(str(name), column)
+        for name, column in list(columns.items())[:PROFILE_COLUMNS]
+        if isinstance(column, dict)
+    ]
+    if isinstance(profile.get("predictions"), dict):  # the model's predictions on that data
+        files.profile.append(profile_row("(predictions)", profile["predictions"]))
 
 
 def _read(ctx: Any, name: str, version: int, path: str) -> bytes:
@@ -329,7 +416,8 @@ def _example(files: ModelFiles, data: bytes) -> None:
 
 
 def model_files(ui: UIRequest, mv: ModelVersion) -> ModelFiles:
-    """Read MLmodel, requirements.txt and the input example; what cannot be read becomes a note."""
+    """Read MLmodel, requirements.txt, the input example and the training profile; what cannot be read
+    becomes a note."""
     files = ModelFiles()
     try:
         manifest = Model.from_yaml(_read(ui.ctx, mv.name, mv.version, "MLmodel").decode("utf-8", errors="replace"))
@@ -358,6 +446,14 @@ def model_files(ui: UIRequest, mv: ModelVersion) -> ModelFiles:
             files.notes.append(f"{example_path}: {exc.message}")
         except ValueError as exc:
             files.notes.append(f"{example_path}: not valid JSON ({exc})")
+    try:
+        _profile(files, _read(ui.ctx, mv.name, mv.version, PROFILE_FILE))
+    except ArtifactNotFound:
+        pass  # logged without training data: no profile
+    except DockyardError as exc:
+        files.notes.append(f"{PROFILE_FILE}: {exc.message}")
+    except ValueError as exc:
+        files.notes.append(f"{PROFILE_FILE}: {exc}")
     return files
 
 
@@ -434,6 +530,7 @@ def model_version(ui: UIRequest) -> Response:
         "models/version.html",
         mv=mv,
         files=model_files(ui, mv),
+        profile_limit=PROFILE_COLUMNS,
         lineage=lineage,
         run=lineage.run,
         show_run=shown_run,
