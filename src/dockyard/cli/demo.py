@@ -75,6 +75,6 @@ def demo(
     console.print(f"  dockyard runs list --experiment-name {EXPERIMENT}")
     console.print(f"  dockyard models versions {MODEL_NAME}")
     console.print(f"  dockyard models history {MODEL_NAME} --alias {ALIAS}")
-    if result.version > 1:
-        console.print(f"  dockyard models diff {MODEL_NAME} {result.version - 1} {result.version}")
+    if result.champion_before is not None:  # the new version against the champion it was compared with
+        console.print(f"  dockyard models diff {MODEL_NAME} {result.champion_before} {result.version}")
     console.print(f"  dockyard serve models:/{MODEL_NAME}@{ALIAS}")

@@ -9,7 +9,8 @@
 5. The new version is validated against the version holding the ``champion`` alias on the same test
    split (``dockyard.validate``), through the gate the registry holds on the alias (``roc_auc >=
    baseline``); it is promoted (the alias moves, with a reason in the audit history) only when it passes,
-   and the registry refuses a worse one.
+   and the registry refuses a worse one. Then a deliberately degraded candidate (fitted on shuffled labels)
+   is registered and validated, and the registry refuses to make it the champion.
 6. ``dockyard serve models:/lending-club-default@champion`` is started, a few loan applications are sent
    over HTTP and their default probabilities printed; the server is stopped.
 
@@ -82,6 +83,7 @@ class DemoResult:
     champion: int
     predictions: list[dict[str, Any]] = field(default_factory=list)
     experiment_id: str = ""
+    degraded_version: int | None = None  # the deliberately worse candidate the gate refused
 
 
 def page_links(result: DemoResult, base_url: str = UI_URL) -> list[tuple[str, str]]:
@@ -189,6 +191,7 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
         best_params, best_valid = _search(config, study, data, say)
         test_auc, version = _fit_best(config, best_params, data, say)
         verdict = _compare_and_promote(client, version, test_auc, data, say)
+        degraded = _refused_candidate(config, best_params, client, data, say)
         dockyard.set_tags({"demo.version": str(version), "demo.promoted": str(verdict.promoted).lower()})
         dockyard.log_metrics({"baseline_valid_roc_auc": baseline_auc, "test_roc_auc": test_auc})
 
@@ -203,6 +206,7 @@ def run_demo(config: DemoConfig, say: Any = print) -> DemoResult:
         verdict.promoted,
         verdict.champion,
         experiment_id=experiment.experiment_id,
+        degraded_version=degraded,
     )
     if config.serve:
         result.predictions = _serve_and_score(config, data.x_test, say)
@@ -325,6 +329,38 @@ def _compare_and_promote(client: Any, version: int, test_auc: float, data: _Spli
         say(f"   the registry refused version {version}: {refused.message.split(': ', 1)[-1]}")
         say(f"   kept version {before} as @{ALIAS}")
     return _Verdict(before, before_auc, promoted, version if promoted else int(before or version))
+
+
+def _refused_candidate(config: DemoConfig, best_params: dict[str, Any], client: Any, data: _Splits, say: Any) -> int:
+    """Step 5, continued: a deliberately degraded candidate (the same pipeline fitted on shuffled labels, so
+    it learned nothing) is registered and validated through the gate, and the registry refuses to make it
+    the champion; its version number."""
+    from dockyard.core.errors import GateRefused
+
+    with dockyard.start_run(run_name="degraded-candidate", nested=True):
+        shuffled = data.y_train.sample(frac=1.0, random_state=config.seed).to_numpy()
+        worse = _boosting_pipeline(best_params, config.max_iter, config.seed).fit(data.x_train, shuffled)
+        info = dockyard.sklearn.log_model(
+            worse,
+            name="model",
+            input_example=data.x_test[:5],
+            predict_fn="predict_proba",
+            registered_model_name=MODEL_NAME,
+        )
+    version = int(info.registered_model_version or 0)
+    test = data.x_test.assign(**{ds.TARGET: data.y_test})
+    checked = dockyard.validate(
+        f"models:/{MODEL_NAME}/{version}", test, ds.TARGET, [], gate=ALIAS, latency_rows=10, client=client
+    )
+    auc = checked.metrics.get("roc_auc", 0.0)
+    say(f"   degraded candidate: version {version} (fitted on shuffled labels), test ROC AUC {auc:.4f}")
+    try:
+        client.promote(MODEL_NAME, version, alias=ALIAS, reason="the demo's degraded candidate")
+    except GateRefused as refused:
+        say(f"   the registry refused version {version}: {refused.message.split(': ', 1)[-1]}")
+    else:  # only if the champion itself were no better than chance
+        say(f"   version {version} passed the gate and is now @{ALIAS}")
+    return version
 
 
 def _client() -> Any:
