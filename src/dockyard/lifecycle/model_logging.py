@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,12 +27,11 @@ from dockyard.models.uris import parse_model_uri
 from dockyard.registry.backends import open_registry
 from dockyard.registry.entities import ModelVersion
 from dockyard.tracking.entities import ModelOutput
+from dockyard.tracking.registrations import record_registration
 
 if TYPE_CHECKING:
     from dockyard.lifecycle.client import Client
     from dockyard.models.loading import Predictor
-
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
 
 _TRAINING_DATA: contextvars.ContextVar[Any] = contextvars.ContextVar("dockyard_training_data", default=None)
 
@@ -195,18 +193,8 @@ def register_model(
         name, source, run_id=run_id, tags=tags, description=description, model_id=model_id
     )
     if model_id is not None:
-        _record_registration(client, model_id, name, int(version.version))
+        record_registration(client, model_id, name, int(version.version))
     return version
-
-
-def _record_registration(client: Client, model_id: str, name: str, version: int) -> None:
-    # MLflow 3 keeps a logged model's registrations in this tag (a JSON list), and its UI reads it.
-    current = client.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
-    entries = json.loads(current) if current else []
-    if {"name": name, "version": version} in entries:  # a server recorded it already (MLflow's do)
-        return
-    entries.append({"name": name, "version": version})
-    client.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps(entries)})
 
 
 # MLflow's keyword for the model in each flavor's save_model/log_model (mlflow.sklearn.log_model(sk_model=...)).

@@ -11,9 +11,7 @@ clients can neither set nor delete; ``models:/`` loads verify it.
 Audit: alias moves and stage transitions record who made them: ``user_id`` when given, else the
 service's ``default_user()`` (the login name of this process, for a local store). ``promote`` and
 ``rollback`` are one transaction each (see :mod:`dockyard.registry.sql_aliases` for what a rollback
-goes back to). A gated move is checked, then the store re-reads the holders the check compared with inside
-the move's transaction and refuses it if one changed meanwhile; the service then checks again (see
-:mod:`dockyard.registry.gates`).
+goes back to). Gates and validation records are :mod:`dockyard.registry.gate_service`'s; it checks every move.
 
 Events: after a write commits, the service hands its events to the :class:`~dockyard.registry.webhooks.
 WebhookDispatcher`, which delivers them to the subscribed webhooks from a background thread. Webhook
@@ -34,11 +32,11 @@ secrets are encrypted before they reach the store, and never returned.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from dockyard.core import validation as cv
 from dockyard.core.config import Settings
-from dockyard.core.errors import AliasNotFound, GateRefused, InvalidParameter, ModelVersionNotFound
+from dockyard.core.errors import InvalidParameter, ModelVersionNotFound
 from dockyard.core.identity import current_user
 from dockyard.core.paging import Page
 from dockyard.core.search import parse_filter, parse_order_by
@@ -55,7 +53,7 @@ from dockyard.registry.entities import (
     Webhook,
     WebhookDelivery,
 )
-from dockyard.registry.gate_rules import parse_rules
+from dockyard.registry.gate_service import GateService
 from dockyard.registry.lineage import Lineage, build_lineage
 from dockyard.registry.sources import TrackingLookup, check_model_id, resolve_source
 from dockyard.registry.store import RegistryStore
@@ -84,35 +82,6 @@ def _check_unreserved(key: str) -> str:
     return key
 
 
-MAX_VALIDATIONS_CHECKED = 200  # a gate looks at a version's newest validations only
-GATE_ATTEMPTS = 3  # check-and-move attempts while concurrent moves keep changing a gated target's holder
-_Moved = TypeVar("_Moved")
-MAX_VALIDATIONS_PAGE = 1000
-MAX_METRICS = 500
-
-
-def _target(alias: str | None, stage: str | Stage | None) -> tuple[str, str]:
-    """("alias", name) or ("stage", canonical stage name): exactly one of the two must be given."""
-    if (alias is None) == (stage is None):
-        raise InvalidParameter("a gate is on an alias or on a stage: give exactly one of alias and stage")
-    if alias is not None:
-        return g.ALIAS, v.check_alias(alias)
-    return g.STAGE, v.check_stage(stage).value
-
-
-def _metrics(metrics: object) -> dict[str, float]:
-    if metrics is None:
-        return {}
-    if not isinstance(metrics, dict) or len(metrics) > MAX_METRICS:
-        raise InvalidParameter(f"metrics must be an object of at most {MAX_METRICS} names and numbers")
-    out: dict[str, float] = {}
-    for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidParameter(f"metrics: {key!r} must be a number, not {value!r}")
-        out[cv.check_key(str(key), "metric name")] = float(value)
-    return out
-
-
 class RegistryService:
     """Registered models, versions, tags, aliases, stages and their audit history, validated."""
 
@@ -139,6 +108,7 @@ class RegistryService:
             allowed_hosts=settings.webhook_allowed_hosts if settings else (),
             secret_key=settings.secret_key if settings else None,
         )
+        self._gates = GateService(store, self._user)
 
     def _user(self, user_id: str | None) -> str:
         return v.check_user(user_id if user_id else self.default_user())
@@ -312,7 +282,7 @@ class RegistryService:
             )
         name, number = v.check_model_name(name), v.check_version(version)
         reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
-        moved, events = self._gated(
+        moved, events = self._gates.gated(
             name,
             number,
             None,
@@ -352,7 +322,7 @@ class RegistryService:
         the alias refuses a version without a passing validation (:class:`GateRefused`)."""
         name, alias, number = v.check_model_name(name), v.check_alias(alias), v.check_version(version)
         reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
-        events = self._gated(
+        events = self._gates.gated(
             name,
             number,
             alias,
@@ -435,7 +405,7 @@ class RegistryService:
         reason = v.check_optional_text(reason, "reason", v.MAX_DESCRIPTION_LENGTH)
         if force and not (reason and reason.strip()):
             raise InvalidParameter("reason: a forced promotion needs a reason (it is written to the audit history)")
-        promoted, events = self._gated(
+        promoted, events = self._gates.gated(
             name,
             number,
             checked_alias,
@@ -474,84 +444,12 @@ class RegistryService:
             raise InvalidParameter("this registry has no tracking store to read lineage from")
         return build_lineage(self, self.tracking, v.check_model_name(name), v.check_version(version))
 
-    # ------------------------------------------------------------------ gates and validations
-
-    def _gated(
-        self,
-        name: str,
-        version: int,
-        alias: str | None,
-        stage: Stage | None,
-        force: bool,
-        reason: str | None,
-        move: Callable[[str | None, g.Holders], _Moved],
-    ) -> _Moved:
-        """Check the gates of ``alias`` and ``stage`` (:meth:`_enforce_gates`), then ``move(reason, holders)``;
-        the store refuses the move in its transaction when a holder changed since the check (a concurrent move,
-        :class:`~dockyard.registry.gates.HolderChanged`), and the check runs again against the new holder."""
-        for attempt in range(GATE_ATTEMPTS):
-            why, holders = self._enforce_gates(name, version, alias, stage, force=force, reason=reason)
-            try:
-                return move(why, holders)
-            except g.HolderChanged:
-                if attempt == GATE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _enforce_gates(
-        self, name: str, version: int, alias: str | None, stage: Stage | None, *, force: bool, reason: str | None
-    ) -> tuple[str | None, g.Holders]:
-        """Raise :class:`GateRefused` naming every failed or missing rule of the gates on ``alias`` and
-        ``stage``; with ``force``, let the move through and return the reason to record, prefixed with them.
-        Also returns the holder each gate was checked against, for the store's compare-and-set. A move to
-        where the target already points is not checked (it changes nothing)."""
-        gates = self.store.gates.get_gates(name)
-        holders: g.Holders = {}
-        if not gates:
-            return reason, holders
-        problems: list[str] = []
-        wanted = [(g.ALIAS, alias), (g.STAGE, None if stage is None else stage.value)]
-        for kind, target in wanted:
-            gate = next((x for x in gates if x.kind == kind and x.target == target), None)
-            if gate is None:
-                continue
-            holder = self._holder(name, kind, target or "", version)
-            holders[(kind, gate.target)] = holder
-            if holder == version:
-                continue
-            validations = self.store.gates.list_validations(name, version, MAX_VALIDATIONS_CHECKED)
-            problems += g.check(gate, version, holder, validations).problems
-        if not problems:
-            return reason, holders
-        if not force:
-            raise GateRefused(
-                f"Model {name} version {version} does not pass the gate: {'; '.join(problems)}. "
-                "Validate it with `dockyard validate`, or promote with --force and a reason (needs MANAGE)."
-            )
-        return f"forced past the gate ({'; '.join(problems)}): {reason}"[: v.MAX_DESCRIPTION_LENGTH], holders
-
-    def _holder(self, name: str, kind: str, target: str, version: int) -> int | None:
-        """The version that holds ``target`` now (for a stage: the highest other version in it)."""
-        if kind == g.ALIAS:
-            try:
-                return self.store.get_model_version_by_alias(name, target).version
-            except AliasNotFound:
-                return None
-        # The highest version in the stage; when that is the candidate, it is there already.
-        found = self.store.get_latest_versions(name, [Stage(target)])
-        return found[0].version if found else None
+    # ------------------------------------------------------------------ gates and validations (see GateService)
 
     def check_gate(
         self, name: str, version: int | str, alias: str | None = None, stage: str | Stage | None = None
     ) -> g.GateCheck:
-        """Whether ``version`` may take ``alias`` (or ``stage``) now, without moving anything."""
-        kind, target = _target(alias, stage)
-        name, number = v.check_model_name(name), v.check_version(version)
-        self.store.get_model_version(name, number)
-        gate = self.store.gates.get_gate(name, kind, target)
-        holder = self._holder(name, kind, target, number)
-        validations = self.store.gates.list_validations(name, number, MAX_VALIDATIONS_CHECKED)
-        return g.check(gate, number, holder, validations)
+        return self._gates.check_gate(name, version, alias, stage)
 
     def set_gate(
         self,
@@ -561,17 +459,13 @@ class RegistryService:
         stage: str | Stage | None = None,
         user_id: str | None = None,
     ) -> g.Gate:
-        """Require ``rules`` of every version that ``alias`` (or ``stage``) moves to; replaces its gate."""
-        kind, target = _target(alias, stage)
-        texts = [r.text for r in parse_rules(list(rules) if isinstance(rules, tuple) else rules)]
-        return self.store.gates.set_gate(v.check_model_name(name), kind, target, texts, self._user(user_id))
+        return self._gates.set_gate(name, rules, alias, stage, user_id)
 
     def get_gates(self, name: str) -> list[g.Gate]:
-        return self.store.gates.get_gates(v.check_model_name(name))
+        return self._gates.get_gates(name)
 
     def delete_gate(self, name: str, alias: str | None = None, stage: str | Stage | None = None) -> None:
-        kind, target = _target(alias, stage)
-        self.store.gates.delete_gate(v.check_model_name(name), kind, target)
+        self._gates.delete_gate(name, alias, stage)
 
     def log_validation(
         self,
@@ -584,29 +478,14 @@ class RegistryService:
         report_uri: str | None = None,
         user_id: str | None = None,
     ) -> g.Validation:
-        """Record a validation of ``version``; each rule's outcome is recomputed from its values."""
-        checked = g.check_results(list(results))
-        baseline = None if baseline_version in (None, "") else v.check_version(baseline_version)
-        return self.store.gates.add_validation(
-            v.check_model_name(name),
-            v.check_version(version),
-            checked,
-            baseline,
-            v.check_optional_text(data_digest, "data_digest", 128),
-            _metrics(metrics),
-            v.check_optional_text(report_uri, "report_uri", MAX_SOURCE_LENGTH),
-            self._user(user_id),
+        return self._gates.log_validation(
+            name, version, results, baseline_version, data_digest, metrics, report_uri, user_id
         )
 
     def list_validations(
         self, name: str, version: int | str | None = None, max_results: int = 100
     ) -> list[g.Validation]:
-        """Validations of the model (of one version when given), newest first."""
-        return self.store.gates.list_validations(
-            v.check_model_name(name),
-            None if version is None else v.check_version(version),
-            cv.check_max_results(max_results, MAX_VALIDATIONS_PAGE),
-        )
+        return self._gates.list_validations(name, version, max_results)
 
     def report_drift(
         self,
@@ -619,18 +498,7 @@ class RegistryService:
     ) -> None:
         """Tell the webhooks that monitoring found drift (``drifted`` columns) or ``failed_rules`` on a version
         (the ``model_version.drift_detected`` event); stores nothing."""
-        name, number = v.check_model_name(name), v.check_version(version)
-        self.store.get_model_version(name, number)
-        if isinstance(drifted, str) or isinstance(failed_rules, str):
-            raise InvalidParameter("drifted and failed_rules must be lists of names")
-        data = {
-            "name": name,
-            "version": str(number),
-            "drifted": [cv.check_string(str(c), "drifted", 500) for c in drifted][:1000],
-            "failed_rules": [str(r)[:500] for r in failed_rules][:100],
-            "metrics": _metrics(metrics),
-            "run_id": tv.check_run_id(run_id) if run_id else None,
-        }
+        data = self._gates.drift_event(name, version, drifted, failed_rules, metrics, run_id)
         self.webhooks.publish("model_version.drift_detected", data)
 
     # ------------------------------------------------------------------ webhooks

@@ -37,7 +37,6 @@ from dockyard.tracking.entities import (
     DatasetInput,
     DatasetRef,
     DatasetSummary,
-    ExperimentKeys,
     LifecycleStage,
     LoggedModel,
     LoggedModelStatus,
@@ -49,7 +48,6 @@ from dockyard.tracking.entities import (
     RunData,
     RunInfo,
     RunInputs,
-    RunStats,
     RunStatus,
     RunTag,
     ViewType,
@@ -446,61 +444,6 @@ class SqlTrackingStore(SqlExperimentStore):
         with self.db.read() as conn:
             self._run_row(conn, run_id)
             return sql_metrics.downsampled(conn, run_id, key, buckets, start_step, end_step)
-
-    def experiment_run_stats(self, experiment_ids: list[str]) -> list[RunStats]:
-        """Active runs per experiment and the latest start, in one grouped query per chunk of ids."""
-        keys = [experiment_key(e) for e in experiment_ids]
-        runs = t.runs
-        found: dict[int, tuple[int, int | None]] = {}
-        with self.db.read() as conn:
-            for chunk in chunks(keys):
-                query = (
-                    sa.select(runs.c.experiment_id, sa.func.count(), sa.func.max(runs.c.start_time))
-                    .where(runs.c.experiment_id.in_(chunk), runs.c.lifecycle_stage == LifecycleStage.ACTIVE.value)
-                    .group_by(runs.c.experiment_id)
-                )
-                found.update((int(row[0]), (int(row[1]), row[2])) for row in conn.execute(query))
-        return [RunStats(str(key), *found.get(key, (0, None))) for key in keys]
-
-    def experiment_keys(self, experiment_ids: list[str], max_keys: int, max_runs: int) -> ExperimentKeys:
-        """The distinct param, metric and tag keys of the experiments' latest ``max_runs`` active runs.
-
-        One query finds the start time of the ``max_runs``-th latest run (``ix_runs_experiment_start``);
-        then one query per kind walks that index range of runs and each run's rows of the key table by its
-        (run_uuid, key) primary key or unique index. A DISTINCT over all the runs reads every key row of
-        the experiment: about 100 ms per kind per 100,000 runs on SQLite, too much for a page, hence
-        the bound. ``LIMIT max_keys + 1`` tells whether a kind was cut.
-        """
-        keys = [experiment_key(e) for e in experiment_ids]
-        if not keys:
-            return ExperimentKeys()
-        runs = t.runs
-        active = sa.and_(runs.c.experiment_id.in_(keys), runs.c.lifecycle_stage == LifecycleStage.ACTIVE.value)
-        found: list[tuple[str, ...]] = []
-        with self.db.read() as conn:
-            oldest = conn.execute(
-                sa.select(runs.c.start_time)
-                .where(runs.c.experiment_id.in_(keys))
-                .order_by(runs.c.start_time.desc())
-                .offset(max_runs)
-                .limit(1)
-            ).first()
-            truncated = oldest is not None  # more runs than scanned: an older run's keys may be missing
-            if oldest is not None and oldest[0] is not None:
-                active = sa.and_(active, runs.c.start_time > oldest[0])
-            for table in (t.params, t.latest_metrics, t.tags):
-                query = (
-                    sa.select(table.c.key)
-                    .distinct()
-                    .select_from(table.join(runs, runs.c.run_uuid == table.c.run_uuid))
-                    .where(active)
-                    .order_by(table.c.key)
-                    .limit(max_keys + 1)
-                )
-                names = [str(row[0]) for row in conn.execute(query)]
-                truncated = truncated or len(names) > max_keys
-                found.append(tuple(names[:max_keys]))
-        return ExperimentKeys(found[0], found[1], found[2], truncated)
 
     def search_runs(
         self,

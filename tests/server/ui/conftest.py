@@ -9,6 +9,8 @@ Playwright, failing a test on any console error or failed request, with screensh
   fail or answer >= 400, unless the test called ``page_errors.allow(pattern)`` for it.
 - ``screenshot(page, name)``: a full-page PNG in ``tests/.output/ui/<name>.png`` (look at them).
 - ``sign_in(page, username="admin", password=ADMIN_PASSWORD)``: fill and submit the form of ``/login``.
+- ``signed_in_page(base_url, path="/login", username="admin", password=ADMIN_PASSWORD)``: ``open_page``,
+  go to ``path`` (the sign-in page, or a page that redirects there) and sign in; returns the page.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pytest
 from server.dockyard_process import Server, dockyard_server
 
 ADMIN_PASSWORD = "admin-passw0rd-ui"  # a test server's
+ADMIN = ("admin", ADMIN_PASSWORD)  # httpx2 auth for the REST API of ``auth_ui_server``
 OUTPUT = Path(__file__).resolve().parents[2] / ".output" / "ui"
 LAPTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -147,3 +150,17 @@ def _sign_in(page: Any, username: str = "admin", password: str = ADMIN_PASSWORD)
 def sign_in() -> Callable[..., None]:
     """``sign_in(page, username="admin", password=ADMIN_PASSWORD)``: fill and submit the form of ``/login``."""
     return _sign_in
+
+
+@pytest.fixture
+def signed_in_page(open_page: Callable[..., Any]) -> Callable[..., Any]:
+    """``signed_in_page(base_url, path="/login", username="admin", password=ADMIN_PASSWORD)``: a fresh page
+    (``open_page``) that went to ``path`` (the sign-in page or one that redirects there) and signed in."""
+
+    def make(base_url: str, path: str = "/login", username: str = "admin", password: str = ADMIN_PASSWORD) -> Any:
+        page = open_page(base_url)
+        page.goto(path)
+        _sign_in(page, username, password)
+        return page
+
+    return make

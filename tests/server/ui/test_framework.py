@@ -11,9 +11,8 @@ import httpx2
 import pytest
 
 from server.dockyard_process import Server
-from server.ui.conftest import ADMIN_PASSWORD
+from server.ui.conftest import ADMIN
 
-ADMIN = ("admin", ADMIN_PASSWORD)
 BOB = ("bob", "bob-passw0rd-ui")
 
 
@@ -59,11 +58,9 @@ def test_a_wrong_password_is_said_on_the_form(
 
 
 def test_signing_out_revokes_the_session(
-    auth_ui_server: Server, world: dict[str, str], open_page: Callable[..., Any], sign_in: Any
+    auth_ui_server: Server, world: dict[str, str], signed_in_page: Callable[..., Any]
 ) -> None:
-    page = open_page(auth_ui_server.url)
-    page.goto("/login")
-    sign_in(page)
+    page = signed_in_page(auth_ui_server.url)
     session = next(c for c in page.context.cookies() if c["name"] == "dockyard_session")
     assert session["httpOnly"] and session["sameSite"] == "Lax"
     page.get_by_role("button", name="Sign out").click()
@@ -76,11 +73,9 @@ def test_signing_out_revokes_the_session(
 
 
 def test_a_form_without_the_csrf_token_is_refused(
-    auth_ui_server: Server, world: dict[str, str], open_page: Callable[..., Any], sign_in: Any
+    auth_ui_server: Server, world: dict[str, str], signed_in_page: Callable[..., Any]
 ) -> None:
-    page = open_page(auth_ui_server.url)
-    page.goto("/login")
-    sign_in(page)
+    page = signed_in_page(auth_ui_server.url)
     refused = page.request.post("/experiments/create", form={"name": "forged"})
     assert refused.status == 403
     assert "could not be verified" in refused.text()
@@ -97,14 +92,11 @@ def test_a_form_without_the_csrf_token_is_refused(
 def test_a_reader_sees_only_what_they_may_read_and_no_actions(
     auth_ui_server: Server,
     world: dict[str, str],
-    open_page: Callable[..., Any],
-    sign_in: Any,
+    signed_in_page: Callable[..., Any],
     screenshot: Any,
     page_errors: Any,
 ) -> None:
-    page = open_page(auth_ui_server.url)
-    page.goto("/login")
-    sign_in(page, *BOB)
+    page = signed_in_page(auth_ui_server.url, "/login", *BOB)
     table = page.inner_text("#experiments-table")
     assert "shared-experiment" in table
     assert "secret-experiment" not in table
@@ -117,11 +109,9 @@ def test_a_reader_sees_only_what_they_may_read_and_no_actions(
 
 
 def test_an_admin_creates_renames_and_deletes_an_experiment(
-    auth_ui_server: Server, world: dict[str, str], open_page: Callable[..., Any], sign_in: Any
+    auth_ui_server: Server, world: dict[str, str], signed_in_page: Callable[..., Any]
 ) -> None:
-    page = open_page(auth_ui_server.url)
-    page.goto("/login")
-    sign_in(page)
+    page = signed_in_page(auth_ui_server.url)
     page.get_by_role("button", name="New experiment").click()
     page.get_by_label("Name", exact=True).fill("made-in-the-ui")
     page.get_by_role("button", name="Create").click()

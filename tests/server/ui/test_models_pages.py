@@ -21,13 +21,12 @@ import dockyard.sklearn
 from dockyard.lifecycle import fluent
 
 from server.dockyard_process import Server
-from server.ui.conftest import ADMIN_PASSWORD
+from server.ui.conftest import ADMIN
 
 MODEL = "loan-default"
 SPACED = "risk model (EU) & co's"  # a name to quote in URLs and filters
 X = pd.DataFrame({"amount": [1000.0, 2500.0, 400.0, 1800.0], "grade": [1.0, 3.0, 2.0, 5.0]})
 Y = [0.1, 0.4, 0.2, 0.7]
-ADMIN = ("admin", ADMIN_PASSWORD)
 BOB = ("bob", "bob-passw0rd-models")
 
 
@@ -388,14 +387,11 @@ def auth_world(auth_ui_server: Server) -> dict[str, str]:
 def test_a_read_only_user_is_offered_no_promotion(
     auth_ui_server: Server,
     auth_world: dict[str, str],
-    open_page: Callable[..., Any],
-    sign_in: Any,
+    signed_in_page: Callable[..., Any],
     screenshot: Any,
     page_errors: Any,
 ) -> None:
-    page = open_page(auth_ui_server.url)
-    page.goto("/models")
-    sign_in(page, *BOB)
+    page = signed_in_page(auth_ui_server.url, "/models", *BOB)
     assert page.url.endswith("/models")
     names = page.locator("table.models-table tbody tr td:first-child").all_inner_texts()
     assert names == ["shared-model"]
@@ -427,11 +423,9 @@ def test_a_read_only_user_is_offered_no_promotion(
 
 
 def test_the_admin_promotes_and_the_history_names_them(
-    auth_ui_server: Server, auth_world: dict[str, str], open_page: Callable[..., Any], sign_in: Any
+    auth_ui_server: Server, auth_world: dict[str, str], signed_in_page: Callable[..., Any]
 ) -> None:
-    page = open_page(auth_ui_server.url)
-    page.goto("/models/shared-model")
-    sign_in(page)
+    page = signed_in_page(auth_ui_server.url, "/models/shared-model")
     page.on("dialog", lambda dialog: dialog.accept())
     form = page.locator("form#promote")
     form.get_by_label("Version", exact=True).select_option("1")

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from dockyard.core.wire import decode_key_values
@@ -14,9 +13,7 @@ from dockyard.registry.sources import invalid_source
 from dockyard.server.api.registered_models import registry
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
-from dockyard.tracking.protocol import TrackingAPI
-
-MODEL_VERSIONS_TAG = "mlflow.modelVersions"
+from dockyard.tracking.registrations import record_registration
 
 SEARCH_DEFAULT = 10_000  # MLflow's client default; the proto's is the cap (200,000)
 
@@ -47,22 +44,6 @@ def create(ctx: ServerContext, p: Params) -> dict[str, Any]:
     if version.model_id:
         record_registration(ctx.tracking, version.model_id, version.name, int(version.version))
     return _version(version)
-
-
-def record_registration(tracking: TrackingAPI, model_id: str, name: str, version: int) -> None:
-    """Append ``{name, version}`` to the logged model's ``mlflow.modelVersions`` tag (a JSON list that
-    MLflow's UI and clients read), as MLflow's server does when a version names its logged model; an
-    entry already there (a client that records it too) is not added twice."""
-    current = tracking.get_logged_model(model_id).tags.get(MODEL_VERSIONS_TAG)
-    try:
-        entries = json.loads(current) if current else []
-    except ValueError:
-        entries = []
-    if not isinstance(entries, list):
-        entries = []
-    entry = {"name": name, "version": version}
-    if entry not in entries:
-        tracking.set_logged_model_tags(model_id, {MODEL_VERSIONS_TAG: json.dumps([*entries, entry])})
 
 
 def get(ctx: ServerContext, p: Params) -> dict[str, Any]:
