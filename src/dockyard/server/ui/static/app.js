@@ -43,15 +43,36 @@
     wire(event.target);
   });
 
+  // Behaviour that must hold the moment an element is in the page is delegated from the document, so
+  // it does not wait for htmx to process freshly swapped content (htmx wires new nodes ~20 ms later).
+  // Forms that destroy something ask first: <form data-confirm="Delete experiment x?">. Capture phase,
+  // so a refusal stops the submit before htmx or the browser sees it.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+  // Forms that apply themselves when a choice changes: <form data-autosubmit>. requestSubmit() goes
+  // through htmx when it has wired the form, and is a plain GET of the same URL when it has not yet.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    var form = el && el.form;
+    if (form && form.hasAttribute("data-autosubmit") && el.tagName === "SELECT") form.requestSubmit();
+  });
+  // Elements that toggle another: <button data-toggle="id">
+  document.addEventListener("click", function (event) {
+    var el = event.target instanceof Element ? event.target.closest("[data-toggle]") : null;
+    if (!el) return;
+    var other = document.getElementById(el.dataset.toggle);
+    if (!other) return;
+    other.hidden = !other.hidden;
+    el.setAttribute("aria-expanded", String(!other.hidden));
+    if (!other.hidden) { var first = other.querySelector("input, select, button"); if (first) first.focus(); }
+  });
+
   function wire(root) {
-    // Forms that destroy something ask first: <form data-confirm="Delete experiment x?">
-    root.querySelectorAll("form[data-confirm]").forEach(function (form) {
-      if (form.dataset.wired) return;
-      form.dataset.wired = "1";
-      form.addEventListener("submit", function (event) {
-        if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-      });
-    });
     // The compare button counts the runs ticked in its form.
     root.querySelectorAll("form[data-compare]").forEach(function (form) {
       var button = form.querySelector("button[data-compare-button]");
@@ -64,18 +85,6 @@
       }
       form.addEventListener("change", update);
       update();
-    });
-    // Elements that toggle another: <button data-toggle="id">
-    root.querySelectorAll("[data-toggle]").forEach(function (el) {
-      if (el.dataset.wired) return;
-      el.dataset.wired = "1";
-      el.addEventListener("click", function () {
-        var other = document.getElementById(el.dataset.toggle);
-        if (!other) return;
-        other.hidden = !other.hidden;
-        el.setAttribute("aria-expanded", String(!other.hidden));
-        if (!other.hidden) { var first = other.querySelector("input, select, button"); if (first) first.focus(); }
-      });
     });
     if (window.DockyardCharts) window.DockyardCharts.wire(root);
   }
