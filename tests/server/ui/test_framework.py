@@ -125,7 +125,14 @@ def test_an_admin_creates_renames_and_deletes_an_experiment(
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state("load")
     assert "renamed-in-the-ui" in page.inner_text("#experiments-table")
-    page.on("dialog", lambda dialog: dialog.accept())
+    answers = ["no", "yes"]  # the first confirmation is refused: nothing is deleted
+    page.on("dialog", lambda dialog: dialog.dismiss() if answers.pop(0) == "no" else dialog.accept())
+    page.get_by_role("button", name="Delete renamed-in-the-ui").click()
+    page.wait_for_timeout(300)  # a refused submit sends nothing, so there is no event to wait for
+    assert answers == ["yes"] and "Deleted experiment" not in page.inner_text("#messages")
+    with httpx2.Client(auth=ADMIN) as http:
+        got = http.get(f"{auth_ui_server.url}/api/2.0/mlflow/experiments/get", params={"experiment_id": experiment_id})
+    assert got.json()["experiment"]["lifecycle_stage"] == "active"
     page.get_by_role("button", name="Delete renamed-in-the-ui").click()
     page.wait_for_load_state("load")
     assert "Deleted experiment" in page.inner_text("#messages")
