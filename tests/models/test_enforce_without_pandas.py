@@ -56,3 +56,41 @@ def test_missing_columns_and_wrong_shapes_are_named() -> None:
 def test_a_text_column_needs_pandas() -> None:
     with pytest.raises(MissingExtra, match="pandas is required"):
         _numeric_matrix({"s": ["x"]}, Schema([ColSpec("string", "s")]))
+
+
+DOUBLES = Schema([ColSpec("double", "a"), ColSpec("double", "b")])
+
+
+def _column_by_column(data: dict[str, list[object]]) -> np.ndarray:
+    """The general rule, one ``_numeric_column`` per column, which the few-rows shortcut must equal."""
+    from dockyard.models.enforce import _numeric_column
+
+    specs = [s for s in DOUBLES.specs if isinstance(s, ColSpec)]
+    return np.column_stack([_numeric_column(data[s.name], s, s.name) for s in specs])
+
+
+def test_a_few_rows_of_doubles_take_the_shortcut_with_the_same_result() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    number = st.one_of(st.floats(allow_nan=True), st.integers(-(2**70), 2**70), st.booleans(), st.none())
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.integers(0, 20).flatmap(
+            lambda n: st.tuples(st.lists(number, min_size=n, max_size=n), st.lists(number, min_size=n, max_size=n))
+        )
+    )
+    def same(columns: tuple[list[object], list[object]]) -> None:
+        data = {"a": columns[0], "b": columns[1]}
+        try:
+            expected = _column_by_column(data)
+        except ModelInputError as exc:
+            with pytest.raises(ModelInputError, match=str(exc).replace("(", r"\(").replace(")", r"\)").split(":")[0]):
+                _numeric_matrix(data, DOUBLES)
+            return
+        got = _numeric_matrix(data, DOUBLES)
+        assert got.dtype == expected.dtype and got.shape == expected.shape and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, expected)
+
+    same()

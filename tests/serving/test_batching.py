@@ -154,3 +154,100 @@ def test_merge_key_merge_and_split() -> None:
     assert split([1, 2, 3], [2, 1]) == [[1, 2], [3]]
     with pytest.raises(ValueError, match="one row per input row"):
         split(np.arange(2), [1, 2])
+
+
+class Timed(Recorder):
+    """A Recorder of a library flavor that notes the thread of each call and may take ``seconds``."""
+
+    flavor = "sklearn"
+
+    def __init__(self, seconds: float = 0.0, flavor: str = "sklearn") -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.flavor = flavor
+        self.threads: list[str] = []
+
+    def predict(self, data: Any, params: dict[str, Any] | None = None) -> Any:
+        import threading
+        import time
+
+        self.threads.append(threading.current_thread().name)
+        if self.seconds:
+            time.sleep(self.seconds)
+        return super().predict(data, params)
+
+
+def inline_batcher(model: Timed, inline_ms: float = 50.0, size: int = 64) -> Batcher:
+    holder = ModelHolder(ServedModel(model, "test"))  # type: ignore[arg-type]
+    return Batcher(holder, max_batch_size=size, max_batch_delay=0.0, inline_ms=inline_ms)
+
+
+def one_by_one(batcher: Batcher, items: list[Inputs]) -> list[Any]:
+    async def go() -> list[Any]:
+        try:
+            return [await batcher.submit(i) for i in items]
+        finally:
+            batcher.close()
+
+    return asyncio.run(go())
+
+
+def test_small_requests_to_a_fast_library_model_predict_on_the_event_loop() -> None:
+    model = Timed()
+    batcher = inline_batcher(model)
+    outcomes = one_by_one(batcher, [rows(float(i)) for i in range(5)])
+    assert [o.predictions.tolist() for o in outcomes] == [[i * 2] for i in range(5)]
+    # The first is measured on the predict thread; the rest run where the requests are read.
+    assert model.threads[0].startswith("dockyard-predict")
+    assert all(not name.startswith("dockyard-predict") for name in model.threads[1:])
+    assert batcher.inline_count == 4 and batcher.small_ms is not None
+
+
+@pytest.mark.parametrize(
+    ("model", "inline_ms", "request_rows"),
+    [
+        (Timed(), 0.0, 1),  # turned off
+        (Timed(flavor="python_function"), 50.0, 1),  # an author's code may block or run its own loop
+        (Timed(seconds=0.02), 5.0, 1),  # slower than the budget
+        (Timed(), 50.0, 17),  # more rows than a small request has
+    ],
+    ids=["off", "python-function", "slow-model", "many-rows"],
+)
+def test_other_requests_stay_on_the_predict_thread(model: Timed, inline_ms: float, request_rows: int) -> None:
+    batcher = inline_batcher(model, inline_ms)
+    outcomes = one_by_one(batcher, [rows(*[1.0] * request_rows) for _ in range(3)])
+    assert all(o.error is None for o in outcomes)
+    assert all(name.startswith("dockyard-predict") for name in model.threads)
+    assert batcher.inline_count == 0
+
+
+def test_a_request_arriving_while_another_predicts_waits_for_the_thread() -> None:
+    model = Timed()
+    batcher = inline_batcher(model)
+
+    async def go() -> None:
+        try:
+            await batcher.submit(rows(1.0))  # measured: the model is fast
+            model.seconds = 0.2
+            slow = asyncio.ensure_future(batcher.submit(rows(*[1.0] * 20)))  # too many rows: the thread
+            await asyncio.sleep(0.05)
+            model.seconds = 0.0
+            small = await batcher.submit(rows(2.0))  # the thread is busy: this one queues behind it
+            assert small.predictions.tolist() == [4.0]
+            assert (await slow).error is None
+        finally:
+            batcher.close()
+
+    asyncio.run(go())
+    assert batcher.inline_count == 0
+    assert all(name.startswith("dockyard-predict") for name in model.threads)
+
+
+def test_a_new_model_is_measured_again_before_it_runs_inline() -> None:
+    model = Timed()
+    holder = ModelHolder(ServedModel(model, "test"))  # type: ignore[arg-type]
+    batcher = Batcher(holder, max_batch_size=64, max_batch_delay=0.0, inline_ms=50.0)
+    one_by_one(batcher, [rows(1.0)])
+    assert batcher.small_ms is not None
+    holder.swap(ServedModel(Timed(), "test", version="2"))  # type: ignore[arg-type]
+    assert batcher.small_ms is None

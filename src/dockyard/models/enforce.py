@@ -171,12 +171,34 @@ def _numeric_matrix(data: Any, schema: Schema) -> Any:
             wanted = ", ".join(f"{s.name!r} (expected {s.describe()})" for s in missing)
             raise ModelInputError(f"missing input {'column' if len(missing) == 1 else 'columns'} {wanted}")
         columns = [data[s.name] for s in specs]
+        fast = _small_doubles(columns, specs)
+        if fast is not None:
+            return fast
     coerced = [_numeric_column(c, s, f"column {s.name!r}") for c, s in zip(columns, specs, strict=True)]
     lengths = {len(c) for c in coerced}
     if len(lengths) > 1:
         raise ModelInputError("every input column must have the same number of values")
     dtype = np.result_type(*(c.dtype for c in coerced)) if coerced else np.dtype("float64")
     return np.column_stack(coerced).astype(dtype, copy=False) if coerced else np.empty((0, 0), dtype)
+
+
+_SMALL_ROWS = 16  # _small_doubles checks each value in Python: worth it only for a few rows
+
+
+def _small_doubles(columns: list[Any], specs: list[ColSpec]) -> Any:
+    """A few rows of JSON numbers for ``double`` columns as one array in one step, or None (then each
+    column goes through ``_numeric_column``, whose rules give the same array for such input). A 1-row
+    request (the common case of a scoring server) saves the twenty small conversions of twenty columns."""
+    import numpy as np
+
+    if not columns or any(s.type != "double" for s in specs) or not all(type(c) is list for c in columns):
+        return None
+    rows = len(columns[0])
+    if rows > _SMALL_ROWS or any(len(c) != rows for c in columns):
+        return None
+    if not all(type(v) is float or type(v) is int for c in columns for v in c):  # bool is not int here
+        return None
+    return np.array(columns, dtype="float64").T.copy()
 
 
 def _numeric_column(values: Any, spec: ColSpec, label: str) -> Any:

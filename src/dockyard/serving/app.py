@@ -88,6 +88,7 @@ class ServingOptions:
     prediction_log_format: str = "jsonl"  # or "parquet" (needs pyarrow)
     follow_interval: float = 10.0  # seconds between registry polls when following an alias
     model_threads: int = 1  # native threads (OpenMP, BLAS) per predict call; 0 keeps the library's default
+    inline_predict_ms: float = 2.0  # small requests predict on the event loop while predicts take <= this (0: never)
     metrics_dir: str | None = None  # a folder the workers share, so /metrics sums them all (--workers N)
     monitor_window: int = 0  # --monitor: rows per feature in the drift window on /metrics (0: off)
 
@@ -158,6 +159,7 @@ class Scorer:
             max_batch_delay=options.max_batch_delay_ms / 1000.0,
             observe=self.metrics.observe_predict,
             model_threads=options.model_threads,
+            inline_ms=options.inline_predict_ms,
         )
         self.log = (
             PredictionLog(
@@ -211,9 +213,8 @@ class Scorer:
         reservation = self.memory.reservation()
         try:
             body = await read_body(request, self.options.max_request_bytes, reservation)
-            content, model, rows, failure = await asyncio.wait_for(
-                self._score(body, content_type, decode, encode, ignored), self.options.timeout
-            )
+            async with asyncio.timeout(self.options.timeout):  # no extra task, unlike wait_for
+                content, model, rows, failure = await self._score(body, content_type, decode, encode, ignored)
             if failure is not None:
                 raise failure
         except TimeoutError:

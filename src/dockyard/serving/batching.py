@@ -14,6 +14,15 @@ MLflow's ``MlflowException`` with ``INVALID_PARAMETER_VALUE`` or ``BAD_REQUEST``
 MLflow do). Any other exception of the model is :class:`~dockyard.core.errors.PredictionFailed` (500):
 the request was valid, and the model failed on it.
 
+Small requests to a fast model skip the thread: when the model is a library's own (``INLINE_FLAVORS``:
+no author's code that could block or run an event loop), a request has at most ``INLINE_MAX_ROWS`` rows, no
+other predict is running or waiting, and the model's recent small predicts took at most ``inline_ms``
+(a moving average, measured on every small predict), the predict runs on the event loop itself. The hop to
+the predict thread, and the wake-up of a thread whose core had gone idle, cost more than such a predict
+(about 0.25 ms of a 1 ms 1-row scikit-learn request); holding the loop for a millisecond or two costs the
+other connections less. A slow or large predict, or one while another runs, still goes to the thread, so
+the loop is never held for long and ``--timeout`` still applies to it.
+
     >>> import numpy as np
     >>> split(np.array([1, 2, 3]), [1, 2])
     [array([1]), array([2, 3])]
@@ -178,8 +187,15 @@ def limit_threads(count: int) -> None:
     threadpool_limits(limits=count)
 
 
+INLINE_MAX_ROWS = 16  # rows a request may have to be predicted on the event loop
+# Flavors whose predict is the library's own compute. A python_function model runs its author's code,
+# which may block on I/O or start an event loop of its own (asyncio.run fails inside a running loop).
+INLINE_FLAVORS = frozenset({"sklearn", "xgboost", "lightgbm", "onnx"})
+_SMOOTHING = 0.2  # weight of the newest small predict in the moving average
+
+
 class Batcher:
-    """Collects requests and runs them in batches on one predict thread."""
+    """Collects requests and runs them in batches on one predict thread (small, fast ones inline)."""
 
     def __init__(
         self,
@@ -189,11 +205,19 @@ class Batcher:
         max_batch_delay: float,
         observe: Observer | None = None,
         model_threads: int = 0,
+        inline_ms: float = 0.0,
     ) -> None:
         self.holder = holder
         self.max_batch_size = max(1, max_batch_size)
         self.max_batch_delay = max(0.0, max_batch_delay)
         self.observe = observe
+        self.model_threads = model_threads
+        self.inline_ms = max(0.0, inline_ms)
+        self.small_ms: float | None = None  # moving average of small predicts' time; None: none measured yet
+        self.inline_count = 0  # requests predicted on the event loop (tests and /metrics read it)
+        self._running = 0  # predicts submitted to the thread and not yet back
+        self._loop_limited = False
+        holder.on_swap(lambda _old, _new: setattr(self, "small_ms", None))  # a new model is measured anew
         self._pending: deque[tuple[Inputs, asyncio.Future[Outcome]]] = deque()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -205,10 +229,31 @@ class Batcher:
     def enabled(self) -> bool:
         return self.max_batch_size > 1
 
+    def _inline(self, item: Inputs) -> bool:
+        """Whether ``item`` is predicted on the event loop (see the module's docstring)."""
+        return (
+            self.small_ms is not None
+            and self.small_ms <= self.inline_ms
+            and self._running == 0
+            and not self._pending
+            and (item.rows or 1) <= INLINE_MAX_ROWS
+            and getattr(self.holder.current.predictor, "flavor", None) in INLINE_FLAVORS
+        )
+
     async def submit(self, item: Inputs) -> Outcome:
+        if self._inline(item):
+            if not self._loop_limited:  # the native thread caps are per thread: the loop's too
+                limit_threads(self.model_threads)
+                self._loop_limited = True
+            self.inline_count += 1
+            return self._run([item])
         loop = asyncio.get_running_loop()
         if not self.enabled or merge_key(item) is None:
-            return await loop.run_in_executor(self._executor, self._run, [item])
+            self._running += 1
+            try:
+                return await loop.run_in_executor(self._executor, self._run, [item])
+            finally:
+                self._running -= 1
         if self._task is None or self._task.done():
             self._wake = asyncio.Event()
             self._task = loop.create_task(self._work())
@@ -224,8 +269,13 @@ class Batcher:
     def _predict(self, items: list[Inputs]) -> list[Outcome]:
         started = time.perf_counter()
         outcomes = predict_group(self.holder, items)
+        elapsed = time.perf_counter() - started
+        rows = sum(i.rows or 1 for i in items)
         if self.observe is not None:
-            self.observe(len(items), sum(i.rows or 1 for i in items), time.perf_counter() - started)
+            self.observe(len(items), rows, elapsed)
+        if rows <= INLINE_MAX_ROWS:
+            ms = elapsed * 1000
+            self.small_ms = ms if self.small_ms is None else (1 - _SMOOTHING) * self.small_ms + _SMOOTHING * ms
         return outcomes
 
     def _take(self) -> list[tuple[Inputs, asyncio.Future[Outcome]]]:
@@ -271,10 +321,13 @@ class Batcher:
             batch = self._take()
             if not batch:
                 continue
+            self._running += 1
             try:
                 outcomes = await loop.run_in_executor(self._executor, self._predict, [item for item, _ in batch])
             except Exception as exc:  # the executor itself failed (shutting down): tell every waiter
                 outcomes = [Outcome(error=exc)] * len(batch)
+            finally:
+                self._running -= 1
             for (_, future), outcome in zip(batch, outcomes, strict=True):
                 if not future.done():
                     future.set_result(outcome)

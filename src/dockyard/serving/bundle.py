@@ -110,9 +110,12 @@ def load_bundle_model(info: BundleInfo, *, warm: bool = True) -> ServedModel:
     return ServedModel(predictor, info.model_uri, info.name, info.version)
 
 
-def build_app(directory: str, model_name: str | None = None, metrics_dir: str | None = None) -> Starlette:
+def build_app(
+    directory: str, model_name: str | None = None, metrics_dir: str | None = None, inline_predict_ms: float = 2.0
+) -> Starlette:
     """Load the bundle's model and build its scoring app (called once per worker process; ``metrics_dir``:
-    the folder the workers share so that ``/metrics`` answers for all of them)."""
+    the folder the workers share so that ``/metrics`` answers for all of them; ``inline_predict_ms``:
+    :attr:`~dockyard.serving.app.ServingOptions.inline_predict_ms`)."""
     from dockyard.models.enforce import has_pandas
     from dockyard.serving.app import ServingOptions, create_scoring_app
 
@@ -123,21 +126,31 @@ def build_app(directory: str, model_name: str | None = None, metrics_dir: str | 
         warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
 
     served = load_bundle_model(read_bundle(directory))
-    app = create_scoring_app(served, ServingOptions(model_name=model_name, metrics_dir=metrics_dir))
+    options = ServingOptions(model_name=model_name, metrics_dir=metrics_dir, inline_predict_ms=inline_predict_ms)
+    app = create_scoring_app(served, options)
     # The model and its libraries live as long as the process: keep them out of the collector's full scans.
     gc.collect()
     gc.freeze()
     return app
 
 
-def run(directory: str, *, host: str, port: int, workers: int, log_level: str, model_name: str | None) -> None:
+def run(
+    directory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    model_name: str | None,
+    inline_predict_ms: float = 2.0,
+) -> None:
     """Serve the bundle with uvicorn in this process (``workers > 1``: that many worker processes)."""
     try:
         import uvicorn
     except ImportError:
         raise MissingExtra("uvicorn", "serve") from None
     common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False}
-    build = functools.partial(build_app, directory, model_name)
+    build = functools.partial(build_app, directory, model_name, inline_predict_ms=inline_predict_ms)
     if workers == 1:
         app = build()  # load before listening: a model that cannot load fails here
         uvicorn.Server(uvicorn.Config(app, **common)).run()
@@ -146,7 +159,7 @@ def run(directory: str, *, host: str, port: int, workers: int, log_level: str, m
     from uvicorn.supervisors import Multiprocess
 
     with tempfile.TemporaryDirectory(prefix="dockyard-bundle-metrics-") as shared:
-        build = functools.partial(build_app, directory, model_name, shared)
+        build = functools.partial(build_app, directory, model_name, shared, inline_predict_ms)
         config = uvicorn.Config(build, factory=True, workers=workers, **common)
         Multiprocess(config, sockets=[config.bind_socket()]).run()
 
@@ -177,6 +190,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--name", default=None, help="the model's name under /v2/models/ (default: its registered name)"
     )
     parser.add_argument(
+        "--inline-predict-ms",
+        type=float,
+        default=2.0,
+        help="predict requests of up to 16 rows on the event loop while the model's small predicts take at most "
+        "this long and no other predict runs (default: 2; 0: never)",
+    )
+    parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"], help="uvicorn's"
     )
     return parser.parse_args(argv)
@@ -192,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             log_level=args.log_level,
             model_name=args.name,
+            inline_predict_ms=max(0.0, args.inline_predict_ms),
         )
     except DockyardError as exc:
         print(f"Error: {' '.join(exc.message.split())}", file=sys.stderr)
