@@ -1,6 +1,6 @@
 """``dockyard db backup|restore|check`` and ``dockyard gc``: a backup taken under write load restores into
 an empty store with everything acknowledged before it started; check reports integrity, the schema
-revision and orphaned artifacts; gc removes deleted runs and experiments for good."""
+revision and orphaned artifacts; gc removes deleted runs, experiments and logged models for good."""
 
 from __future__ import annotations
 
@@ -201,6 +201,64 @@ def test_gc_keeps_a_run_a_model_version_was_registered_from(store: tuple[str, do
     assert result.exit_code == 0
     assert f"kept run {run_id}: the source of a model version" in result.output
     assert client.get_run(run_id).info.lifecycle_stage == "deleted"
+
+
+def _model_folder(location: str) -> Path:
+    """The folder of a logged model's files (``<experiment>/models/<id>``), from its artifact location."""
+    path = Path(location.removeprefix("file://"))
+    assert path.name == "artifacts"
+    return path.parent
+
+
+def test_gc_removes_deleted_logged_models_and_keeps_those_registered(store: tuple[str, dockyard.Client]) -> None:
+    uri, client = store
+    experiment = client.create_experiment("models")
+    kept, gone, registered = (client.create_logged_model(experiment, name=n) for n in ("kept", "gone", "registered"))
+    for model in (kept, gone, registered):
+        (_model_folder(model.artifact_location) / "artifacts").mkdir(parents=True, exist_ok=True)
+        (_model_folder(model.artifact_location) / "artifacts" / "MLmodel").write_text("flavors: {}\n")
+    client.log_model_params(gone.model_id, {"alpha": "1"})
+    client.create_registered_model("m")
+    client.create_model_version("m", f"models:/{registered.model_id}", model_id=registered.model_id)
+    client.delete_logged_model(gone.model_id)
+    client.delete_logged_model(registered.model_id)
+
+    dry = cli("gc", "--dry-run", "--tracking-uri", uri)
+    assert dry.exit_code == 0, dry.output
+    assert f"would remove logged model {gone.model_id}" in dry.output
+    assert _model_folder(gone.artifact_location).exists()
+    # Ids of another kind only: no logged model is touched.
+    assert gone.model_id not in cli("gc", "--run-ids", "nothing", "--tracking-uri", uri).output
+
+    done = cli("gc", "--logged-model-ids", f"{gone.model_id},{registered.model_id}", "--tracking-uri", uri)
+    assert done.exit_code == 0, done.output
+    assert f"removed logged model {gone.model_id}" in done.output
+    assert f"kept logged model {registered.model_id}: the source of a model version" in done.output
+    assert not _model_folder(gone.artifact_location).exists()
+    assert (_model_folder(registered.artifact_location) / "artifacts" / "MLmodel").exists()
+    assert (_model_folder(kept.artifact_location) / "artifacts" / "MLmodel").exists()
+    assert client.get_logged_model(kept.model_id).name == "kept"
+    # The deleted model's rows are gone (its params cascade), not only hidden: a restore cannot find it.
+    import sqlalchemy as sa
+
+    from dockyard.db import tables as t
+    from dockyard.db.engine import Database
+
+    db = Database(f"sqlite:///{uri}")
+    try:
+        with db.read() as conn:
+            ids = {m for (m,) in conn.execute(sa.select(t.logged_models.c.model_id))}
+            params = conn.execute(
+                sa.select(t.logged_model_params).where(t.logged_model_params.c.model_id == gone.model_id)
+            )
+            assert gone.model_id not in ids and registered.model_id in ids and not params.all()
+    finally:
+        db.dispose()
+    # Its experiment, deleted, is kept while the registered logged model is in it.
+    client.delete_experiment(experiment)
+    result = cli("gc", "--tracking-uri", uri)
+    assert f"kept experiment {experiment}: its logged model {registered.model_id} is the source" in result.output
+    assert cli("db", "check", "--tracking-uri", uri).exit_code == 0
 
 
 def test_gc_rejects_a_duration_it_cannot_read(store: tuple[str, dockyard.Client]) -> None:

@@ -1,7 +1,7 @@
-"""``dockyard gc``: permanently remove deleted runs and experiments, with their artifacts.
+"""``dockyard gc``: permanently remove deleted runs, experiments and logged models, with their artifacts.
 
-Deleting a run or an experiment (``dockyard runs delete``, the API, the UI) only marks it deleted, so it
-can be restored; ``gc`` is what frees the space, as ``mlflow gc`` does. It works on the database
+Deleting a run, an experiment or a logged model (``dockyard runs delete``, the API, the UI) only marks it
+deleted, so it can be restored; ``gc`` is what frees the space, as ``mlflow gc`` does. It works on the database
 directly, so run it where the database is reachable (the server may keep running).
 """
 
@@ -69,6 +69,9 @@ def _remove_files(location: str, destination: str) -> None:
 @click.option("--run-ids", default=None, metavar="IDS", help="Only these deleted runs, comma-separated.")
 @click.option("--experiment-ids", default=None, metavar="IDS", help="Only these deleted experiments, comma-separated.")
 @click.option(
+    "--logged-model-ids", default=None, metavar="IDS", help="Only these deleted logged models, comma-separated."
+)
+@click.option(
     "--artifacts-destination",
     default=None,
     metavar="URI",
@@ -80,14 +83,17 @@ def gc(
     older_than: str | None,
     run_ids: str | None,
     experiment_ids: str | None,
+    logged_model_ids: str | None,
     artifacts_destination: str | None,
     dry_run: bool,
     tracking_uri: str | None,
 ) -> None:
-    """Permanently remove deleted runs and experiments and their artifacts.
+    """Permanently remove deleted runs, experiments and logged models, and their artifacts.
 
-    Prints one line per run or experiment removed (or, with --dry-run, that would be removed) and one
-    per one kept: a run that a model version was registered from stays, and so does its experiment.
+    Prints one line per run, experiment or logged model removed (or, with --dry-run, that would be
+    removed) and one per one kept: a run or logged model that a model version was registered from stays,
+    and so does its experiment. Given ids of some kinds (--run-ids, --experiment-ids,
+    --logged-model-ids), only those are removed.
     Files are removed after their rows, so an interrupted gc leaves at worst files without rows, which
     `dockyard db check` reports and the next gc does not need.
     """
@@ -111,22 +117,28 @@ def gc(
     db = Database(settings.tracking_uri)
     try:
         doomed = find_deleted(
-            db, older_than_ms=age, now_ms=now_ms(), run_ids=_ids(run_ids), experiment_ids=_ids(experiment_ids)
+            db,
+            older_than_ms=age,
+            now_ms=now_ms(),
+            run_ids=_ids(run_ids),
+            experiment_ids=_ids(experiment_ids),
+            logged_model_ids=_ids(logged_model_ids),
         )
         verb = "would remove" if dry_run else "removed"
         if not dry_run:
             purge(db, doomed)
-            for _id, location in [*doomed.runs, *doomed.experiments]:
+            for _id, location in [*doomed.runs, *doomed.logged_models, *doomed.experiments]:
                 _remove_files(location, destination)
     finally:
         db.dispose()
     for run_id, _location in doomed.runs:
         click.echo(f"{verb} run {run_id}")
+    for model_id, _location in doomed.logged_models:
+        click.echo(f"{verb} logged model {model_id}")
     for experiment_id, _location in doomed.experiments:
         click.echo(f"{verb} experiment {experiment_id}")
     for reason in doomed.kept:
         click.echo(f"kept {reason}")
-    summary = f"{len(doomed.runs)} run(s) and {len(doomed.experiments)} experiment(s) " + (
-        "would be removed" if dry_run else "removed"
-    )
+    counts = f"{len(doomed.runs)} run(s), {len(doomed.logged_models)} logged model(s)"
+    summary = f"{counts} and {len(doomed.experiments)} experiment(s) " + ("would be removed" if dry_run else "removed")
     click.echo(summary + ("" if not doomed.kept else f", {len(doomed.kept)} kept"), err=True)

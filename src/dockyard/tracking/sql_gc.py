@@ -1,10 +1,11 @@
-"""Permanent removal of deleted runs and experiments (``dockyard gc``): the rows, found and removed here;
-their artifacts are removed by the caller, which knows the artifact stores.
+"""Permanent removal of deleted runs, experiments and logged models (``dockyard gc``): the rows, found and
+removed here; their artifacts are removed by the caller, which knows the artifact stores.
 
-A run or experiment is only ever purged from the ``deleted`` stage. Runs go with their params, tags,
-metrics, inputs and outputs (the foreign keys cascade); an experiment goes with every run, logged model
-and dataset in it and with the permissions granted on it. A run that a model version still names as its
-source is kept, and so is an experiment holding one: removing it would break the registry.
+A run, experiment or logged model is only ever purged from the ``deleted`` stage. Runs go with their
+params, tags, metrics, inputs and outputs (the foreign keys cascade); logged models with their params,
+tags, metrics and their links to runs; an experiment goes with every run, logged model and dataset in it
+and with the permissions granted on it. A run or a logged model that a live model version still names as
+its source is kept, and so is an experiment holding one: removing it would break the registry.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Doomed:
 
     runs: list[tuple[str, str]] = field(default_factory=list)
     experiments: list[tuple[str, str]] = field(default_factory=list)
+    logged_models: list[tuple[str, str]] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
 
 
@@ -38,6 +40,13 @@ def _sourced_runs(conn: sa.Connection) -> set[str]:
     return {r for (r,) in conn.execute(sa.select(mv.c.run_id).where(mv.c.run_id.is_not(None)).distinct())}
 
 
+def _sourced_models(conn: sa.Connection) -> set[str]:
+    """Logged models that live model versions were registered from (the versions' files are theirs)."""
+    mv = t.model_versions
+    query = sa.select(mv.c.logged_model_id).where(mv.c.logged_model_id.is_not(None), mv.c.deleted_timestamp.is_(None))
+    return {m for (m,) in conn.execute(query.distinct())}
+
+
 def find_deleted(
     db: Database,
     *,
@@ -45,31 +54,38 @@ def find_deleted(
     now_ms: int,
     run_ids: list[str] | None = None,
     experiment_ids: list[str] | None = None,
+    logged_model_ids: list[str] | None = None,
 ) -> Doomed:
-    """The deleted runs and experiments a collection removes: deleted at least ``older_than_ms`` before
-    ``now_ms`` (any age when None), limited to ``run_ids`` / ``experiment_ids`` when given (an empty list
-    of one kind with the other given: none of that kind)."""
+    """The deleted runs, experiments and logged models a collection removes: deleted at least
+    ``older_than_ms`` before ``now_ms`` (any age when None), limited to ``run_ids`` / ``experiment_ids`` /
+    ``logged_model_ids`` when given (ids of some kinds given: none of the kinds not given)."""
     cutoff = None if older_than_ms is None else now_ms - older_than_ms
+    limited = run_ids is not None or experiment_ids is not None or logged_model_ids is not None
     doomed = Doomed()
     with db.read() as conn:
         sourced = _sourced_runs(conn)
+        sourced_models = _sourced_models(conn)
         ex = t.experiments
         query: Any = sa.select(ex.c.experiment_id, ex.c.artifact_location).where(ex.c.lifecycle_stage == DELETED)
         if cutoff is not None:
             query = query.where(sa.func.coalesce(ex.c.last_update_time, 0) <= cutoff)
         if experiment_ids is not None:
             query = query.where(ex.c.experiment_id.in_([int(e) for e in experiment_ids if e.isdigit()]))
-        elif run_ids is not None:
+        elif limited:
             query = query.where(sa.false())
         held = {
-            row.experiment_id: row.run_uuid
+            row.experiment_id: f"its run {row.run_uuid}"
             for row in conn.execute(sa.select(t.runs.c.experiment_id, t.runs.c.run_uuid)).all()
             if row.run_uuid in sourced
         }
+        lm = t.logged_models
+        for row in conn.execute(sa.select(lm.c.experiment_id, lm.c.model_id)).all():
+            if row.model_id in sourced_models:
+                held.setdefault(row.experiment_id, f"its logged model {row.model_id}")
         for experiment_id, location in conn.execute(query.order_by(ex.c.experiment_id)).all():
             if experiment_id in held:
                 doomed.kept.append(
-                    f"experiment {experiment_id}: its run {held[experiment_id]} is the source of a model version"
+                    f"experiment {experiment_id}: {held[experiment_id]} is the source of a model version"
                 )
             else:
                 doomed.experiments.append((str(experiment_id), location))
@@ -80,7 +96,7 @@ def find_deleted(
             query = query.where(sa.func.coalesce(r.c.deleted_time, 0) <= cutoff)
         if run_ids is not None:
             query = query.where(r.c.run_uuid.in_(run_ids))
-        elif experiment_ids is not None:
+        elif limited:
             query = query.where(sa.false())
         for run_id, experiment_id, artifact_uri in conn.execute(query.order_by(r.c.run_uuid)).all():
             if experiment_id in purged_experiments:
@@ -89,17 +105,39 @@ def find_deleted(
                 doomed.kept.append(f"run {run_id}: the source of a model version")
             else:
                 doomed.runs.append((run_id, artifact_uri))
+        query = sa.select(lm.c.model_id, lm.c.experiment_id, lm.c.artifact_location).where(
+            lm.c.lifecycle_stage == DELETED
+        )
+        if cutoff is not None:
+            query = query.where(lm.c.last_updated_timestamp <= cutoff)  # deleting a model stamps it
+        if logged_model_ids is not None:
+            query = query.where(lm.c.model_id.in_(logged_model_ids))
+        elif limited:
+            query = query.where(sa.false())
+        for model_id, experiment_id, location in conn.execute(query.order_by(lm.c.model_id)).all():
+            if experiment_id in purged_experiments:
+                continue  # goes with its experiment, files included
+            if model_id in sourced_models:
+                doomed.kept.append(f"logged model {model_id}: the source of a model version")
+            else:
+                doomed.logged_models.append((model_id, location))
     return doomed
 
 
 def purge(db: Database, doomed: Doomed) -> None:
-    """Remove the rows of ``doomed``'s runs and experiments (each chunk in one transaction; only rows
-    still in the deleted stage, so a run restored meanwhile survives)."""
+    """Remove the rows of ``doomed``'s runs, logged models and experiments (each chunk in one transaction;
+    only rows still in the deleted stage, so a run restored meanwhile survives)."""
     run_ids = [run_id for run_id, _ in doomed.runs]
     for start in range(0, len(run_ids), IN_CHUNK):
         chunk = run_ids[start : start + IN_CHUNK]
         with db.write() as conn:
             conn.execute(t.runs.delete().where(t.runs.c.run_uuid.in_(chunk), t.runs.c.lifecycle_stage == DELETED))
+    lm = t.logged_models
+    model_ids = [model_id for model_id, _ in doomed.logged_models]
+    for start in range(0, len(model_ids), IN_CHUNK):
+        chunk = model_ids[start : start + IN_CHUNK]
+        with db.write() as conn:
+            conn.execute(lm.delete().where(lm.c.model_id.in_(chunk), lm.c.lifecycle_stage == DELETED))
     ex = t.experiments
     for experiment_id, _ in doomed.experiments:
         key = int(experiment_id)
