@@ -251,3 +251,22 @@ def test_a_new_model_is_measured_again_before_it_runs_inline() -> None:
     assert batcher.small_ms is not None
     holder.swap(ServedModel(Timed(), "test", version="2"))  # type: ignore[arg-type]
     assert batcher.small_ms is None
+
+
+def test_requests_arriving_together_batch_on_the_thread_instead_of_running_inline_one_by_one() -> None:
+    model = Timed()
+    batcher = inline_batcher(model)
+
+    async def go() -> list[Any]:
+        try:
+            await batcher.submit(rows(0.0))  # measured: fast enough for inline
+            await batcher.submit(rows(0.0))  # alone: inline
+            return list(await asyncio.gather(*(batcher.submit(rows(float(i))) for i in range(8))))
+        finally:
+            batcher.close()
+
+    outcomes = asyncio.run(go())
+    assert [o.predictions.tolist() for o in outcomes] == [[i * 2] for i in range(8)]
+    assert batcher.inline_count == 1
+    assert model.calls[-1] == 8  # the eight shared one call on the predict thread
+    assert model.threads[-1].startswith("dockyard-predict")

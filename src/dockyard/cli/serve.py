@@ -208,7 +208,7 @@ def run_server(options: ServeOptions, host: str, port: int, workers: int, log_le
     show_default=True,
     type=click.FloatRange(0, 1_000),
     help="Predict requests of up to 16 rows on the event loop, skipping the hop to the predict thread, "
-    "while the model's recent small predicts took at most this long and no other predict runs "
+    "while the model's recent small predicts took at most this long and no other request is being answered "
     "(scikit-learn, XGBoost, LightGBM and ONNX models; 0: never).",
 )
 @click.option(

@@ -194,7 +194,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=float,
         default=2.0,
         help="predict requests of up to 16 rows on the event loop while the model's small predicts take at most "
-        "this long and no other predict runs (default: 2; 0: never)",
+        "this long and no other request is being answered (default: 2; 0: never)",
     )
     parser.add_argument(
         "--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"], help="uvicorn's"
