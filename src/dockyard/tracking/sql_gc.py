@@ -91,37 +91,70 @@ def find_deleted(
                 doomed.experiments.append((str(experiment_id), location))
         purged_experiments = {int(e) for e, _ in doomed.experiments}
         r = t.runs
-        query = sa.select(r.c.run_uuid, r.c.experiment_id, r.c.artifact_uri).where(r.c.lifecycle_stage == DELETED)
-        if cutoff is not None:
-            query = query.where(sa.func.coalesce(r.c.deleted_time, 0) <= cutoff)
-        if run_ids is not None:
-            query = query.where(r.c.run_uuid.in_(run_ids))
-        elif limited:
-            query = query.where(sa.false())
-        for run_id, experiment_id, artifact_uri in conn.execute(query.order_by(r.c.run_uuid)).all():
-            if experiment_id in purged_experiments:
-                continue  # goes with its experiment (its files too: they are under the experiment's)
-            if run_id in sourced:
-                doomed.kept.append(f"run {run_id}: the source of a model version")
-            else:
-                doomed.runs.append((run_id, artifact_uri))
-        query = sa.select(lm.c.model_id, lm.c.experiment_id, lm.c.artifact_location).where(
-            lm.c.lifecycle_stage == DELETED
+        runs, kept = _collect(
+            conn,
+            (r.c.run_uuid, r.c.experiment_id, r.c.artifact_uri),
+            sa.func.coalesce(r.c.deleted_time, 0),
+            r.c.lifecycle_stage,
+            _Limits(run_ids, limited, cutoff, purged_experiments),
+            sourced,
+            "run",
         )
-        if cutoff is not None:
-            query = query.where(lm.c.last_updated_timestamp <= cutoff)  # deleting a model stamps it
-        if logged_model_ids is not None:
-            query = query.where(lm.c.model_id.in_(logged_model_ids))
-        elif limited:
-            query = query.where(sa.false())
-        for model_id, experiment_id, location in conn.execute(query.order_by(lm.c.model_id)).all():
-            if experiment_id in purged_experiments:
-                continue  # goes with its experiment, files included
-            if model_id in sourced_models:
-                doomed.kept.append(f"logged model {model_id}: the source of a model version")
-            else:
-                doomed.logged_models.append((model_id, location))
+        models, kept_models = _collect(
+            conn,
+            (lm.c.model_id, lm.c.experiment_id, lm.c.artifact_location),
+            lm.c.last_updated_timestamp,  # deleting a logged model stamps it
+            lm.c.lifecycle_stage,
+            _Limits(logged_model_ids, limited, cutoff, purged_experiments),
+            sourced_models,
+            "logged model",
+        )
+        doomed.runs.extend(runs)
+        doomed.logged_models.extend(models)
+        doomed.kept.extend([*kept, *kept_models])
     return doomed
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What a collection of one kind is limited to: ``ids`` of it (None: any), whether ids of some kind
+    were given at all, the deletion time cutoff, and the experiments going anyway (their contents too)."""
+
+    ids: list[str] | None
+    limited: bool
+    cutoff: int | None
+    purged_experiments: set[int]
+
+
+def _collect(
+    conn: sa.Connection,
+    columns: tuple[Any, Any, Any],
+    deleted_at: Any,
+    stage: Any,
+    limits: _Limits,
+    sourced: set[str],
+    what: str,
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """The deleted rows of one kind (``columns``: its id, experiment and artifact location) to remove,
+    and the reasons for those kept (a model version's source)."""
+    key, experiment, location = columns
+    query: Any = sa.select(key, experiment, location).where(stage == DELETED)
+    if limits.cutoff is not None:
+        query = query.where(deleted_at <= limits.cutoff)
+    if limits.ids is not None:
+        query = query.where(key.in_(limits.ids))
+    elif limits.limited:
+        query = query.where(sa.false())
+    doomed: list[tuple[str, str]] = []
+    kept: list[str] = []
+    for item_id, experiment_id, item_location in conn.execute(query.order_by(key)).all():
+        if experiment_id in limits.purged_experiments:
+            continue  # goes with its experiment, files included (they are under the experiment's)
+        if item_id in sourced:
+            kept.append(f"{what} {item_id}: the source of a model version")
+        else:
+            doomed.append((item_id, item_location))
+    return doomed, kept
 
 
 def purge(db: Database, doomed: Doomed) -> None:
