@@ -158,6 +158,12 @@ def test_sorting_by_a_metric_column_and_back(
     assert page.locator("#runs-table tbody tr td:nth-child(3)").all_inner_texts() == ["0.7", "0.75"]
 
 
+def _offset_token(offset: int) -> str:
+    from dockyard.core.paging import encode_token
+
+    return encode_token({"offset": offset})
+
+
 def test_paging_on_the_server(ui_server: Server, world: dict[str, Any], open_page: Callable[..., Any]) -> None:
     from playwright.sync_api import expect
 
@@ -165,11 +171,22 @@ def test_paging_on_the_server(ui_server: Server, world: dict[str, Any], open_pag
     page.goto(f"/experiments/{world['many']}?size=25")
     names = page.locator("#runs-table tbody td.name")
     assert names.count() == 25 and names.first.inner_text().strip() == "many-29"  # newest first
+    assert page.locator("#runs-range").inner_text() == "Runs 1\u201325 and more on this page"
+    assert page.get_by_role("link", name="Previous page").count() == 0
     page.get_by_role("link", name="Next page").click()
     page.wait_for_url("**page=*")
     assert [n.strip() for n in names.all_inner_texts()] == [f"many-{i:02d}" for i in range(4, -1, -1)]
+    assert page.locator("#runs-range").inner_text() == "Runs 26\u201330 on this page"
+    page.get_by_role("link", name="Previous page").click()
+    expect(page.locator("#runs-range")).to_have_text("Runs 1\u201325 and more on this page")
+    assert names.first.inner_text().strip() == "many-29"
+    page.goto(f"/experiments/{world['many']}?size=25&page=" + _offset_token(27))  # a page 25 rows after another
+    assert page.locator("#runs-range").inner_text() == "Runs 28\u201330 on this page"
+    page.get_by_role("link", name="Previous page").click()
+    expect(page.locator("#runs-range")).to_have_text("Runs 3\u201327 and more on this page")
     page.get_by_role("link", name="First page").click()
-    expect(names).to_have_count(25)
+    expect(page.locator("#runs-range")).to_have_text("Runs 1\u201325 and more on this page")
+    page.goto(f"/experiments/{world['many']}?size=25&page=" + _offset_token(25))
     page.get_by_label("Rows per page").select_option("50")
     page.wait_for_url("**size=50**")
     assert names.count() == 30

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockyard.core.errors import InvalidFilter, InvalidParameter
+from dockyard.core.paging import encode_token, offset_from_token
 from dockyard.server.ui.page import UIRequest
 from dockyard.tracking.entities import KEYS_SCAN_RUNS, Run, ViewType
 
@@ -254,6 +255,9 @@ def runs_table(ui: UIRequest) -> Response:
         "size": None if size == RUNS_PAGE_DEFAULT else size,
         "view": None if view == "active" else view,
     }
+    # Searches page by offset (core/paging.py), so the page before this one is known; "" is the first.
+    offset = offset_from_token(token) if token else 0
+    previous_page = None if offset == 0 else (encode_token({"offset": offset - size}) if offset > size else "")
     return ui.render(
         "experiments/runs.html",
         partial="experiments/_runs_table.html",
@@ -275,7 +279,10 @@ def runs_table(ui: UIRequest) -> Response:
         state=state,
         base=f"/experiments/{experiment_id}",
         next_page=next_page,
+        previous_page=previous_page,
         first_page=token is not None,
+        first_row=offset + 1,
+        last_row=offset + len(runs),
         can_update=ui.can("experiment", experiment_id, "update"),
         can_delete=ui.can("experiment", experiment_id, "delete"),
     )
