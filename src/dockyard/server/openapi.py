@@ -12,8 +12,11 @@ It is generated from the app's own route table, so a route cannot be served with
   described by :data:`OTHER_ROUTES`, or as taking no parameters when they are not listed there.
 
 Every operation answers either its success body or MLflow's error envelope (``error_code``,
-``message``). The server answers the same whether it runs with auth or not; the document lists HTTP
-Basic and bearer tokens as the ways to sign in.
+``message``). The success bodies of the main MLflow operations (experiments, runs, metric histories,
+registered models, model versions, logged models) are typed from MLflow's wire format by
+:mod:`dockyard.server.openapi_schemas`, with the entities as ``components/schemas``; any other JSON
+operation answers ``{"type": "object"}``. The server answers the same whether it runs with auth or not;
+the document lists HTTP Basic and bearer tokens as the ways to sign in.
 
 >>> parameters_of(lambda ctx, p: p.string("name", required=True) or p.integer("max_results"))
 [Field(name='name', kind='string', required=True), Field(name='max_results', kind='integer', required=False)]
@@ -22,6 +25,7 @@ Basic and bearer tokens as the ways to sign in.
 from __future__ import annotations
 
 import ast
+import copy
 import inspect
 import re
 import textwrap
@@ -30,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.__about__ import __version__
+from dockyard.server.openapi_schemas import COMPONENTS, response_schema
 
 OPENAPI_PATH = "/api/openapi.json"
 
@@ -172,8 +177,9 @@ def _schema(kind: str, *, in_query: bool) -> dict[str, Any]:
     return {"type": kind}
 
 
-def _responses(media_type: str) -> dict[str, Any]:
-    ok: dict[str, Any] = {"schema": JSON_OBJECT} if media_type == "application/json" else {}
+def _responses(media_type: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The answers of an operation: ``schema`` (the generic JSON object when None) for a JSON success."""
+    ok: dict[str, Any] = {"schema": copy.deepcopy(schema or JSON_OBJECT)} if media_type == "application/json" else {}
     return {
         "200": {"description": "Success", "content": {media_type: ok}},
         "default": {
@@ -217,7 +223,7 @@ def _operation(method: str, template: str, endpoint: Any) -> dict[str, Any]:
             if required:
                 body["required"] = required
             operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
-        operation["responses"] = _responses("application/json")
+        operation["responses"] = _responses("application/json", response_schema(method, bare))
     else:
         listed = (f"{method} {bare}", bare, f"{method} {template}", template)
         other = next((OTHER_ROUTES[key] for key in listed if key in OTHER_ROUTES), None)
@@ -277,7 +283,7 @@ def openapi_document(routes: list[Any], *, auth: bool) -> dict[str, Any]:
         },
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {"Error": ERROR_SCHEMA},
+            "schemas": {"Error": ERROR_SCHEMA, **copy.deepcopy(COMPONENTS)},
             "securitySchemes": {
                 "basic": {"type": "http", "scheme": "basic"},
                 "token": {"type": "http", "scheme": "bearer"},
