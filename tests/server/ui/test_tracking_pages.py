@@ -261,14 +261,15 @@ def test_the_run_page_shows_facts_charts_and_inputs(
         "loans",
     ):
         assert expected in text
+    from playwright.sync_api import expect
+
     charts = page.locator(".chart")
     assert charts.count() == 3  # auc, loss and the system metric
-    page.locator(".chart canvas").first.wait_for()
-    assert page.locator(".chart .u-wrap").count() == 3
+    expect(page.locator(".chart .u-wrap")).to_have_count(3)  # each chart fetches its own points
     page.wait_for_timeout(300)
     screenshot(page, "run")
     page.get_by_label("Horizontal axis").select_option("time")
-    assert page.locator(".chart .u-wrap").count() == 3
+    expect(page.locator(".chart .u-wrap")).to_have_count(3)
     phone = open_page(ui_server.url, phone=True)
     phone.goto(f"/runs/{world['children'][0]}")
     phone.locator(".chart canvas").first.wait_for()
@@ -311,6 +312,7 @@ def test_folders_images_parquet_and_the_mlmodel(
     page.get_by_role("link", name="plot.png", exact=True).click()
     image = page.locator(".preview img")
     image.wait_for()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
     assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 64
     page.get_by_role("link", name="tables/", exact=True).click()
     page.get_by_role("link", name="frame.parquet", exact=True).click()
