@@ -95,6 +95,7 @@ def _validate_first(
 ) -> None:
     """``promote --validate``: run the validation the gate asks for; a failure stops here (exit 1)."""
     from dockyard.cli.validate import print_result, run_validation
+    from dockyard.delivery.validation import LATENCY_ROWS
 
     if data is None or target is None:
         raise click.UsageError("--validate needs --data and --target")
@@ -112,7 +113,7 @@ def _validate_first(
         gate=gate,
         output_dir=None,
         record=True,
-        latency_rows=50,
+        latency_rows=LATENCY_ROWS,
         allow_pickle=False,
         tracking_uri=tracking_uri,
     )

@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from dockyard.cli import output
-from dockyard.cli.common import CONTEXT_SETTINGS, build_client, one_line, tracking_uri_option
-from dockyard.cli.validate import BadInput
+from dockyard.cli.common import CONTEXT_SETTINGS, UsageErrorLine, build_client, one_line, tracking_uri_option
 from dockyard.core.errors import DockyardError
 
 
@@ -76,7 +75,7 @@ def monitor_command(
             client=build_client(tracking_uri),
         )
     except DockyardError as exc:
-        raise BadInput(one_line(exc.message)) from None
+        raise UsageErrorLine(one_line(exc.message)) from None
     if as_json:
         from dockyard.delivery.report import json_safe
 

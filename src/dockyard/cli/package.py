@@ -15,8 +15,7 @@ import click
 
 from dockyard.cli.common import CONTEXT_SETTINGS, build_client, tracking_uri_option
 from dockyard.cli.serve import model_trust_options
-
-TARGETS = ("docker", "kubernetes", "zipapp")
+from dockyard.packaging.bundle import TARGETS
 
 
 @click.command("package", context_settings=CONTEXT_SETTINGS)

@@ -12,19 +12,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from dockyard.cli import output
-from dockyard.cli.common import CONTEXT_SETTINGS, build_client, one_line, tracking_uri_option
+from dockyard.cli.common import CONTEXT_SETTINGS, UsageErrorLine, build_client, one_line, tracking_uri_option
 from dockyard.core.errors import DockyardError
 
 if TYPE_CHECKING:
     from dockyard.delivery.validation import ValidationResult
 
 TASKS = click.Choice(["classifier", "regressor"], case_sensitive=False)
-
-
-class BadInput(click.ClickException):
-    """Bad input to a validation: one ``Error: ...`` line and exit code 2."""
-
-    exit_code = 2
 
 
 def rules_table(result: ValidationResult) -> Any:
@@ -109,7 +103,7 @@ def run_validation(
             client=build_client(tracking_uri),
         )
     except DockyardError as exc:
-        raise BadInput(one_line(exc.message)) from None
+        raise UsageErrorLine(one_line(exc.message)) from None
 
 
 data_option = click.option(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.core.errors import InvalidParameter
+from dockyard.models.digest import file_digest
 
 FORMATS = {
     ".parquet": "parquet",
@@ -43,7 +44,8 @@ def read_table(source: Any, field: str = "data") -> tuple[Any, str]:
                 f"{field}: {path.name!r} is not a Parquet, CSV or JSON Lines file (use .parquet, .csv or .jsonl)"
             )
         frame = _read(path, kind, field)
-        digest = _file_digest(path)
+        with path.open("rb") as fh:
+            digest = file_digest(fh)
     else:
         raise InvalidParameter(f"{field}: expected a file path or a pandas DataFrame, not {type(source).__name__}")
     if len(frame) == 0 or frame.shape[1] == 0:
@@ -65,14 +67,6 @@ def _read(path: Path, kind: str, field: str) -> Any:
         raise InvalidParameter(f"{field}: {path.name!r} is empty") from None
     except (ValueError, OSError, ImportError) as exc:
         raise InvalidParameter(f"{field}: cannot read {path.name!r} as {kind}: {exc}") from None
-
-
-def _file_digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
 
 
 def split_target(frame: Any, target: str | None, field: str = "target") -> tuple[Any, Any]:

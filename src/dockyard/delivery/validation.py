@@ -236,8 +236,8 @@ def _registered(client: Client, uri: str) -> tuple[str | None, int | None, str |
     return found.name, found.version, found.run_id
 
 
-def _gate_baseline(registry: RegistryAPI, name: str, version: int, gate: str) -> tuple[list[str], int | None, str, str]:
-    """(the gate's rules, the version holding its target now, the target kind, the target)."""
+def _gate_baseline(registry: RegistryAPI, name: str, version: int, gate: str) -> tuple[list[str], int | None]:
+    """(the gate's rules, the version holding its target now: None when nothing or ``version`` holds it)."""
     from dockyard.core.errors import AliasNotFound
     from dockyard.registry.entities import Stage
 
@@ -259,7 +259,7 @@ def _gate_baseline(registry: RegistryAPI, name: str, version: int, gate: str) ->
     else:
         latest = registry.get_latest_versions(name, [target])
         holder = latest[0].version if latest else None
-    return list(found.rules), None if holder == version else holder, kind, target
+    return list(found.rules), None if holder == version else holder
 
 
 def validate(
@@ -296,7 +296,7 @@ def validate(
     if gate is not None:
         if name is None or version is None:
             raise InvalidParameter(f"gate: {model_uri!r} is not a registered model version (use models:/NAME/VERSION)")
-        gate_rules, holder, _kind, _target = _gate_baseline(client.registry, name, version, gate)
+        gate_rules, holder = _gate_baseline(client.registry, name, version, gate)
         for rule in _rules(gate_rules):
             if rule.uses_baseline and holder is None and baseline is None:
                 skipped.append(rule.text)

@@ -35,7 +35,6 @@ from urllib.parse import quote
 import dockyard
 import dockyard.demo.datasets as ds
 import dockyard.integrations.optuna
-import dockyard.models
 import dockyard.sklearn
 from dockyard.core.errors import (
     DockyardError,

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dockyard.artifacts.base import FileInfo, check_artifact_path
+from dockyard.artifacts.local import path_from_file_uri
 from dockyard.artifacts.registry import artifact_store_for_uri, join_location, uri_scheme
 from dockyard.core.errors import ArtifactNotFound, InvalidParameter, MissingExtra
 from dockyard.lifecycle.client import Client
@@ -60,11 +61,7 @@ class ArtifactTarget:
         return uri_scheme(self.root) in ("", "file")
 
     def local_path(self) -> Path:
-        root = self.root
-        if root.startswith("file://"):
-            root = root[len("file://") :]
-        elif root.startswith("file:"):
-            root = root[len("file:") :]
+        root = path_from_file_uri(self.root) if uri_scheme(self.root) == "file" else self.root
         return Path(root, self.path) if self.path else Path(root)
 
 

@@ -586,4 +586,4 @@ def log_image(
     The files are written before it returns, as in MLflow; ``synchronous=False`` writes them from a
     background thread instead (``flush()`` waits for them).
     """
-    _client().log_image(_run_id(), image, artifact_file, key, step, timestamp, synchronous=synchronous is not False)
+    _client().log_image(_run_id(), image, artifact_file, key, step, timestamp, synchronous=synchronous)

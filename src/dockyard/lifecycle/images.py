@@ -130,13 +130,16 @@ def log_image(
     if artifact_file is None and key is None:
         raise InvalidParameter("log_image: give artifact_file (a static image) or key (an image series)")
     picture = to_pil_image(image)
-    if artifact_file is not None:
-        path = check_artifact_path(artifact_file, field="artifact_file")
-        data = _encode(picture, _format_for(path))
+
+    def write(path: str, data: bytes) -> None:
         if synchronous:
             client.artifact_store(run_id).write_bytes(path, data)
         else:
             client.write_artifact_in_background(run_id, path, data)
+
+    if artifact_file is not None:
+        path = check_artifact_path(artifact_file, field="artifact_file")
+        write(path, _encode(picture, _format_for(path)))
         return
     assert key is not None  # noqa: S101  # narrowing for mypy: checked above
     if not _KEY.match(key):
@@ -151,8 +154,5 @@ def log_image(
     stem = f"{stem}+{uuid.uuid4()}"
     files = {f"{stem}.png": _encode(picture, "PNG"), f"{stem}+compressed.webp": _encode(thumbnail(picture), "WEBP")}
     for path, data in files.items():
-        if synchronous:
-            client.artifact_store(run_id).write_bytes(path, data)
-        else:
-            client.write_artifact_in_background(run_id, path, data)
+        write(path, data)
     client.set_tag(run_id, LOGGED_IMAGES_TAG, "True", synchronous=synchronous)

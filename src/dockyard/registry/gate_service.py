@@ -95,6 +95,7 @@ class GateService:
         if not gates:
             return reason, holders
         problems: list[str] = []
+        validations: list[g.Validation] | None = None  # read once, when a gate first needs them
         wanted = [(g.ALIAS, alias), (g.STAGE, None if stage is None else stage.value)]
         for kind, target in wanted:
             gate = next((x for x in gates if x.kind == kind and x.target == target), None)
@@ -104,7 +105,8 @@ class GateService:
             holders[(kind, gate.target)] = holder
             if holder == version:
                 continue
-            validations = self.store.gates.list_validations(name, version, MAX_VALIDATIONS_CHECKED)
+            if validations is None:
+                validations = self.store.gates.list_validations(name, version, MAX_VALIDATIONS_CHECKED)
             problems += g.check(gate, version, holder, validations).problems
         if not problems:
             return reason, holders

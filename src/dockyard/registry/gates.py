@@ -39,7 +39,6 @@ from dockyard.core.wire import drop_empty
 from dockyard.registry.gate_rules import Rule, parse_rule
 
 ALIAS, STAGE = "alias", "stage"
-TARGET_KINDS = (ALIAS, STAGE)
 
 Holders = dict[tuple[str, str], int | None]
 """(kind, target) -> the version that held the target when its gate was checked (None: nothing held it)."""
@@ -113,10 +112,6 @@ class GateCheck:
     @property
     def passed(self) -> bool:
         return not self.problems
-
-
-def evaluate(rule: Rule, value: float | None, baseline_value: float | None) -> bool:
-    return rule.holds(value, baseline_value)
 
 
 def check_results(results: object) -> list[RuleResult]:

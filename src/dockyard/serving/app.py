@@ -45,8 +45,9 @@ from typing import TYPE_CHECKING, Any
 from dockyard.__about__ import __version__
 from dockyard.core.asgi import SecurityHeaders, read_body, request_id
 from dockyard.core.errors import BadRequest, DockyardError, PredictionFailed, PredictionTimeout, ServerBusy
+from dockyard.core.shared_metrics import CONTENT_TYPE
 from dockyard.serving.batching import Batcher
-from dockyard.serving.metrics import CONTENT_TYPE, ServingMetrics
+from dockyard.serving.metrics import ServingMetrics
 from dockyard.serving.model import AliasFollower, Loader, Lookup, ModelHolder, ServedModel
 from dockyard.serving.monitoring import drift_window
 from dockyard.serving.payloads import (

@@ -77,20 +77,25 @@ class DriftWindow:
 
     def render(self) -> bytes:
         """The gauges in Prometheus text format."""
-        lines = [
-            "# HELP dockyard_serving_feature_psi Population stability index of a feature over the monitoring "
-            "window, against the training profile.",
-            "# TYPE dockyard_serving_feature_psi gauge",
-        ]
-        for name, value in sorted(self.psi().items()):
-            label = name.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-            lines.append(f'dockyard_serving_feature_psi{{feature="{label}"}} {value:.6g}')
-        lines += [
-            "# HELP dockyard_serving_monitor_window_rows Rows in the monitoring window.",
-            "# TYPE dockyard_serving_monitor_window_rows gauge",
-            f"dockyard_serving_monitor_window_rows {self.rows}",
-        ]
-        return ("\n".join(lines) + "\n").encode()
+        from dockyard.core.shared_metrics import render
+
+        psi = [("dockyard_serving_feature_psi", {"feature": name}, value) for name, value in sorted(self.psi().items())]
+        return render(
+            [
+                (
+                    "dockyard_serving_feature_psi",
+                    "gauge",
+                    "Population stability index of a feature over the monitoring window, against the training profile.",
+                    psi,
+                ),
+                (
+                    "dockyard_serving_monitor_window_rows",
+                    "gauge",
+                    "Rows in the monitoring window.",
+                    [("dockyard_serving_monitor_window_rows", {}, float(self.rows))],
+                ),
+            ]
+        )
 
 
 def drift_window(model: Any, size: int) -> DriftWindow | None:

@@ -17,9 +17,8 @@ import sqlalchemy as sa
 
 from dockyard.db import tables as t
 from dockyard.db.engine import Database
+from dockyard.db.search import chunks
 from dockyard.tracking.entities import LifecycleStage
-
-IN_CHUNK = 500  # ids per IN (...) list: well under SQLite's variable limit
 
 DELETED = LifecycleStage.DELETED.value
 
@@ -161,14 +160,12 @@ def purge(db: Database, doomed: Doomed) -> None:
     """Remove the rows of ``doomed``'s runs, logged models and experiments (each chunk in one transaction;
     only rows still in the deleted stage, so a run restored meanwhile survives)."""
     run_ids = [run_id for run_id, _ in doomed.runs]
-    for start in range(0, len(run_ids), IN_CHUNK):
-        chunk = run_ids[start : start + IN_CHUNK]
+    for chunk in chunks(run_ids):
         with db.write() as conn:
             conn.execute(t.runs.delete().where(t.runs.c.run_uuid.in_(chunk), t.runs.c.lifecycle_stage == DELETED))
     lm = t.logged_models
     model_ids = [model_id for model_id, _ in doomed.logged_models]
-    for start in range(0, len(model_ids), IN_CHUNK):
-        chunk = model_ids[start : start + IN_CHUNK]
+    for chunk in chunks(model_ids):
         with db.write() as conn:
             conn.execute(lm.delete().where(lm.c.model_id.in_(chunk), lm.c.lifecycle_stage == DELETED))
     ex = t.experiments
