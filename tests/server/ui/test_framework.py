@@ -72,6 +72,28 @@ def test_signing_out_revokes_the_session(
     assert answer.status_code == 303
 
 
+def test_signing_out_revokes_only_a_session_the_caller_holds(
+    auth_ui_server: Server, world: dict[str, str], signed_in_page: Callable[..., Any]
+) -> None:
+    page = signed_in_page(auth_ui_server.url)
+    victim = next(c for c in page.context.cookies() if c["name"] == "dockyard_session")["value"]
+    token_id = victim.split("_")[1]
+    # bob, signed in by his password, names the admin's session id in a cookie with a made-up secret.
+    csrf = "c" * 32
+    forged = httpx2.post(
+        f"{auth_ui_server.url}/logout",
+        auth=BOB,
+        cookies={"dockyard_session": f"dyt_{token_id}_made-up-secret", "dockyard_csrf": csrf},
+        data={"csrf_token": csrf},
+    )
+    assert forged.status_code == 303
+    # The admin's session still signs the admin in.
+    page.goto("/")
+    assert not page.url.endswith("/login")
+    answer = httpx2.get(f"{auth_ui_server.url}/", cookies={"dockyard_session": victim})
+    assert answer.status_code == 200
+
+
 def test_a_form_without_the_csrf_token_is_refused(
     auth_ui_server: Server, world: dict[str, str], signed_in_page: Callable[..., Any]
 ) -> None:

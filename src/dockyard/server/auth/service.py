@@ -160,7 +160,7 @@ class AuthService:
         return user
 
     def _bearer(self, token: str) -> User:
-        token_id, secret = _split_token(token)
+        token_id, secret = split_token(token)
         found = self.store.find_token(token_id) if token_id else None
         if found is None:
             raise Unauthenticated("invalid API token")
@@ -390,7 +390,8 @@ def _check_role_target(resource_type: str, resource_pattern: Any) -> None:
         raise InvalidParameter(f"resource_pattern: {resource_pattern!r} is not '*' or an experiment id")
 
 
-def _split_token(token: str) -> tuple[str, str]:
+def split_token(token: str) -> tuple[str, str]:
+    """(id, secret) of an API token ``dyt_<id>_<secret>``; empty strings when it is not one."""
     if not token.startswith(TOKEN_PREFIX):
         return "", ""
     token_id, _, secret = token[len(TOKEN_PREFIX) :].partition("_")

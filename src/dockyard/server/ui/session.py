@@ -50,11 +50,3 @@ def csrf_for_session(session_token: str) -> str:
 
 def new_csrf_secret() -> str:
     return secrets.token_urlsafe(24)
-
-
-def token_id(session_token: str) -> str | None:
-    """The id part of an API token (``dyt_<id>_<secret>``), to revoke it at sign-out."""
-    if not session_token.startswith("dyt_"):
-        return None
-    ident, sep, _secret = session_token[4:].partition("_")
-    return ident if sep and ident else None

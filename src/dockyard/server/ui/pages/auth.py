@@ -41,11 +41,18 @@ def login(ui: UIRequest) -> Response:
 
 
 def logout(ui: UIRequest) -> Response:
-    """Revoke the session's token and forget the cookie."""
+    """Revoke the session's token and forget the cookie. Only a token the cookie really holds (its
+    secret checks out) is revoked: a cookie naming someone else's token id revokes nothing."""
+    from dockyard.server.auth.service import split_token
+
     token = ui.request.cookies.get(sess.SESSION_COOKIE)
-    token_id = sess.token_id(token) if token else None
-    if ui.ctx.auth is not None and token_id is not None:
-        ui.ctx.auth.revoke_token(token_id)
+    if ui.ctx.auth is not None and token:
+        try:
+            ui.ctx.auth.authenticate(f"Bearer {token}")
+        except Unauthenticated:
+            pass  # not a live token of anyone's: nothing to revoke
+        else:
+            ui.ctx.auth.revoke_token(split_token(token)[0])
     response = ui.redirect("/login" if ui.ctx.auth is not None else "/", flash="Signed out.")
     response.delete_cookie(sess.SESSION_COOKIE)
     return response
