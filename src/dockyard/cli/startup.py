@@ -69,9 +69,6 @@ def listen(host: str, port: int) -> socket.socket:
         else:
             reason = (exc.strerror or str(exc)).lower()
         raise CannotListen(f"cannot listen on {host}:{port}: {reason}") from None
-    except socket.gaierror as exc:  # pragma: no cover - a subclass of OSError, listed for the message
-        sock.close()
-        raise CannotListen(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.set_inheritable(True)
     return sock
 

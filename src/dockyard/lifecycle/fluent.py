@@ -33,6 +33,7 @@ from dockyard.core.errors import ExperimentNotFound, InvalidParameter, ResourceA
 from dockyard.lifecycle.client import Client
 from dockyard.tracking.context import capture_run_context
 from dockyard.tracking.entities import (
+    PARENT_RUN_TAG,
     Dataset,
     Experiment,
     Metric,
@@ -46,7 +47,6 @@ from dockyard.tracking.entities import (
 )
 from dockyard.tracking.system_metrics import SystemMetricsMonitor, require_psutil
 
-PARENT_RUN_TAG = "mlflow.parentRunId"
 NOTE_TAG = "mlflow.note.content"
 SEARCH_PAGE = 10_000
 

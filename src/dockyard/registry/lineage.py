@@ -16,9 +16,9 @@ from typing import Any, Protocol
 from dockyard.core.errors import LoggedModelNotFound, RunNotFound
 from dockyard.core.wire import encode_double
 from dockyard.registry.entities import ModelVersion
+from dockyard.tracking.entities import PARENT_RUN_TAG as PARENT_TAG
 from dockyard.tracking.entities import LoggedModel, Run
 
-PARENT_TAG = "mlflow.parentRunId"
 GIT_TAGS = {
     "commit": "mlflow.source.git.commit",
     "branch": "mlflow.source.git.branch",

@@ -84,10 +84,6 @@ class Params:
     def integer(self, name: str, *, required: bool = False, default: int | None = None) -> Any:
         """An int64 field: a JSON integer, an integral float or a string of digits (protobuf's form)."""
         value = self._get(name, required)
-        if value is None or value == "":
-            return default
-        if isinstance(value, bool):
-            raise InvalidParameter(invalid_value(name, value))
         try:
             return decode_int(value, name, default)
         except InvalidParameter:
@@ -154,12 +150,12 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 Handler = Callable[["ServerContext", Params], dict[str, Any]]
 
-_API_PREFIX = re.compile(r"^/(?:ajax-)?api/[23]\.0")  # a route's path without its API version prefix
+API_PREFIX = re.compile(r"^/(?:ajax-)?api/[23]\.0")  # a route's path without its API version prefix
 
 
 def route_of(request: Request) -> str:
     """The template of the route a request matched, without its API prefix (the key of its auth rule)."""
-    return _API_PREFIX.sub("", request.scope["route"].path)
+    return API_PREFIX.sub("", request.scope["route"].path)
 
 
 def page_response(field: str, items: list[Any], next_page_token: str) -> dict[str, Any]:

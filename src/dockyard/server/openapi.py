@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.__about__ import __version__
+from dockyard.server.http import API_PREFIX
 from dockyard.server.openapi_schemas import COMPONENTS, response_schema
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -90,7 +91,6 @@ OTHER_ROUTES: dict[str, Other] = {
     OPENAPI_PATH: Other("application/json", "This document"),
     "/metrics": Other("text/plain", "Prometheus metrics of the server (all its workers)"),
 }
-_API_PREFIX = re.compile(r"^/(?:ajax-)?api/[23]\.0")
 
 
 def parameters_of(handler: Callable[..., Any]) -> list[Field]:
@@ -204,7 +204,7 @@ def _operation(method: str, template: str, endpoint: Any) -> dict[str, Any]:
         {"name": p, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}} for p in path_params
     ]
     handler = getattr(endpoint, "__wrapped__", None)
-    bare = _API_PREFIX.sub("", template)
+    bare = API_PREFIX.sub("", template)
     operation: dict[str, Any] = {"operationId": _operation_id(method, template)}
     if handler is not None:
         fields = [f for f in parameters_of(handler) if f.name not in path_params]

@@ -18,6 +18,11 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
+# MLflow's system tags that more than one layer reads.
+PARENT_RUN_TAG = "mlflow.parentRunId"  # a nested run's parent
+LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"  # MLflow 2's JSON list of the models a run logged
+SYSTEM_METRIC_PREFIX = "system/"  # the keys of system metrics (CPU, memory, ...)
+
 
 class RunStatus(enum.StrEnum):
     RUNNING = "RUNNING"

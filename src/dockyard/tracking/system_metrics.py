@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.core.clock import now_ms
 from dockyard.core.errors import LoggingFailed, MissingExtra
-from dockyard.tracking.entities import Metric
+from dockyard.tracking.entities import SYSTEM_METRIC_PREFIX, Metric
 
 if TYPE_CHECKING:
     from dockyard.tracking.client import TrackingClient
 
-PREFIX = "system/"
+PREFIX = SYSTEM_METRIC_PREFIX
 MB = 1e6  # MLflow reports megabytes as 10**6 bytes
 NVIDIA_SMI_TIMEOUT = 5.0
 

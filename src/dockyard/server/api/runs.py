@@ -10,11 +10,10 @@ from dockyard.core.validation import API_DOCS, invalid_value, missing_value
 from dockyard.server.context import ServerContext
 from dockyard.server.http import Params, page_response
 from dockyard.tracking import wire
-from dockyard.tracking.entities import Metric, ModelInput, ViewType
+from dockyard.tracking.entities import LOG_MODEL_HISTORY_TAG, Metric, ModelInput, ViewType
 
 SEARCH_DEFAULT = 1000
 HISTORY_DEFAULT = 25_000  # what MLflow's client sends; also the cap
-LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 
 
 def _run_id(p: Params) -> str:

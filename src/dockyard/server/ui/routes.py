@@ -35,18 +35,10 @@ def is_public_ui_path(path: str) -> bool:
 
 
 def page_modules() -> list[Any]:
-    """The modules whose ``ROUTES`` the UI serves (``models`` when the registry pages exist)."""
-    import importlib
+    """The modules whose ``ROUTES`` the UI serves."""
+    from dockyard.server.ui.pages import auth, compare, experiments, models, runs
 
-    from dockyard.server.ui.pages import auth, compare, experiments, runs
-
-    modules: list[Any] = [auth, experiments, runs, compare]
-    try:
-        modules.append(importlib.import_module("dockyard.server.ui.pages.models"))
-    except ModuleNotFoundError as exc:  # the registry pages are not written yet
-        if exc.name != "dockyard.server.ui.pages.models":
-            raise
-    return modules
+    return [auth, experiments, runs, compare, models]
 
 
 def ui_routes(*, with_registry: bool) -> list[Any]:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from dockyard.core.errors import InvalidFilter, InvalidParameter
 from dockyard.core.paging import encode_token, offset_from_token
 from dockyard.server.ui.page import UIRequest
-from dockyard.tracking.entities import KEYS_SCAN_RUNS, Run, ViewType
+from dockyard.tracking.entities import KEYS_SCAN_RUNS, SYSTEM_METRIC_PREFIX, Run, ViewType
+from dockyard.tracking.entities import PARENT_RUN_TAG as PARENT_TAG
 
 if TYPE_CHECKING:
     from starlette.responses import Response
@@ -26,7 +27,6 @@ RUNS_PAGE_SIZES = (25, 50, 100, 200)
 RUNS_PAGE_DEFAULT = 50
 DEFAULT_METRIC_COLUMNS = 4  # metrics shown when the URL names no columns
 DEFAULT_PARAM_COLUMNS = 4
-PARENT_TAG = "mlflow.parentRunId"
 
 # Attribute columns: id -> (heading, the key order_by takes)
 ATTRIBUTES: dict[str, tuple[str, str]] = {
@@ -241,7 +241,7 @@ def runs_table(ui: UIRequest) -> Response:
         columns = requested
     else:
         columns = [Column("attr", a) for a in DEFAULT_ATTRIBUTES]
-        model_metrics = [k for k in available["metric"] if not k.startswith("system/")]
+        model_metrics = [k for k in available["metric"] if not k.startswith(SYSTEM_METRIC_PREFIX)]
         columns += [Column("metric", k) for k in model_metrics[:DEFAULT_METRIC_COLUMNS]]
         columns += [Column("param", k) for k in available["param"][:DEFAULT_PARAM_COLUMNS]]
     for column in requested:  # a chosen column stays pickable though this page's runs lack it

@@ -17,15 +17,14 @@ from dockyard.server.api.artifacts import content_disposition
 from dockyard.server.ui import artifacts as art
 from dockyard.server.ui.page import UIRequest
 from dockyard.tracking.context import DIFF_ARTIFACT
-from dockyard.tracking.entities import LoggedModel, Run
+from dockyard.tracking.entities import LOG_MODEL_HISTORY_TAG, LoggedModel, Run
+from dockyard.tracking.entities import SYSTEM_METRIC_PREFIX as SYSTEM_PREFIX
 
 if TYPE_CHECKING:
     from starlette.responses import Response
 
 CHART_POINTS = 1000  # per history: each bucket's min and max, so about twice the buckets
 MAX_CHARTS = 30  # metric charts drawn on one run's page; the rest are listed
-SYSTEM_PREFIX = "system/"
-LOG_MODEL_HISTORY_TAG = "mlflow.log-model.history"
 SOURCE_TAGS = {
     "mlflow.source.name": "Source",
     "mlflow.source.type": "Source type",
