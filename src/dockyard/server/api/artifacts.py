@@ -336,7 +336,7 @@ def _under_root(ctx: ServerContext, root: str, path: str) -> tuple[Any, str]:
     return artifact_store_for_uri(root), path
 
 
-def _listing(ctx: ServerContext, root: str, path: str) -> dict[str, Any]:
+def listing(ctx: ServerContext, root: str, path: str) -> dict[str, Any]:
     """``root_uri`` and the entries under ``path``, their paths relative to ``root``."""
     store, full = _under_root(ctx, root, path)
     offset = len(full) - len(path)  # the proxy's prefix, taken off the listed paths
@@ -366,14 +366,14 @@ def list_run_artifacts(ctx: ServerContext, p: Params) -> dict[str, Any]:
     """``/mlflow/artifacts/list``: a run's artifacts, with paths relative to its artifact root."""
     run_id = _run_id(p)
     path = request_path(p.string("path", default=""))
-    return _listing(ctx, ctx.tracking.get_run(run_id).info.artifact_uri, path)
+    return listing(ctx, ctx.tracking.get_run(run_id).info.artifact_uri, path)
 
 
 def list_logged_model_artifacts(ctx: ServerContext, p: Params) -> dict[str, Any]:
     """``/mlflow/logged-models/{model_id}/artifacts/directories``: a logged model's files."""
     path = request_path(p.string("artifact_directory_path", default=""))
     model = ctx.tracking.get_logged_model(p.string("model_id", required=True))
-    return _listing(ctx, model.artifact_location, path)
+    return listing(ctx, model.artifact_location, path)
 
 
 # The file handlers below answer {"file": ..., "path": ...}; file_endpoint streams it.

@@ -19,9 +19,8 @@ from typing import IO, Any
 
 from dockyard.artifacts import check_artifact_path
 from dockyard.core.errors import ArtifactNotFound, DockyardError
-from dockyard.server.api.artifacts import list_run_artifacts, open_under_root
+from dockyard.server.api.artifacts import listing, open_under_root, request_path
 from dockyard.server.context import ServerContext
-from dockyard.server.http import Params
 
 PREVIEW_BYTES = 2 * 1024 * 1024  # the most of a file a preview reads
 PREVIEW_ROWS = 200  # rows of a CSV or Parquet table
@@ -78,9 +77,9 @@ def preview_kind(path: str) -> str | None:
     return None
 
 
-def list_dir(ctx: ServerContext, run_id: str, path: str) -> list[Entry]:
-    """The entries of one artifact directory of a run, directories first."""
-    listed = list_run_artifacts(ctx, Params({"run_id": run_id, "path": path}))
+def list_dir(ctx: ServerContext, artifact_uri: str, path: str) -> list[Entry]:
+    """The entries of one artifact directory of a run (its artifact root ``artifact_uri``), directories first."""
+    listed = listing(ctx, artifact_uri, request_path(path))
     entries = [Entry(f["path"], bool(f["is_dir"]), f.get("file_size")) for f in listed["files"]]
     return sorted(entries, key=lambda e: (not e.is_dir, e.name.lower()))
 

@@ -108,7 +108,7 @@ def _artifact_listing(ui: UIRequest, run: Run) -> dict[str, Any]:
     error = None
     entries: list[art.Entry] = []
     try:
-        entries = art.list_dir(ui.ctx, run.info.run_id, folder)
+        entries = art.list_dir(ui.ctx, run.info.artifact_uri, folder)
     except DockyardError as exc:
         error = exc.message
     shown = None
